@@ -1,0 +1,3 @@
+"""monitor: a media-monitoring and alerting daemon."""
+
+__version__ = "0.1.0"

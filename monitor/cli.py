@@ -1,0 +1,141 @@
+"""Command line: `monitor <command>`.  User mistakes exit 2 with a message, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from monitor import __version__
+from monitor.errors import MonitorError, UsageError
+from monitor.match import Matcher, Mention
+from monitor.watchlist import check_watchlists, load_watchlists
+
+
+def _read_sources(files: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """(name, text) for each file, or for stdin when no file is named."""
+    if not files:
+        yield "-", sys.stdin.read()
+        return
+    for name in files:
+        path = Path(name)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"{name}: cannot be read: {exc.strerror or exc}") from exc
+        try:
+            yield name, data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            print(f"monitor: {name}: not UTF-8, read as Windows-1252", file=sys.stderr)
+            yield name, data.decode("cp1252", errors="replace")
+
+
+def _mention_json(source: str, m: Mention) -> str:
+    return json.dumps({
+        "source": source, "watchlist": m.watchlist, "entry": m.entry, "kind": m.kind,
+        "name": m.name, "text": m.text, "start": m.start, "end": m.end, "score": m.score,
+        "alias": m.alias,
+    }, ensure_ascii=False)
+
+
+def _print_table(rows: list[tuple[str, Mention]], out: TextIO) -> None:
+    if not rows:
+        print("no mentions", file=out)
+        return
+    header = ("SOURCE", "ENTRY", "KIND", "TEXT", "OFFSETS", "SCORE")
+    table = [header] + [
+        (src, f"{m.watchlist}/{m.entry}", m.kind, " ".join(m.text.split()),
+         f"{m.start}-{m.end}", f"{m.score:g}")
+        for src, m in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip(),
+              file=out)
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    matcher = Matcher(load_watchlists(args.watchlist))
+    rows: list[tuple[str, Mention]] = []
+    for source, text in _read_sources(args.files):
+        for mention in matcher.match(text):
+            if args.json:
+                print(_mention_json(source, mention))
+            else:
+                rows.append((source, mention))
+    if not args.json:
+        _print_table(rows, sys.stdout)
+    return 0
+
+
+def cmd_watchlist_check(args: argparse.Namespace) -> int:
+    status = 0
+    for path in args.paths:
+        loaded, problems = check_watchlists(path)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            status = 2
+        else:
+            entries = sum(len(w.entries) for w in loaded)
+            print(f"{path}: ok ({len(loaded)} watchlist{'s' * (len(loaded) != 1)}, "
+                  f"{entries} entries)")
+    return status
+
+
+def cmd_watchlist_derive(args: argparse.Namespace) -> int:
+    from monitor.derive import derive, to_yaml
+
+    sources = list(_read_sources(args.files))
+    text = to_yaml(derive(t for _, t in sources), args.name, [s for s, _ in sources])
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="monitor", description="Media monitoring: watch news for the names that matter.")
+    parser.add_argument("--version", action="version", version=f"monitor {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    match = commands.add_parser("match", help="find watchlist mentions in text files or stdin")
+    match.add_argument("--watchlist", "-w", default="watchlists",
+                       help="watchlist file or folder (default: watchlists)")
+    match.add_argument("--json", action="store_true", help="one JSON object per mention")
+    match.add_argument("files", nargs="*", metavar="FILE", help="text files (default: stdin)")
+    match.set_defaults(func=cmd_match)
+
+    watchlist = commands.add_parser("watchlist", help="check or derive watchlists")
+    wl_commands = watchlist.add_subparsers(dest="watchlist_command", metavar="ACTION",
+                                           required=True)
+    check = wl_commands.add_parser("check", help="validate watchlist files, report every problem")
+    check.add_argument("paths", nargs="+", metavar="PATH")
+    check.set_defaults(func=cmd_watchlist_check)
+    derive = wl_commands.add_parser("derive", help="propose a watchlist (YAML) from text")
+    derive.add_argument("files", nargs="*", metavar="FILE", help="text files (default: stdin)")
+    derive.add_argument("--name", default="derived", help="the watchlist's name")
+    derive.add_argument("--output", "-o", help="write to this file instead of stdout")
+    derive.set_defaults(func=cmd_watchlist_derive)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except MonitorError as exc:
+        print(f"monitor: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("monitor: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

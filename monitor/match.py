@@ -1,0 +1,392 @@
+"""The matcher: every watched name in a text, with original offsets, few false alarms.
+
+How it works (see README "How matching works"):
+
+1. Every alias (plus a country's names from CLDR, plus every country's English names as
+   "shadows" that are not reported) is folded (normalize.fold) into tokens; one
+   Aho-Corasick automaton (ahocorasick-rs) holds them all as " token token " patterns,
+   so a hit is always whole words.
+2. A text is folded once (normalize.fold_text) and scanned once; each hit is checked
+   against its alias's case rule on the original surface (US only as capitals, U.S.
+   dotted, case-sensitive entries, ...).
+3. Tokens of the text that are not in the watchlists' vocabulary and are rare in English
+   (wordfreq) are looked up in a one-deletion index of the vocabulary; an edit distance
+   that counts a swap as one edit (rapidfuzz OSA) confirms one typo, and the names that
+   contain the corrected token are checked around it.
+4. Overlapping candidates: the longest name wins (shadows included, so "South Sudan" is
+   never "Sudan"); then `exclude` and `requires` are applied.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import ahocorasick_rs
+from rapidfuzz.distance import OSA
+
+from monitor.countries import (
+    english_country_names,
+    foreign_country_names,
+    organization_names,
+    region_names,
+)
+from monitor.normalize import Folded, fold, fold_text
+from monitor.watchlist import Entry, Watchlist
+
+# Roles of a pattern target.
+NAME, SHADOW, EXCLUDE, REQUIRE = range(4)
+# Case rules, checked on the original surface of a hit.
+ANY, CAPITAL, SHORT_CAPS, DOTTED, EXACT, NATIVE = range(6)
+
+COMMON_ZIPF = 3.0  # wordfreq Zipf frequency from which an English word counts as common
+MIN_FUZZY_LETTERS = 6  # a name needs this many letters before one typo is tolerated
+_INFLECTIONS = frozenset("nsai")  # Russia/Russian, Korea/Koreas, Lavrov/Lavrova, Israel/Israeli
+_DOTTED = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
+_NOT_WORD = re.compile(r"[\W_]+")
+_FIX_CACHE_SIZE = 200_000
+# Places whose names contain a country's name but are not that country.
+EXTRA_SHADOWS = ("New Mexico", "New Jersey", "New South Wales", "New Guinea", "Georgia Tech")
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One mention of a watchlist entry in a text; text == source[start:end]."""
+
+    watchlist: str
+    entry: str
+    kind: str
+    name: str
+    text: str
+    start: int
+    end: int
+    score: float
+    alias: str
+    priority: str = "normal"
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    role: int
+    entry: int  # index into Matcher._entries, -1 for shadows
+    alias: str
+    rule: int
+    capital: bool  # the alias starts with a capital (fuzzy hits must too)
+
+
+@dataclass(frozen=True, slots=True)
+class _EntryRef:
+    watchlist: str
+    entry: Entry
+
+
+@lru_cache(maxsize=1)
+def _english_frequencies() -> dict[str, float]:
+    import wordfreq
+
+    return wordfreq.get_frequency_dict("en", wordlist="best")
+
+
+def is_common_word(token: str) -> bool:
+    """True if the folded token is a common English word (Zipf frequency >= COMMON_ZIPF)."""
+    return _english_frequencies().get(token, 0.0) >= 10 ** (COMMON_ZIPF - 9)
+
+
+def _letters(text: str) -> str:
+    return _NOT_WORD.sub("", unicodedata.normalize("NFC", text))
+
+
+def _is_acronym(alias: str) -> bool:
+    letters = _letters(alias)
+    return " " not in alias.strip() and letters.isalpha() and letters.isupper() and len(letters) > 1
+
+
+class Matcher:
+    """Built once from watchlists; ``match(text)`` is pure and safe to call repeatedly."""
+
+    def __init__(self, watchlists: Sequence[Watchlist], *, shadows: bool = True) -> None:
+        self._entries: list[_EntryRef] = []
+        self._keys: dict[str, int] = {}
+        self._targets: list[list[_Target]] = []
+        for watchlist in watchlists:
+            for entry in watchlist.entries:
+                self._add_entry(watchlist.name, entry)
+        if shadows:
+            self._add_shadows()
+        patterns = [f" {key} " for key in self._keys]
+        self._automaton = (
+            ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MATCHKIND_STANDARD)
+            if patterns else None
+        )
+        self._key_tokens = [key.split() for key in self._keys]
+        self._vocab = frozenset(t for tokens in self._key_tokens for t in tokens)
+        self._build_fuzzy_index()
+        self._fix_cache: dict[str, tuple[str, ...]] = {}
+
+    # --- building --------------------------------------------------------------------------
+
+    def _add(self, text: str, target: _Target) -> None:
+        key = fold(text)
+        if not key:
+            return
+        index = self._keys.setdefault(key, len(self._keys))
+        if index == len(self._targets):
+            self._targets.append([])
+        targets = self._targets[index]
+        if target not in targets:
+            targets.append(target)
+
+    def _rules(self, alias: str, entry: Entry | None, native: bool = False) -> list[int]:
+        """Case rules for an alias; an acronym gets its dotted form (U.S.) as a second rule."""
+        if entry is not None and entry.case_sensitive:
+            return [EXACT]
+        if native:
+            return [NATIVE]
+        if _is_acronym(alias):
+            letters = _letters(alias)
+            if len(letters) <= 5:
+                main = SHORT_CAPS if len(letters) <= 3 else ANY
+                return [main, DOTTED]
+            return [ANY]
+        common = all(is_common_word(t) for t in fold(alias).split())
+        proper = entry is None or entry.kind != "topic"
+        return [CAPITAL if proper and common and alias[:1].isupper() else ANY]
+
+    def _add_alias(self, alias: str, role: int, entry_index: int, entry: Entry | None,
+                   native: bool = False) -> None:
+        capital = alias[:1].isupper()
+        for rule in self._rules(alias, entry, native):
+            text = " ".join(_letters(alias)) if rule == DOTTED else alias
+            self._add(text, _Target(role, entry_index, alias, rule, capital))
+
+    def _add_entry(self, watchlist: str, entry: Entry) -> None:
+        index = len(self._entries)
+        self._entries.append(_EntryRef(watchlist, entry))
+        names = list(entry.names)
+        if entry.kind == "country" and entry.country:
+            names += english_country_names().get(entry.country, ())
+        for name in dict.fromkeys(names):
+            self._add_alias(name, NAME, index, entry)
+        if entry.kind == "country" and entry.country:
+            self._add_foreign_names(index, entry)
+        for phrase in entry.exclude:
+            self._add_alias(phrase, EXCLUDE, index, entry)
+        for term in entry.requires:
+            self._add_alias(term, REQUIRE, index, entry)
+
+    def _add_foreign_names(self, index: int, entry: Entry) -> None:
+        assert entry.country
+        others = {fold(n) for code, names in english_country_names().items()
+                  if code != entry.country for n in names}
+        for name in foreign_country_names(entry.country):
+            key = fold(name)
+            if not key or key in others:
+                continue
+            # A foreign name that folds to English words ("Mỹ" -> my) must match as written.
+            native = len(key.replace(" ", "")) <= 3 or all(is_common_word(t) for t in key.split())
+            self._add_alias(name, NAME, index, entry, native=native)
+
+    def _add_shadows(self) -> None:
+        vocab = {t for key in self._keys for t in key.split()}
+        names = [n for names in english_country_names().values() for n in names]
+        names += list(region_names()) + list(organization_names()) + list(EXTRA_SHADOWS)
+        for name in names:
+            if vocab.intersection(fold(name).split()):
+                self._add_alias(name, SHADOW, -1, None)
+
+    def _build_fuzzy_index(self) -> None:
+        """One-deletion index of the fuzzy-eligible names' tokens (SymSpell-style)."""
+        self._deletions: dict[str, set[str]] = {}
+        self._token_names: dict[str, list[tuple[int, int]]] = {}
+        for index, tokens in enumerate(self._key_tokens):
+            if len("".join(tokens)) < MIN_FUZZY_LETTERS:
+                continue
+            if not any(self._fuzzy_ok(t) for t in self._targets[index]):
+                continue
+            for position, token in enumerate(tokens):
+                if len(token) < 4 or token.isdigit():
+                    continue
+                self._token_names.setdefault(token, []).append((index, position))
+                for variant in {token, *_deletions(token)}:
+                    self._deletions.setdefault(variant, set()).add(token)
+
+    def _fuzzy_ok(self, target: _Target) -> bool:
+        if target.role != NAME or target.rule not in (ANY, CAPITAL):
+            return False
+        return self._entries[target.entry].entry.fuzzy is not None
+
+    # --- matching --------------------------------------------------------------------------
+
+    def match(self, text: str) -> list[Mention]:
+        """Every mention of every entry in ``text``, in text order."""
+        if self._automaton is None or not text:
+            return []
+        folded = fold_text(text)
+        spans: dict[tuple[int, int], list[tuple[_Target, float]]] = {}
+        excluded: dict[int, list[tuple[int, int]]] = {}
+        required: set[int] = set()
+        for index, start, end in self._automaton.find_matches_as_indexes(
+            folded.hay, overlapping=True
+        ):
+            for target in self._targets[index]:
+                if not _rule_holds(target, folded, start, end):
+                    continue
+                if target.role == EXCLUDE:
+                    excluded.setdefault(target.entry, []).append(folded.span(start + 1, end - 1))
+                elif target.role == REQUIRE:
+                    required.add(target.entry)
+                else:
+                    spans.setdefault((start, end), []).append((target, 100.0))
+        if self._deletions:
+            self._fuzzy(folded, spans)
+        return self._resolve(folded, spans, excluded, required)
+
+    def _resolve(self, folded: Folded, spans: dict[tuple[int, int], list[tuple[_Target, float]]],
+                 excluded: dict[int, list[tuple[int, int]]], required: set[int]) -> list[Mention]:
+        starts: list[int] = []
+        ends: list[int] = []
+        mentions: list[Mention] = []
+        for (start, end), found in sorted(spans.items(), key=lambda s: (s[0][0] - s[0][1], s[0])):
+            # Token ranges are [start + 1, end - 1): neighbours may share a space.
+            at = bisect_left(starts, start)
+            if (at and ends[at - 1] - 1 > start + 1) or (at < len(starts) and starts[at] + 1 < end - 1):
+                continue
+            starts.insert(at, start)
+            ends.insert(at, end)
+            mentions += self._mentions(folded, start, end, found, excluded, required)
+        mentions.sort(key=lambda m: (m.start, m.watchlist, m.entry))
+        return mentions
+
+    def _mentions(self, folded: Folded, start: int, end: int,
+                  found: list[tuple[_Target, float]], excluded: dict[int, list[tuple[int, int]]],
+                  required: set[int]) -> Iterable[Mention]:
+        ostart, oend = folded.span(start + 1, end - 1)
+        seen: set[int] = set()
+        for target, score in sorted(found, key=lambda f: -f[1]):
+            if target.role != NAME or target.entry in seen:
+                continue
+            seen.add(target.entry)
+            ref = self._entries[target.entry]
+            if ref.entry.requires and target.entry not in required:
+                continue
+            if any(s < oend and ostart < e for s, e in excluded.get(target.entry, ())):
+                continue
+            stop = oend
+            if target.rule == DOTTED and folded.text[oend:oend + 1] == ".":
+                stop += 1
+            yield Mention(ref.watchlist, ref.entry.id, ref.entry.kind, ref.entry.name,
+                          folded.text[ostart:stop], ostart, stop, score, target.alias,
+                          ref.entry.priority)
+
+    # --- approximate matching ---------------------------------------------------------------
+
+    def _fixes(self, token: str) -> tuple[str, ...]:
+        """Vocabulary tokens one typo away from a rare text token ('santcions' -> sanctions)."""
+        fixes = self._fix_cache.get(token)
+        if fixes is not None:
+            return fixes
+        fixes = ()
+        if len(token) >= 3 and not token.isdigit() and not is_common_word(token):
+            candidates: set[str] = set()
+            for variant in (token, *_deletions(token)):
+                candidates.update(self._deletions.get(variant, ()))
+            fixes = tuple(sorted(
+                v for v in candidates
+                if OSA.distance(token, v, score_cutoff=1) == 1 and not _inflected(token, v)
+            ))
+        if len(self._fix_cache) >= _FIX_CACHE_SIZE:
+            self._fix_cache.clear()
+        self._fix_cache[token] = fixes
+        return fixes
+
+    def _fuzzy(self, folded: Folded, spans: dict[tuple[int, int], list[tuple[_Target, float]]]
+               ) -> None:
+        hay = folded.hay
+        for token in set(hay.split()).difference(self._vocab):
+            fixes = self._fixes(token)
+            if not fixes:
+                continue
+            needle = f" {token} "
+            at = hay.find(needle)
+            while at >= 0:
+                for fixed in fixes:
+                    for index, position in self._token_names[fixed]:
+                        self._fuzzy_name(folded, at, token, index, position, spans)
+                at = hay.find(needle, at + 1)
+
+    def _fuzzy_name(self, folded: Folded, at: int, token: str, index: int, position: int,
+                    spans: dict[tuple[int, int], list[tuple[_Target, float]]]) -> None:
+        tokens = self._key_tokens[index]
+        around = _around(folded.hay, at, len(token), position, len(tokens) - position - 1)
+        if around is None:
+            return
+        start, end, before, after = around
+        if before != tokens[:position] or after != tokens[position + 1:]:
+            return
+        score = round(100.0 * (1 - 1 / len("".join(tokens))), 1)
+        typo_start, _ = folded.span(at + 1, at + 1 + len(token))
+        typo_capital = folded.text[typo_start:typo_start + 1].isupper()
+        for target in self._targets[index]:
+            if not self._fuzzy_ok(target):
+                continue
+            threshold = self._entries[target.entry].entry.fuzzy
+            if threshold is None or score < threshold or (target.capital and not typo_capital):
+                continue
+            spans.setdefault((start, end), []).append((target, score))
+
+
+def _deletions(token: str) -> list[str]:
+    return [token[:i] + token[i + 1:] for i in range(len(token))]
+
+
+def _inflected(a: str, b: str) -> bool:
+    """True if one token is the other plus a final n/s/a/i: a demonym, plural or feminine
+    form (Russian, Koreas, Lavrova, Israeli) is a different word, not a typo."""
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    return len(longer) == len(shorter) + 1 and longer.startswith(shorter) and (
+        longer[-1] in _INFLECTIONS
+    )
+
+
+def _around(hay: str, at: int, length: int, before: int, after: int
+            ) -> tuple[int, int, list[str], list[str]] | None:
+    """The tokens before and after the token at hay[at + 1: at + 1 + length]."""
+    left: list[str] = []
+    start = at
+    for _ in range(before):
+        j = hay.rfind(" ", 0, start)
+        if j < 0:
+            return None
+        left.append(hay[j + 1:start])
+        start = j
+    right: list[str] = []
+    end = at + 1 + length
+    for _ in range(after):
+        j = hay.find(" ", end + 1)
+        if j < 0:
+            return None
+        right.append(hay[end + 1:j])
+        end = j
+    left.reverse()
+    return start, end + 1, left, right
+
+
+def _rule_holds(target: _Target, folded: Folded, start: int, end: int) -> bool:
+    rule = target.rule
+    if rule == ANY:
+        return True
+    ostart, oend = folded.span(start + 1, end - 1)
+    surface = folded.text[ostart:oend]
+    if rule == CAPITAL:
+        return surface[:1].isupper()
+    if rule == SHORT_CAPS:
+        return surface.isupper() and surface.isalpha()
+    if rule == DOTTED:
+        return surface.isupper() and _DOTTED.fullmatch(surface) is not None
+    if rule == EXACT:
+        return _letters(surface) == _letters(target.alias)
+    return _letters(surface).casefold() == _letters(target.alias).casefold()  # NATIVE

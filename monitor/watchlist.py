@@ -1,0 +1,348 @@
+"""Watchlists: the YAML format, loading, and a checker that reports every problem.
+
+Format (names are stable; see README):
+
+    watchlist: russia-asia-diplomacy      # required, unique
+    description: ...                      # optional
+    defaults: {fuzzy: 80}                 # optional
+    entries:
+      - id: putin                         # required, unique in the file, [a-z0-9-]+
+        kind: actor                       # actor|country|organization|treaty|topic|place|other
+        name: Vladimir Putin
+        aliases: [Putin]
+        country: RU                       # ISO 3166 alpha-2
+        case_sensitive: false
+        fuzzy: 80                         # 0-100, or false
+        exclude: ["Michael Jordan"]
+        requires: [Kremlin, Moscow]
+        priority: normal                  # normal | high
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from monitor.countries import is_country_code
+from monitor.errors import Problem, WatchlistError
+from monitor.normalize import fold
+
+KINDS = ("actor", "country", "organization", "treaty", "topic", "place", "other")
+PRIORITIES = ("normal", "high")
+DEFAULT_FUZZY = 80
+_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_WATCHLIST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_TOP_KEYS = ("watchlist", "description", "defaults", "entries")
+_DEFAULT_KEYS = ("fuzzy",)
+_ENTRY_KEYS = (
+    "id", "kind", "name", "aliases", "country", "case_sensitive", "fuzzy", "exclude",
+    "requires", "priority",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: str
+    kind: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    country: str | None = None
+    case_sensitive: bool = False
+    fuzzy: int | None = DEFAULT_FUZZY  # minimum similarity 0-100; None: exact only
+    exclude: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    priority: str = "normal"
+    line: int | None = field(default=None, compare=False)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The display name and the aliases, without repeats."""
+        return tuple(dict.fromkeys((self.name, *self.aliases)))
+
+    @property
+    def version(self) -> str:
+        """Content hash of everything that decides what the entry matches."""
+        data = {k: getattr(self, k) for k in _ENTRY_KEYS}
+        blob = json.dumps(data, sort_keys=True, ensure_ascii=False, default=list)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Watchlist:
+    name: str
+    entries: tuple[Entry, ...]
+    description: str = ""
+    path: str = ""
+
+    def entry(self, entry_id: str) -> Entry:
+        for e in self.entries:
+            if e.id == entry_id:
+                return e
+        raise KeyError(entry_id)
+
+
+# --- YAML with line numbers -------------------------------------------------------------
+
+
+class _Map(dict[Any, Any]):
+    line: int = 0
+    key_lines: dict[Any, int]
+    duplicates: list[tuple[Any, int]]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that remembers lines, reports duplicate keys, and reads only true/false
+    as booleans (so `country: NO` is Norway, not False)."""
+
+
+def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
+    loader.flatten_mapping(node)
+    out = _Map()
+    out.line = node.start_mark.line + 1
+    out.key_lines, out.duplicates = {}, []
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        line = key_node.start_mark.line + 1
+        if key in out:
+            out.duplicates.append((key, line))
+        out[key] = loader.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
+        out.key_lines[key] = line
+    return out
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def parse_yaml(text: str, path: str) -> tuple[Any, list[Problem]]:
+    """Parse YAML keeping line numbers; a syntax error becomes a Problem, not an exception."""
+    try:
+        return yaml.load(text, Loader=_Loader), []  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        reason = getattr(exc, "problem", None) or str(exc)
+        return None, [Problem(path, line, f"not valid YAML: {reason}")]
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+class _Checker:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def add(self, line: int | None, message: str, entry: str | None = None,
+            fld: str | None = None) -> None:
+        self.problems.append(Problem(self.path, line, message, entry, fld))
+
+    def unknown_keys(self, data: _Map, allowed: tuple[str, ...], entry: str | None) -> None:
+        for key, line in data.duplicates:
+            self.add(line, f"'{key}' is given twice", entry, str(key))
+        for key in data:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                self.add(data.key_lines.get(key, data.line), f"unknown field{hint}; "
+                         f"allowed: {', '.join(allowed)}", entry, str(key))
+
+    def strings(self, data: _Map, key: str, entry: str) -> tuple[str, ...]:
+        value = data.get(key)
+        line = data.key_lines.get(key, data.line)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            self.add(line, "must be a list of strings", entry, key)
+            return ()
+        out = []
+        for item in value:
+            if not isinstance(item, str) or not item.strip():
+                self.add(line, f"{item!r} is not a non-empty string", entry, key)
+            elif not fold(item):
+                self.add(line, f"{item!r} has no letters or digits", entry, key)
+            else:
+                out.append(item.strip())
+        return tuple(out)
+
+    def fuzzy(self, data: _Map, entry: str | None, default: int | None) -> int | None:
+        if "fuzzy" not in data:
+            return default
+        value, line = data["fuzzy"], data.key_lines["fuzzy"]
+        if value is False:
+            return None
+        if value is True:
+            return DEFAULT_FUZZY
+        if isinstance(value, int) and 0 <= value <= 100:
+            return value
+        self.add(line, f"{value!r} must be a number from 0 to 100, or false", entry, "fuzzy")
+        return default
+
+
+def _entry(check: _Checker, data: Any, index: int, default_fuzzy: int | None,
+           line: int) -> Entry | None:
+    if not isinstance(data, _Map):
+        check.add(line, f"entry #{index + 1} must be a mapping (id: ..., kind: ..., name: ...)")
+        return None
+    raw_id = data.get("id")
+    label = raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
+    check.unknown_keys(data, _ENTRY_KEYS, label)
+    lines = data.key_lines
+    ok = True
+    if not isinstance(raw_id, str) or not _ID.fullmatch(raw_id):
+        check.add(lines.get("id", data.line), f"id {raw_id!r} is missing or not of the form "
+                  "[a-z0-9-]+ (lower-case letters, digits, hyphens)", label, "id")
+        ok = False
+    kind = data.get("kind")
+    if kind not in KINDS:
+        check.add(lines.get("kind", data.line), f"kind {kind!r} is unknown; use one of "
+                  f"{', '.join(KINDS)}", label, "kind")
+        ok = False
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip() or not fold(name):
+        check.add(lines.get("name", data.line), "name is missing or empty", label, "name")
+        ok = False
+    country = data.get("country")
+    if country is not None and (not isinstance(country, str) or not is_country_code(country)):
+        check.add(lines.get("country", data.line), f"{country!r} is not an ISO 3166 alpha-2 "
+                  "country code (e.g. RU, KP, VN)", label, "country")
+        ok = False
+    for flag in ("case_sensitive",):
+        if flag in data and not isinstance(data[flag], bool):
+            check.add(lines[flag], "must be true or false", label, flag)
+            ok = False
+    priority = data.get("priority", "normal")
+    if priority not in PRIORITIES:
+        check.add(lines.get("priority", data.line), f"{priority!r} must be normal or high",
+                  label, "priority")
+        ok = False
+    aliases = check.strings(data, "aliases", label)
+    exclude = check.strings(data, "exclude", label)
+    requires = check.strings(data, "requires", label)
+    fuzzy = check.fuzzy(data, label, default_fuzzy)
+    if not ok:
+        return None
+    return Entry(
+        id=raw_id, kind=kind, name=name.strip(), aliases=aliases, country=country,
+        case_sensitive=bool(data.get("case_sensitive", False)), fuzzy=fuzzy, exclude=exclude,
+        requires=requires, priority=priority, line=data.line,
+    )
+
+
+def _shared_aliases(check: _Checker, entries: Iterable[Entry]) -> None:
+    owner: dict[str, str] = {}
+    for e in entries:
+        for name in e.names:
+            key = fold(name)
+            other = owner.setdefault(key, e.id)
+            if other != e.id:
+                check.add(e.line, f"alias {name!r} is also a name of entry '{other}'; "
+                          "a text could not tell them apart", e.id, "aliases")
+
+
+def parse_watchlist(text: str, path: str) -> tuple[Watchlist | None, list[Problem]]:
+    """Validate one watchlist's YAML text; return it (if usable) and every problem found."""
+    data, problems = parse_yaml(text, path)
+    if problems:
+        return None, problems
+    check = _Checker(path)
+    if not isinstance(data, _Map):
+        check.add(1, "a watchlist must be a mapping with 'watchlist' and 'entries'")
+        return None, check.problems
+    check.unknown_keys(data, _TOP_KEYS, None)
+    name = data.get("watchlist")
+    if not isinstance(name, str) or not _WATCHLIST_NAME.fullmatch(name):
+        check.add(data.key_lines.get("watchlist", 1), f"'watchlist' {name!r} is missing or "
+                  "not a name of letters, digits, '.', '_' or '-'", None, "watchlist")
+    defaults = data.get("defaults") or _Map()
+    default_fuzzy: int | None = DEFAULT_FUZZY
+    if not isinstance(defaults, _Map):
+        check.add(data.key_lines.get("defaults"), "must be a mapping", None, "defaults")
+    else:
+        if defaults:
+            check.unknown_keys(defaults, _DEFAULT_KEYS, None)
+        default_fuzzy = check.fuzzy(defaults, None, DEFAULT_FUZZY)
+    raw_entries = data.get("entries")
+    entries: list[Entry] = []
+    if not isinstance(raw_entries, list) or not raw_entries:
+        check.add(data.key_lines.get("entries", 1), "'entries' must be a non-empty list",
+                  None, "entries")
+    else:
+        seen: dict[str, int | None] = {}
+        for index, raw in enumerate(raw_entries):
+            line = raw.line if isinstance(raw, _Map) else data.key_lines["entries"]
+            entry = _entry(check, raw, index, default_fuzzy, line)
+            if entry is None:
+                continue
+            if entry.id in seen:
+                check.add(entry.line, f"duplicate id (first used on line {seen[entry.id]})",
+                          entry.id, "id")
+                continue
+            seen[entry.id] = entry.line
+            entries.append(entry)
+        _shared_aliases(check, entries)
+    description = data.get("description") or ""
+    if check.problems:
+        return None, check.problems
+    return Watchlist(str(name), tuple(entries), str(description), path), []
+
+
+def watchlist_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    return [path]
+
+
+def check_watchlists(path: str | Path) -> tuple[list[Watchlist], list[Problem]]:
+    """Load a watchlist file or folder; return the valid ones and every problem found."""
+    root = Path(path)
+    if not root.exists():
+        return [], [Problem(str(path), None, "no such file or folder")]
+    files = watchlist_files(root)
+    if not files:
+        return [], [Problem(str(path), None, "folder holds no .yaml or .yml watchlist")]
+    loaded: list[Watchlist] = []
+    problems: list[Problem] = []
+    names: dict[str, str] = {}
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(str(file), None, f"cannot be read: {exc}"))
+            continue
+        watchlist, found = parse_watchlist(text, str(file))
+        problems += found
+        if watchlist is None:
+            continue
+        if watchlist.name in names:
+            problems.append(Problem(str(file), 1, f"watchlist name '{watchlist.name}' is "
+                                    f"already used by {names[watchlist.name]}", None,
+                                    "watchlist"))
+            continue
+        names[watchlist.name] = str(file)
+        loaded.append(watchlist)
+    return loaded, problems
+
+
+def load_watchlists(path: str | Path) -> list[Watchlist]:
+    """Load and validate; raise WatchlistError listing every problem if any file is bad."""
+    loaded, problems = check_watchlists(path)
+    if problems:
+        raise WatchlistError(problems)
+    return loaded
