@@ -33,7 +33,7 @@ from monitor.watchlist import Entry, Watchlist
 
 _CAP = r"[A-Z][\w'’.-]*"
 _TREATY_WORDS = r"(?:Treaty|Agreement|Accords?|Pact|Convention|Protocol|Charter)"
-_PHRASE = rf"{_CAP}(?:\s+(?:(?:of|and|on|for|the)\s+)*{_CAP})*"
+_PHRASE = rf"{_CAP}(?:\s+(?:(?:of|on|for|the)\s+)*{_CAP})*"
 _TREATY = re.compile(
     rf"\b(?:{_CAP}\s+)*?((?:{_CAP}\s+){{1,6}}{_TREATY_WORDS})\b"
     rf"|\b({_TREATY_WORDS}\s+(?:of|on)\s+(?:the\s+)?{_PHRASE})"
@@ -131,9 +131,9 @@ class Deriver:
 
     def add_text(self, text: str) -> None:
         taken: list[tuple[int, int]] = []
-        for m in self.reference.match(text):
-            self._propose_reference(m)
-            taken.append((m.start, m.end))
+        for mention in self.reference.match(text):
+            self._propose_reference(mention)
+            taken.append((mention.start, mention.end))
         for m in _TREATY.finditer(text):
             group = next(g for g in (1, 2, 3) if m.group(g))
             name = re.sub(r"^(?:The|A|An|In|On|By)\s+", "", m.group(group).strip())

@@ -41,7 +41,7 @@ from monitor.watchlist import Entry, Watchlist
 # Roles of a pattern target.
 NAME, SHADOW, EXCLUDE, REQUIRE = range(4)
 # Case rules, checked on the original surface of a hit.
-ANY, CAPITAL, SHORT_CAPS, DOTTED, EXACT, NATIVE = range(6)
+ANY, SHORT_CAPS, DOTTED, EXACT, NATIVE = range(5)
 
 COMMON_ZIPF = 3.0  # wordfreq Zipf frequency from which an English word counts as common
 MIN_FUZZY_LETTERS = 6  # a name needs this many letters before one typo is tolerated
@@ -152,9 +152,7 @@ class Matcher:
                 main = SHORT_CAPS if len(letters) <= 3 else ANY
                 return [main, DOTTED]
             return [ANY]
-        common = all(is_common_word(t) for t in fold(alias).split())
-        proper = entry is None or entry.kind != "topic"
-        return [CAPITAL if proper and common and alias[:1].isupper() else ANY]
+        return [ANY]
 
     def _add_alias(self, alias: str, role: int, entry_index: int, entry: Entry | None,
                    native: bool = False) -> None:
@@ -215,7 +213,7 @@ class Matcher:
                     self._deletions.setdefault(variant, set()).add(token)
 
     def _fuzzy_ok(self, target: _Target) -> bool:
-        if target.role != NAME or target.rule not in (ANY, CAPITAL):
+        if target.role != NAME or target.rule != ANY:
             return False
         return self._entries[target.entry].entry.fuzzy is not None
 
@@ -253,7 +251,9 @@ class Matcher:
         for (start, end), found in sorted(spans.items(), key=lambda s: (s[0][0] - s[0][1], s[0])):
             # Token ranges are [start + 1, end - 1): neighbours may share a space.
             at = bisect_left(starts, start)
-            if (at and ends[at - 1] - 1 > start + 1) or (at < len(starts) and starts[at] + 1 < end - 1):
+            if at and ends[at - 1] - 1 > start + 1:
+                continue
+            if at < len(starts) and starts[at] + 1 < end - 1:
                 continue
             starts.insert(at, start)
             ends.insert(at, end)
@@ -381,8 +381,6 @@ def _rule_holds(target: _Target, folded: Folded, start: int, end: int) -> bool:
         return True
     ostart, oend = folded.span(start + 1, end - 1)
     surface = folded.text[ostart:oend]
-    if rule == CAPITAL:
-        return surface[:1].isupper()
     if rule == SHORT_CAPS:
         return surface.isupper() and surface.isalpha()
     if rule == DOTTED:

@@ -131,7 +131,7 @@ _Loader.add_implicit_resolver(
 def parse_yaml(text: str, path: str) -> tuple[Any, list[Problem]]:
     """Parse YAML keeping line numbers; a syntax error becomes a Problem, not an exception."""
     try:
-        return yaml.load(text, Loader=_Loader), []  # noqa: S506 - _Loader is a SafeLoader
+        return yaml.load(text, Loader=_Loader), []  # _Loader is a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -239,21 +239,30 @@ def _entry(check: _Checker, data: Any, index: int, default_fuzzy: int | None,
     if not ok:
         return None
     return Entry(
-        id=raw_id, kind=kind, name=name.strip(), aliases=aliases, country=country,
+        id=str(raw_id), kind=str(kind), name=str(name).strip(), aliases=aliases, country=country,
         case_sensitive=bool(data.get("case_sensitive", False)), fuzzy=fuzzy, exclude=exclude,
         requires=requires, priority=priority, line=data.line,
     )
 
 
-def _shared_aliases(check: _Checker, entries: Iterable[Entry]) -> None:
+def _shared_aliases(check: _Checker, raw_entries: Iterable[Any]) -> None:
+    """An alias (after folding) that names two entries: a text could not tell them apart."""
     owner: dict[str, str] = {}
-    for e in entries:
-        for name in e.names:
+    for index, data in enumerate(raw_entries):
+        if not isinstance(data, _Map):
+            continue
+        raw_id = data.get("id")
+        label: str = raw_id if isinstance(raw_id, str) else f"#{index + 1}"
+        names = [data.get("name")]
+        names += data["aliases"] if isinstance(data.get("aliases"), list) else []
+        for name in dict.fromkeys(n for n in names if isinstance(n, str)):
             key = fold(name)
-            other = owner.setdefault(key, e.id)
-            if other != e.id:
-                check.add(e.line, f"alias {name!r} is also a name of entry '{other}'; "
-                          "a text could not tell them apart", e.id, "aliases")
+            other = owner.setdefault(key, label) if key else label
+            if other != label:
+                field = "name" if name == data.get("name") else "aliases"
+                check.add(data.key_lines.get(field, data.line), f"alias {name!r} is also a "
+                          f"name of entry '{other}'; a text could not tell them apart",
+                          label, field)
 
 
 def parse_watchlist(text: str, path: str) -> tuple[Watchlist | None, list[Problem]]:
@@ -296,7 +305,7 @@ def parse_watchlist(text: str, path: str) -> tuple[Watchlist | None, list[Proble
                 continue
             seen[entry.id] = entry.line
             entries.append(entry)
-        _shared_aliases(check, entries)
+        _shared_aliases(check, raw_entries)
     description = data.get("description") or ""
     if check.problems:
         return None, check.problems
