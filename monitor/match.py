@@ -126,6 +126,7 @@ class Matcher:
         self._vocab = frozenset(t for tokens in self._key_tokens for t in tokens)
         self._build_fuzzy_index()
         self._fix_cache: dict[str, tuple[str, ...]] = {}
+        self._no_fix: set[str] = set()
 
     # --- building --------------------------------------------------------------------------
 
@@ -197,9 +198,10 @@ class Matcher:
                 self._add_alias(name, SHADOW, -1, None)
 
     def _build_fuzzy_index(self) -> None:
-        """One-deletion index of the fuzzy-eligible names' tokens (SymSpell-style)."""
+        """One-deletion index of the fuzzy-eligible names' tokens (SymSpell-style), and for
+        each token the shapes (its position, the name's length) of the names it is in."""
         self._deletions: dict[str, set[str]] = {}
-        self._token_names: dict[str, list[tuple[int, int]]] = {}
+        self._shapes: dict[str, set[tuple[int, int]]] = {}
         for index, tokens in enumerate(self._key_tokens):
             if len("".join(tokens)) < MIN_FUZZY_LETTERS:
                 continue
@@ -208,7 +210,7 @@ class Matcher:
             for position, token in enumerate(tokens):
                 if len(token) < 4 or token.isdigit():
                     continue
-                self._token_names.setdefault(token, []).append((index, position))
+                self._shapes.setdefault(token, set()).add((position, len(tokens)))
                 for variant in {token, *_deletions(token)}:
                     self._deletions.setdefault(variant, set()).add(token)
 
@@ -298,15 +300,21 @@ class Matcher:
                 v for v in candidates
                 if OSA.distance(token, v, score_cutoff=1) == 1 and not _inflected(token, v)
             ))
-        if len(self._fix_cache) >= _FIX_CACHE_SIZE:
+        if len(self._fix_cache) + len(self._no_fix) >= _FIX_CACHE_SIZE:
             self._fix_cache.clear()
-        self._fix_cache[token] = fixes
+            self._no_fix.clear()
+        if fixes:
+            self._fix_cache[token] = fixes
+        else:
+            self._no_fix.add(token)
         return fixes
 
     def _fuzzy(self, folded: Folded, spans: dict[tuple[int, int], list[tuple[_Target, float]]]
                ) -> None:
         hay = folded.hay
-        for token in set(hay.split()).difference(self._vocab):
+        tokens = set(hay.split())
+        tokens.difference_update(self._vocab, self._no_fix)  # in C: most tokens stop here
+        for token in tokens:
             fixes = self._fixes(token)
             if not fixes:
                 continue
@@ -314,20 +322,31 @@ class Matcher:
             at = hay.find(needle)
             while at >= 0:
                 for fixed in fixes:
-                    for index, position in self._token_names[fixed]:
-                        self._fuzzy_name(folded, at, token, index, position, spans)
+                    self._fuzzy_at(folded, at, token, fixed, spans)
                 at = hay.find(needle, at + 1)
 
-    def _fuzzy_name(self, folded: Folded, at: int, token: str, index: int, position: int,
+    def _fuzzy_at(self, folded: Folded, at: int, token: str, fixed: str,
+                  spans: dict[tuple[int, int], list[tuple[_Target, float]]]) -> None:
+        """Names containing ``fixed`` that the text spells with ``token`` in its place."""
+        shapes = self._shapes[fixed]
+        before, after = _around(folded.hay, at, len(token), max(p for p, _ in shapes),
+                                max(n - p - 1 for p, n in shapes))
+        for position, length in shapes:
+            if position > len(before) or length - position - 1 > len(after):
+                continue
+            left = before[len(before) - position:]
+            right = after[:length - position - 1]
+            index = self._keys.get(" ".join([w for w, _ in left] + [fixed] + [w for w, _ in right]))
+            if index is None:
+                continue
+            start = left[0][1] if left else at
+            end = right[-1][1] if right else at + len(token) + 2
+            self._fuzzy_name(folded, at, token, index, (start, end), spans)
+
+    def _fuzzy_name(self, folded: Folded, at: int, token: str, index: int,
+                    span: tuple[int, int],
                     spans: dict[tuple[int, int], list[tuple[_Target, float]]]) -> None:
-        tokens = self._key_tokens[index]
-        around = _around(folded.hay, at, len(token), position, len(tokens) - position - 1)
-        if around is None:
-            return
-        start, end, before, after = around
-        if before != tokens[:position] or after != tokens[position + 1:]:
-            return
-        score = round(100.0 * (1 - 1 / len("".join(tokens))), 1)
+        score = round(100.0 * (1 - 1 / len(self._keys_letters(index))), 1)
         typo_start, _ = folded.span(at + 1, at + 1 + len(token))
         typo_capital = folded.text[typo_start:typo_start + 1].isupper()
         for target in self._targets[index]:
@@ -336,7 +355,10 @@ class Matcher:
             threshold = self._entries[target.entry].entry.fuzzy
             if threshold is None or score < threshold or (target.capital and not typo_capital):
                 continue
-            spans.setdefault((start, end), []).append((target, score))
+            spans.setdefault(span, []).append((target, score))
+
+    def _keys_letters(self, index: int) -> str:
+        return "".join(self._key_tokens[index])
 
 
 def _deletions(token: str) -> list[str]:
@@ -353,26 +375,27 @@ def _inflected(a: str, b: str) -> bool:
 
 
 def _around(hay: str, at: int, length: int, before: int, after: int
-            ) -> tuple[int, int, list[str], list[str]] | None:
-    """The tokens before and after the token at hay[at + 1: at + 1 + length]."""
-    left: list[str] = []
+            ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """Up to ``before``/``after`` tokens around the token at hay[at + 1: at + 1 + length],
+    each with its edge in the haystack: the space before it (left), after it (right)."""
+    left: list[tuple[str, int]] = []
     start = at
     for _ in range(before):
         j = hay.rfind(" ", 0, start)
         if j < 0:
-            return None
-        left.append(hay[j + 1:start])
+            break
+        left.append((hay[j + 1:start], j))
         start = j
-    right: list[str] = []
+    right: list[tuple[str, int]] = []
     end = at + 1 + length
     for _ in range(after):
         j = hay.find(" ", end + 1)
         if j < 0:
-            return None
-        right.append(hay[end + 1:j])
+            break
+        right.append((hay[end + 1:j], j + 1))
         end = j
     left.reverse()
-    return start, end + 1, left, right
+    return left, right
 
 
 def _rule_holds(target: _Target, folded: Folded, start: int, end: int) -> bool:

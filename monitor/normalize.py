@@ -6,21 +6,21 @@ or digits collapsed into one space.  The folded string ("haystack") is what the
 multi-pattern automaton scans; ``Folded.span`` maps a token span found in it back to
 character offsets in the original text, so mentions can be highlighted where they stand.
 
-Two paths produce the same result:
-
-- fast: when every character folds to exactly one character (all ASCII text, and most
-  Latin-script text), ``str.translate`` and two regular expressions do the work in C;
-- slow: when some character folds to several (Ж -> zh, ß -> ss) or to none (combining
-  accents), one Python loop builds the haystack and a position list.
+The work is done in C (bytes/str ``translate``, two regular expressions); only the
+characters that fold to several characters (Ж -> zh, ß -> ss, € -> eur) or to none
+(combining accents) are visited in Python, and each one is recorded as an edit so that
+offsets stay exact.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate, chain
+from operator import sub
 
 from anyascii import anyascii
 
@@ -54,6 +54,13 @@ class _OneToOne(dict[int, str]):
 
 
 _TABLE = _OneToOne()
+# ASCII letters lower-cased, digits kept, everything else a space; the marker is kept.
+_ASCII_BYTES = bytes(
+    (c + 32 if 65 <= c <= 90 else c) if chr(c).isalnum() or c == 0 else 32 for c in range(256)
+)
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_RUN_CACHE: dict[str, str] = {}
+_SPAN = re.Match.span
 
 
 def fold(text: str) -> str:
@@ -66,21 +73,34 @@ def fold(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Folded:
-    """A text's haystack: ' ' + tokens joined by single spaces + ' ', with its offset map."""
+    """A text's haystack: ' ' + tokens joined by single spaces + ' ', with its offset map.
+
+    Two layers map a haystack index back: collapsed runs of separators (``_run_*``), then
+    characters whose fold is not one character long (``_edit_*``, usually none).
+    """
 
     text: str
     hay: str
-    _positions: list[int] | None  # slow path: original index of each haystack character
-    _run_starts: list[int]  # fast path: haystack index of each collapsed run of separators
-    _run_extra: list[int]  # fast path: characters removed up to and including that run
-    _shift: int  # fast path: haystack index minus collapsed index (0 or 1)
+    _run_starts: list[int]  # collapsed index of each run of separators that was collapsed
+    _run_extra: list[int]  # characters removed up to and including that run
+    _shift: int  # haystack index minus collapsed index (0 or 1)
+    _edit_starts: list[int]  # expanded index where a multi-character fold starts
+    _edit_lengths: list[int]  # its length (0 for a dropped combining mark)
+    _edit_origins: list[int]  # the original index of that character
 
     def _orig(self, pos: int) -> int:
-        if self._positions is not None:
-            return self._positions[pos]
         q = pos - self._shift
         k = bisect_left(self._run_starts, q)
-        return q + (self._run_extra[k - 1] if k else 0)
+        expanded = q + (self._run_extra[k - 1] if k else 0)
+        if not self._edit_starts:
+            return expanded
+        k = bisect_right(self._edit_starts, expanded) - 1
+        if k < 0:
+            return expanded
+        start, length = self._edit_starts[k], self._edit_lengths[k]
+        if expanded < start + length:
+            return self._edit_origins[k]
+        return self._edit_origins[k] + 1 + expanded - start - length
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original offsets of the haystack characters [start, end) (tokens, not padding)."""
@@ -93,39 +113,56 @@ class Folded:
         return ostart, oend
 
 
+def _expand(text: str, one_to_one: str) -> tuple[str, list[int], list[int], list[int]]:
+    """Replace each multi-character marker by the character's fold, recording the edits."""
+    pieces = one_to_one.split(_MULTI)
+    out = [pieces[0]]
+    starts: list[int] = []
+    lengths: list[int] = []
+    origins: list[int] = []
+    cursor = len(pieces[0])
+    origin = len(pieces[0])
+    for piece in pieces[1:]:
+        folded = fold_char(text[origin])
+        starts.append(cursor)
+        lengths.append(len(folded))
+        origins.append(origin)
+        out += (folded, piece)
+        cursor += len(folded) + len(piece)
+        origin += 1 + len(piece)
+    return "".join(out), starts, lengths, origins
+
+
+def _fold_run(match: re.Match[str]) -> str:
+    run = match.group()
+    folded = _RUN_CACHE.get(run)
+    if folded is None:
+        folded = run.translate(_TABLE)
+        if len(_RUN_CACHE) > 100_000:
+            _RUN_CACHE.clear()
+        _RUN_CACHE[run] = folded
+    return folded
+
+
 def fold_text(text: str) -> Folded:
     """Fold a whole text for matching, keeping the map back to original offsets."""
-    one_to_one = text.translate(_TABLE)
-    if _MULTI in one_to_one:
-        return _fold_slow(text)
+    # Non-ASCII runs (quotes, accented letters, whole Cyrillic words) one by one, cached;
+    # what stays is ASCII, plus markers for the characters that fold to several.
+    text_1to1 = text if text.isascii() else _NON_ASCII.sub(_fold_run, text)
+    folded = text_1to1.encode("ascii").translate(_ASCII_BYTES).decode("ascii")
+    edits: tuple[list[int], list[int], list[int]] = ([], [], [])
+    if _MULTI in folded:
+        folded, *edit_lists = _expand(text, folded)
+        edits = (edit_lists[0], edit_lists[1], edit_lists[2])
+    spans = list(map(_SPAN, _RUNS.finditer(folded)))
     starts: list[int] = []
     extra: list[int] = []
-    removed = 0
-    for m in _RUNS.finditer(one_to_one):
-        starts.append(m.start() - removed)
-        removed += m.end() - m.start() - 1
-        extra.append(removed)
-    collapsed = _RUNS.sub(" ", one_to_one)
+    if spans:
+        raw_starts, raw_ends = zip(*spans, strict=True)
+        removed = accumulate(map(sub, raw_ends, raw_starts))
+        extra = list(map(sub, removed, range(1, len(spans) + 1)))
+        starts = list(map(sub, raw_starts, chain((0,), extra)))
+    collapsed = _RUNS.sub(" ", folded) if starts else folded
     shift = 0 if collapsed.startswith(" ") else 1
     hay = ("" if shift == 0 else " ") + collapsed + ("" if collapsed.endswith(" ") else " ")
-    return Folded(text, hay, None, starts, extra, shift)
-
-
-def _fold_slow(text: str) -> Folded:
-    chars: list[str] = [" "]
-    positions: list[int] = [0]
-    last_space = True
-    for index, char in enumerate(text):
-        for out in fold_char(char):
-            if out == " ":
-                if last_space:
-                    continue
-                last_space = True
-            else:
-                last_space = False
-            chars.append(out)
-            positions.append(index)
-    if not last_space:
-        chars.append(" ")
-        positions.append(len(text))
-    return Folded(text, "".join(chars), positions, [], [], 0)
+    return Folded(text, hay, starts, extra, shift, *edits)

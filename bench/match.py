@@ -1,0 +1,171 @@
+"""Matcher throughput against flashtext and a naive rapidfuzz loop, measured in the same run.
+
+    python bench/match.py [--mb 5] [--entries 10000]
+
+Builds a 10,000-entry watchlist (every country with its CLDR names, plus generated people
+and organisations with aliases) and matches it over >= 5 MB of news-like text: the real
+article pages of ../shared/corpus/pages (tags stripped) when present, else text generated
+from the seed.  Prints MB/s and articles/s for monitor's matcher (fuzzy matching and
+transliteration on), flashtext on the same names, and a naive loop of
+rapidfuzz.fuzz.partial_ratio per entry on a sample; the build time; peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import random
+import re
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from monitor.countries import country_display_name, english_country_names  # noqa: E402
+from monitor.match import Matcher  # noqa: E402
+from monitor.watchlist import Entry, Watchlist  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpus" / "pages"
+SYLLABLES = (
+    "ka", "ro", "vin", "mel", "an", "dre", "ko", "va", "lu", "sha", "ni", "to", "mir", "bek",
+    "ost", "ra", "zan", "dor", "el", "is", "ta", "gu", "li", "por", "nov", "sky", "chen", "ham",
+    "ber", "gen", "wal", "ric", "har", "mon", "tel",
+)
+ORG_WORDS = ("Holdings", "Group", "Bank", "Trading", "Shipping", "Industries", "Ministry",
+             "Institute", "Corporation", "Partners")
+
+
+def name_part(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(n)).capitalize()
+
+
+def build_watchlist(size: int, rng: random.Random) -> Watchlist:
+    entries = [Entry(f"c-{code.lower()}", "country", country_display_name(code), country=code)
+               for code in english_country_names()]
+    seen = {e.name for e in entries}
+    while len(entries) < size:
+        i = len(entries)
+        if rng.random() < 0.7:
+            first, last = name_part(rng, 2), name_part(rng, rng.choice((2, 3)))
+            name = f"{first} {last}"
+            middle = rng.choice("ABCDEFG")
+            aliases: tuple[str, ...] = (f"{first[0]}. {last}", f"{first} {middle}. {last}")
+            kind = "actor"
+        else:
+            words = [name_part(rng, 2) for _ in range(rng.choice((1, 2)))]
+            name = " ".join(words) + " " + rng.choice(ORG_WORDS)
+            aliases = ("".join(w[0] for w in name.split()).upper() + name_part(rng, 1).upper(),)
+            kind = "organization"
+        if name in seen:
+            continue
+        seen.add(name)
+        entries.append(Entry(f"e-{i}", kind, name, aliases))
+    return Watchlist("bench", tuple(entries))
+
+
+def html_to_text(page: str) -> str:
+    page = re.sub(r"(?is)<(script|style|noscript)[^>]*>.*?</\1>", " ", page)
+    page = re.sub(r"(?s)<[^>]+>", " ", page)
+    return html.unescape(re.sub(r"[ \t]+", " ", page))
+
+
+def load_articles(mb: float, watchlist: Watchlist, rng: random.Random) -> list[str]:
+    if CORPUS.is_dir():
+        base = [html_to_text(p.read_text(encoding="utf-8", errors="replace"))
+                for p in sorted(CORPUS.glob("*.html"))]
+        source = f"{len(base)} real pages from {CORPUS}"
+    else:
+        seed = next((ROOT / "seeds").glob("*.txt")).read_text(encoding="utf-8")
+        base = [seed] * 20
+        source = "the seed (../shared/corpus absent)"
+    names = [e.name for e in watchlist.entries]
+    articles: list[str] = []
+    total = 0
+    while total < mb * 1_000_000:
+        text = rng.choice(base)
+        start = rng.randrange(max(1, len(text) - 4000))
+        chunk = text[start:start + 4000]
+        words = chunk.split(" ")
+        for _ in range(3):  # plant mentions, some with a typo
+            name = rng.choice(names)
+            if rng.random() < 0.3 and len(name) > 6:
+                k = rng.randrange(1, len(name) - 1)
+                name = name[:k] + name[k + 1:]
+            words.insert(rng.randrange(len(words) + 1), name)
+        article = " ".join(words)
+        articles.append(article)
+        total += len(article.encode("utf-8"))
+    print(f"text: {total / 1e6:.1f} MB in {len(articles)} articles, from {source}")
+    return articles
+
+
+def timed(label: str, articles: list[str], fn: object, mb: float) -> float:
+    start = time.perf_counter()
+    count = 0
+    for article in articles:
+        count += len(fn(article))  # type: ignore[operator]
+    elapsed = time.perf_counter() - start
+    rate = mb / elapsed
+    print(f"{label:<34} {rate:8.2f} MB/s {len(articles) / elapsed:10.0f} articles/s "
+          f"{count:8d} mentions")
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mb", type=float, default=5.0)
+    parser.add_argument("--entries", type=int, default=10_000)
+    parser.add_argument("--naive-sample", type=int, default=5)
+    args = parser.parse_args()
+    rng = random.Random(42)
+
+    start = time.perf_counter()
+    watchlist = build_watchlist(args.entries, rng)
+    matcher = Matcher([watchlist])
+    cold = time.perf_counter() - start
+    start = time.perf_counter()
+    matcher = Matcher([watchlist])
+    warm = time.perf_counter() - start
+    aliases = sum(len(e.names) for e in watchlist.entries)
+    print(f"watchlist: {len(watchlist.entries)} entries, {aliases} names and aliases")
+    print(f"build: {warm:.2f} s (first build in the process, loading CLDR and word "
+          f"frequencies: {cold:.2f} s)")
+
+    articles = load_articles(args.mb, watchlist, rng)
+    mb = sum(len(a.encode("utf-8")) for a in articles) / 1e6
+
+    from flashtext import KeywordProcessor
+
+    flash = KeywordProcessor(case_sensitive=False)
+    for entry in watchlist.entries:
+        for name in entry.names:
+            flash.add_keyword(name, entry.id)
+
+    cold_rate = timed("monitor, first pass (cold caches)", articles, matcher.match, mb)
+    ours = timed("monitor, steady state", articles, matcher.match, mb)
+    theirs = timed("flashtext (exact, same names)", articles,
+                   lambda a: flash.extract_keywords(a, span_info=True), mb)
+
+    from rapidfuzz import fuzz
+
+    names = [(e.id, n) for e in watchlist.entries for n in e.names]
+    sample = articles[: args.naive_sample]
+    sample_mb = sum(len(a.encode("utf-8")) for a in sample) / 1e6
+    naive = timed(f"naive partial_ratio ({len(sample)} articles)", sample,
+                  lambda a: [i for i, n in names if fuzz.partial_ratio(n, a) >= 90], sample_mb)
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\nmonitor / flashtext: {ours / theirs:.2f}x steady, {cold_rate / theirs:.2f}x first "
+          f"pass;   monitor / naive: {ours / naive:.0f}x")
+    print(f"peak memory (RSS): {peak:.0f} MB")
+    print(f"targets: >= 10 MB/s {'MET' if ours >= 10 else 'MISSED'}; >= 2x flashtext "
+          f"{'MET' if ours >= 2 * theirs else 'MISSED'}; >= 100x naive "
+          f"{'MET' if ours >= 100 * naive else 'MISSED'}; build < 1 s "
+          f"{'MET' if warm < 1 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
