@@ -202,6 +202,7 @@ class Matcher:
         each token the shapes (its position, the name's length) of the names it is in."""
         self._deletions: dict[str, set[str]] = {}
         self._shapes: dict[str, set[tuple[int, int]]] = {}
+        self._longest = 0
         for index, tokens in enumerate(self._key_tokens):
             if len("".join(tokens)) < MIN_FUZZY_LETTERS:
                 continue
@@ -211,6 +212,7 @@ class Matcher:
                 if len(token) < 4 or token.isdigit():
                     continue
                 self._shapes.setdefault(token, set()).add((position, len(tokens)))
+                self._longest = max(self._longest, len(token))
                 for variant in {token, *_deletions(token)}:
                     self._deletions.setdefault(variant, set()).add(token)
 
@@ -292,7 +294,8 @@ class Matcher:
         if fixes is not None:
             return fixes
         fixes = ()
-        if len(token) >= 3 and not token.isdigit() and not is_common_word(token):
+        if (3 <= len(token) <= self._longest + 1 and token.isalpha()
+                and not is_common_word(token)):
             candidates: set[str] = set()
             for variant in (token, *_deletions(token)):
                 candidates.update(self._deletions.get(variant, ()))

@@ -20,7 +20,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate, chain
-from operator import sub
+from operator import add, sub
 
 from anyascii import anyascii
 
@@ -114,22 +114,17 @@ class Folded:
 
 
 def _expand(text: str, one_to_one: str) -> tuple[str, list[int], list[int], list[int]]:
-    """Replace each multi-character marker by the character's fold, recording the edits."""
+    """Replace each multi-character marker by the character's fold, recording the edits
+    (expanded start, length, original index); map/accumulate keep the loop in C."""
     pieces = one_to_one.split(_MULTI)
-    out = [pieces[0]]
-    starts: list[int] = []
-    lengths: list[int] = []
-    origins: list[int] = []
-    cursor = len(pieces[0])
-    origin = len(pieces[0])
-    for piece in pieces[1:]:
-        folded = fold_char(text[origin])
-        starts.append(cursor)
-        lengths.append(len(folded))
-        origins.append(origin)
-        out += (folded, piece)
-        cursor += len(folded) + len(piece)
-        origin += 1 + len(piece)
+    piece_lengths = list(map(len, pieces))
+    # The i-th marker stands at the original index sum(piece_lengths[:i+1]) + i.
+    origins = list(map(add, accumulate(piece_lengths[:-1]), range(len(pieces) - 1)))
+    folds = list(map(fold_char, map(text.__getitem__, origins)))
+    lengths = list(map(len, folds))
+    # Expanded start of marker i: the pieces before it plus the folds before it.
+    starts = list(map(add, accumulate(piece_lengths[:-1]), chain((0,), accumulate(lengths))))
+    out = [pieces[0], *chain.from_iterable(zip(folds, pieces[1:], strict=True))]
     return "".join(out), starts, lengths, origins
 
 
