@@ -85,7 +85,7 @@ class _EntryRef:
 
 
 @lru_cache(maxsize=1)
-def _english_frequencies() -> dict[str, float]:
+def english_frequencies() -> dict[str, float]:
     import wordfreq
 
     return wordfreq.get_frequency_dict("en", wordlist="best")
@@ -93,7 +93,7 @@ def _english_frequencies() -> dict[str, float]:
 
 def is_common_word(token: str) -> bool:
     """True if the folded token is a common English word (Zipf frequency >= COMMON_ZIPF)."""
-    return _english_frequencies().get(token, 0.0) >= 10 ** (COMMON_ZIPF - 9)
+    return english_frequencies().get(token, 0.0) >= 10 ** (COMMON_ZIPF - 9)
 
 
 def _letters(text: str) -> str:
