@@ -27,7 +27,7 @@ from monitor.countries import (
     organization_names,
     region_names,
 )
-from monitor.match import Matcher, Mention, english_frequencies
+from monitor.match import Matcher, Mention, zipf
 from monitor.normalize import fold
 from monitor.watchlist import Entry, Watchlist
 
@@ -180,10 +180,9 @@ class Deriver:
         words = name.replace("-", " ").split()
         if any(_is_demonym(w, self.stems) or fold(w) in _CALENDAR for w in words):
             return False
-        freq = english_frequencies()
         if len(words) > 1:
-            return all(freq.get(fold(w), 0.0) < 10 ** (5.0 - 9) for w in words)
-        return freq.get(fold(name), 0.0) < 10 ** (4.8 - 9)
+            return all(zipf(fold(w)) < 5.0 for w in words)
+        return zipf(fold(name)) < 4.8
 
     def result(self) -> list[Proposal]:
         props = list(self.proposals.values())

@@ -19,6 +19,7 @@ How it works (see README "How matching works"):
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from bisect import bisect_left
@@ -91,9 +92,15 @@ def english_frequencies() -> dict[str, float]:
     return wordfreq.get_frequency_dict("en", wordlist="best")
 
 
+def zipf(token: str) -> float:
+    """wordfreq's Zipf frequency of a folded English token (log10 per billion words; 0: unseen)."""
+    frequency = english_frequencies().get(token, 0.0)
+    return math.log10(frequency) + 9 if frequency > 0 else 0.0
+
+
 def is_common_word(token: str) -> bool:
     """True if the folded token is a common English word (Zipf frequency >= COMMON_ZIPF)."""
-    return english_frequencies().get(token, 0.0) >= 10 ** (COMMON_ZIPF - 9)
+    return zipf(token) >= COMMON_ZIPF
 
 
 def _letters(text: str) -> str:

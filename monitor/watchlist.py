@@ -195,13 +195,19 @@ class _Checker:
         return default
 
 
+def _label(data: _Map, index: int) -> str:
+    """How problems name an entry: its id, or its position when the id is unusable."""
+    raw_id = data.get("id")
+    return raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
+
+
 def _entry(check: _Checker, data: Any, index: int, default_fuzzy: int | None,
            line: int) -> Entry | None:
     if not isinstance(data, _Map):
         check.add(line, f"entry #{index + 1} must be a mapping (id: ..., kind: ..., name: ...)")
         return None
     raw_id = data.get("id")
-    label = raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
+    label = _label(data, index)
     check.unknown_keys(data, _ENTRY_KEYS, label)
     lines = data.key_lines
     ok = True
@@ -251,8 +257,7 @@ def _shared_aliases(check: _Checker, raw_entries: Iterable[Any]) -> None:
     for index, data in enumerate(raw_entries):
         if not isinstance(data, _Map):
             continue
-        raw_id = data.get("id")
-        label: str = raw_id if isinstance(raw_id, str) else f"#{index + 1}"
+        label = _label(data, index)
         names = [data.get("name")]
         names += data["aliases"] if isinstance(data.get("aliases"), list) else []
         for name in dict.fromkeys(n for n in names if isinstance(n, str)):
