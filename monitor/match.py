@@ -222,6 +222,11 @@ class Matcher:
                 self._longest = max(self._longest, len(token))
                 for variant in {token, *_deletions(token)}:
                     self._deletions.setdefault(variant, set()).add(token)
+        # How many tokens a name containing the token can reach before and after it.
+        self._reach = {
+            token: (max(p for p, _ in shapes), max(n - p - 1 for p, n in shapes))
+            for token, shapes in self._shapes.items()
+        }
 
     def _fuzzy_ok(self, target: _Target) -> bool:
         if target.role != NAME or target.rule != ANY:
@@ -338,10 +343,8 @@ class Matcher:
     def _fuzzy_at(self, folded: Folded, at: int, token: str, fixed: str,
                   spans: dict[tuple[int, int], list[tuple[_Target, float]]]) -> None:
         """Names containing ``fixed`` that the text spells with ``token`` in its place."""
-        shapes = self._shapes[fixed]
-        before, after = _around(folded.hay, at, len(token), max(p for p, _ in shapes),
-                                max(n - p - 1 for p, n in shapes))
-        for position, length in shapes:
+        before, after = _around(folded.hay, at, len(token), *self._reach[fixed])
+        for position, length in self._shapes[fixed]:
             if position > len(before) or length - position - 1 > len(after):
                 continue
             left = before[len(before) - position:]
@@ -356,7 +359,7 @@ class Matcher:
     def _fuzzy_name(self, folded: Folded, at: int, token: str, index: int,
                     span: tuple[int, int],
                     spans: dict[tuple[int, int], list[tuple[_Target, float]]]) -> None:
-        score = round(100.0 * (1 - 1 / len(self._keys_letters(index))), 1)
+        score = round(100.0 * (1 - 1 / len("".join(self._key_tokens[index]))), 1)
         typo_start, _ = folded.span(at + 1, at + 1 + len(token))
         typo_capital = folded.text[typo_start:typo_start + 1].isupper()
         for target in self._targets[index]:
@@ -366,9 +369,6 @@ class Matcher:
             if threshold is None or score < threshold or (target.capital and not typo_capital):
                 continue
             spans.setdefault(span, []).append((target, score))
-
-    def _keys_letters(self, index: int) -> str:
-        return "".join(self._key_tokens[index])
 
 
 def _deletions(token: str) -> list[str]:
