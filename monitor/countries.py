@@ -14,11 +14,12 @@ from functools import lru_cache
 import pycountry
 from babel import Locale
 
-# Languages whose names are added to country entries.  Scripts written without spaces
-# between words (Chinese, Japanese, Thai) are left out: whole-word matching needs spaces.
+# Languages whose names are added to country entries.  Names in scripts written without
+# spaces between words (Chinese, Japanese, Korean, Thai) match as substrings (normalize).
 FOREIGN_LOCALES = (
     "ar", "cs", "da", "de", "el", "es", "fa", "fi", "fr", "he", "hi", "hu", "id", "it",
-    "ko", "ms", "nl", "no", "pl", "pt", "ro", "ru", "sk", "sr", "sv", "tr", "uk", "vi",
+    "ja", "ko", "ms", "nl", "no", "pl", "pt", "ro", "ru", "sk", "sr", "sv", "th", "tr", "uk",
+    "vi", "zh", "zh_Hant",
 )
 
 # Short forms that English-language newsrooms use and that neither ISO 3166 nor CLDR's

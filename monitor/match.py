@@ -103,6 +103,13 @@ def is_common_word(token: str) -> bool:
     return zipf(token) >= COMMON_ZIPF
 
 
+@lru_cache(maxsize=1)
+def _english_keys() -> dict[str, str]:
+    """Folded English country names and their country codes."""
+    return {fold(name): code for code, names in english_country_names().items()
+            for name in names}
+
+
 def _letters(text: str) -> str:
     return _NOT_WORD.sub("", unicodedata.normalize("NFC", text))
 
@@ -124,7 +131,11 @@ class Matcher:
                 self._add_entry(watchlist.name, entry)
         if shadows:
             self._add_shadows()
-        patterns = [f" {key} " for key in self._keys]
+        # A key is padded with the spaces around it, so a hit is whole words, except on a side
+        # where it ends in a script written without spaces (matched as a substring there).
+        self._pads = [(int(key[0].isascii()), int(key[-1].isascii())) for key in self._keys]
+        patterns = [" " * left + key + " " * right
+                    for key, (left, right) in zip(self._keys, self._pads, strict=True)]
         self._automaton = (
             ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MATCHKIND_STANDARD)
             if patterns else None
@@ -133,13 +144,13 @@ class Matcher:
         self._vocab = frozenset(t for tokens in self._key_tokens for t in tokens)
         self._build_fuzzy_index()
         self._fix_cache: dict[str, tuple[str, ...]] = {}
-        self._no_fix: set[str] = set()
+        self._skip = set(self._vocab)  # tokens never corrected: the vocabulary, known no-fixes
 
     # --- building --------------------------------------------------------------------------
 
     def _add(self, text: str, target: _Target) -> None:
         key = fold(text)
-        if not key:
+        if not key or (len(key) < 2 and not key.isascii()):
             return
         index = self._keys.setdefault(key, len(self._keys))
         if index == len(self._targets):
@@ -186,11 +197,9 @@ class Matcher:
 
     def _add_foreign_names(self, index: int, entry: Entry) -> None:
         assert entry.country
-        others = {fold(n) for code, names in english_country_names().items()
-                  if code != entry.country for n in names}
         for name in foreign_country_names(entry.country):
             key = fold(name)
-            if not key or key in others:
+            if not key or _english_keys().get(key, entry.country) != entry.country:
                 continue
             # A foreign name that folds to English words ("Mỹ" -> my) must match as written.
             native = len(key.replace(" ", "")) <= 3 or all(is_common_word(t) for t in key.split())
@@ -206,9 +215,11 @@ class Matcher:
 
     def _build_fuzzy_index(self) -> None:
         """One-deletion index of the fuzzy-eligible names' tokens (SymSpell-style), and for
-        each token the shapes (its position, the name's length) of the names it is in."""
+        each token the shapes (its position, the name's length) of the names it is in and
+        its neighbours in them ('' if it is a name by itself)."""
         self._deletions: dict[str, set[str]] = {}
         self._shapes: dict[str, set[tuple[int, int]]] = {}
+        self._neighbours: dict[str, set[str]] = {}
         self._longest = 0
         for index, tokens in enumerate(self._key_tokens):
             if len("".join(tokens)) < MIN_FUZZY_LETTERS:
@@ -219,9 +230,14 @@ class Matcher:
                 if len(token) < 4 or token.isdigit():
                     continue
                 self._shapes.setdefault(token, set()).add((position, len(tokens)))
-                self._longest = max(self._longest, len(token))
-                for variant in {token, *_deletions(token)}:
-                    self._deletions.setdefault(variant, set()).add(token)
+                self._neighbours.setdefault(token, set()).update(
+                    tokens[max(0, position - 1):position] + tokens[position + 1:position + 2]
+                    or [""]
+                )
+        for token in self._shapes:  # each token once, however many names it is in
+            self._longest = max(self._longest, len(token))
+            for variant in {token, *_deletions(token)}:
+                self._deletions.setdefault(variant, set()).add(token)
         # How many tokens a name containing the token can reach before and after it.
         self._reach = {
             token: (max(p for p, _ in shapes), max(n - p - 1 for p, n in shapes))
@@ -243,18 +259,21 @@ class Matcher:
         spans: dict[tuple[int, int], list[tuple[_Target, float]]] = {}
         excluded: dict[int, list[tuple[int, int]]] = {}
         required: set[int] = set()
+        pads = self._pads
         for index, start, end in self._automaton.find_matches_as_indexes(
             folded.hay, overlapping=True
         ):
+            left, right = pads[index]
+            span = (start + left, end - right)  # the hit's tokens, without the padding
             for target in self._targets[index]:
-                if not _rule_holds(target, folded, start, end):
+                if target.rule != ANY and not _rule_holds(target, folded, span):
                     continue
                 if target.role == EXCLUDE:
-                    excluded.setdefault(target.entry, []).append(folded.span(start + 1, end - 1))
+                    excluded.setdefault(target.entry, []).append(folded.span(*span))
                 elif target.role == REQUIRE:
                     required.add(target.entry)
                 else:
-                    spans.setdefault((start, end), []).append((target, 100.0))
+                    spans.setdefault(span, []).append((target, 100.0))
         if self._deletions:
             self._fuzzy(folded, spans)
         return self._resolve(folded, spans, excluded, required)
@@ -265,11 +284,10 @@ class Matcher:
         ends: list[int] = []
         mentions: list[Mention] = []
         for (start, end), found in sorted(spans.items(), key=lambda s: (s[0][0] - s[0][1], s[0])):
-            # Token ranges are [start + 1, end - 1): neighbours may share a space.
             at = bisect_left(starts, start)
-            if at and ends[at - 1] - 1 > start + 1:
+            if at and ends[at - 1] > start:
                 continue
-            if at < len(starts) and starts[at] + 1 < end - 1:
+            if at < len(starts) and starts[at] < end:
                 continue
             starts.insert(at, start)
             ends.insert(at, end)
@@ -280,10 +298,13 @@ class Matcher:
     def _mentions(self, folded: Folded, start: int, end: int,
                   found: list[tuple[_Target, float]], excluded: dict[int, list[tuple[int, int]]],
                   required: set[int]) -> Iterable[Mention]:
-        ostart, oend = folded.span(start + 1, end - 1)
+        names = [(target, score) for target, score in found if target.role == NAME]
+        if not names:  # a shadow's span: it only keeps shorter names from matching inside it
+            return
+        ostart, oend = folded.span(start, end)
         seen: set[int] = set()
-        for target, score in sorted(found, key=lambda f: -f[1]):
-            if target.role != NAME or target.entry in seen:
+        for target, score in sorted(names, key=lambda f: -f[1]):
+            if target.entry in seen:
                 continue
             seen.add(target.entry)
             ref = self._entries[target.entry]
@@ -315,20 +336,20 @@ class Matcher:
                 v for v in candidates
                 if OSA.distance(token, v, score_cutoff=1) == 1 and not _inflected(token, v)
             ))
-        if len(self._fix_cache) + len(self._no_fix) >= _FIX_CACHE_SIZE:
+        if len(self._fix_cache) + len(self._skip) >= _FIX_CACHE_SIZE + len(self._vocab):
             self._fix_cache.clear()
-            self._no_fix.clear()
+            self._skip = set(self._vocab)
         if fixes:
             self._fix_cache[token] = fixes
         else:
-            self._no_fix.add(token)
+            self._skip.add(token)
         return fixes
 
     def _fuzzy(self, folded: Folded, spans: dict[tuple[int, int], list[tuple[_Target, float]]]
                ) -> None:
         hay = folded.hay
-        tokens = set(hay.split())
-        tokens.difference_update(self._vocab, self._no_fix)  # in C: most tokens stop here
+        # In C, iterating the text's tokens (not the vocabulary): most tokens stop here.
+        tokens = set(hay.split()).difference(self._skip)
         for token in tokens:
             fixes = self._fixes(token)
             if not fixes:
@@ -336,9 +357,14 @@ class Matcher:
             needle = f" {token} "
             at = hay.find(needle)
             while at >= 0:
+                end = at + len(needle)
+                left = hay[hay.rfind(" ", 0, at) + 1:at]
+                right = hay[end:hay.find(" ", end)]
                 for fixed in fixes:
-                    self._fuzzy_at(folded, at, token, fixed, spans)
-                at = hay.find(needle, at + 1)
+                    neighbours = self._neighbours[fixed]
+                    if "" in neighbours or left in neighbours or right in neighbours:
+                        self._fuzzy_at(folded, at, token, fixed, spans)
+                at = hay.find(needle, end - 1)
 
     def _fuzzy_at(self, folded: Folded, at: int, token: str, fixed: str,
                   spans: dict[tuple[int, int], list[tuple[_Target, float]]]) -> None:
@@ -352,8 +378,8 @@ class Matcher:
             index = self._keys.get(" ".join([w for w, _ in left] + [fixed] + [w for w, _ in right]))
             if index is None:
                 continue
-            start = left[0][1] if left else at
-            end = right[-1][1] if right else at + len(token) + 2
+            start = left[0][1] if left else at + 1
+            end = right[-1][1] if right else at + 1 + len(token)
             self._fuzzy_name(folded, at, token, index, (start, end), spans)
 
     def _fuzzy_name(self, folded: Folded, at: int, token: str, index: int,
@@ -387,14 +413,14 @@ def _inflected(a: str, b: str) -> bool:
 def _around(hay: str, at: int, length: int, before: int, after: int
             ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
     """Up to ``before``/``after`` tokens around the token at hay[at + 1: at + 1 + length],
-    each with its edge in the haystack: the space before it (left), after it (right)."""
+    each with its outer edge in the haystack: its start (left), its end (right)."""
     left: list[tuple[str, int]] = []
     start = at
     for _ in range(before):
         j = hay.rfind(" ", 0, start)
         if j < 0:
             break
-        left.append((hay[j + 1:start], j))
+        left.append((hay[j + 1:start], j + 1))
         start = j
     right: list[tuple[str, int]] = []
     end = at + 1 + length
@@ -402,17 +428,17 @@ def _around(hay: str, at: int, length: int, before: int, after: int
         j = hay.find(" ", end + 1)
         if j < 0:
             break
-        right.append((hay[end + 1:j], j + 1))
+        right.append((hay[end + 1:j], j))
         end = j
     left.reverse()
     return left, right
 
 
-def _rule_holds(target: _Target, folded: Folded, start: int, end: int) -> bool:
+def _rule_holds(target: _Target, folded: Folded, span: tuple[int, int]) -> bool:
     rule = target.rule
     if rule == ANY:
         return True
-    ostart, oend = folded.span(start + 1, end - 1)
+    ostart, oend = folded.span(*span)
     surface = folded.text[ostart:oend]
     if rule == SHORT_CAPS:
         return surface.isupper() and surface.isalpha()

@@ -2,9 +2,13 @@
 
 Every text and every alias is folded the same way: lower case, transliterated to ASCII
 (anyascii: Путин -> putin, Tô Lâm -> to lam), every run of characters that are not letters
-or digits collapsed into one space.  The folded string ("haystack") is what the
-multi-pattern automaton scans; ``Folded.span`` maps a token span found in it back to
-character offsets in the original text, so mentions can be highlighted where they stand.
+or digits collapsed into one space.  Scripts written without spaces between words (Han,
+kana, Hangul, Thai, Lao, Khmer, Myanmar, Tibetan) are kept as they are: a name in them is
+matched as a substring (普京 in 普京访问越南), which transliteration could not give.
+
+The folded string ("haystack") is what the multi-pattern automaton scans; ``Folded.span``
+maps a token span found in it back to character offsets in the original text, so mentions
+can be highlighted where they stand.
 
 The work is done in C (bytes/str ``translate``, two regular expressions); only the
 characters that fold to several characters (Ж -> zh, ß -> ss, € -> eur) or to none
@@ -25,15 +29,35 @@ from operator import add, sub
 from anyascii import anyascii
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
-_RUNS = re.compile(r" {2,}")
+_RUNS = re.compile(r"(  +)")
 _MULTI = "\x00"  # marks a character that does not fold to exactly one character
+
+
+# Blocks of the scripts written without spaces between words (see the module docstring).
+_UNSPACED = (
+    (0x0E00, 0x0EFF), (0x0F00, 0x0FFF), (0x1000, 0x109F), (0x1100, 0x11FF), (0x1780, 0x17FF),
+    (0x2E80, 0x2FDF), (0x3005, 0x3007), (0x3021, 0x3029), (0x3040, 0x30FF), (0x3130, 0x318F),
+    (0x31F0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF),
+    (0xFF66, 0xFF9F), (0x20000, 0x2FA1F),
+)
+
+
+def is_unspaced(char: str) -> bool:
+    """True for a letter or mark of a script written without spaces between words."""
+    code = ord(char)
+    return any(low <= code <= high for low, high in _UNSPACED) and (
+        unicodedata.category(char)[0] in "LM"
+    )
 
 
 @lru_cache(maxsize=65536)
 def fold_char(char: str) -> str:
-    """Fold one character: '' (dropped), ' ' (separator) or lower-case ASCII letters/digits."""
+    """Fold one character: '' (dropped), ' ' (separator), lower-case ASCII letters/digits,
+    or the character itself for a script written without spaces (is_unspaced)."""
     if char.isascii():
         return char.lower() if char.isalnum() else " "
+    if is_unspaced(char):
+        return char
     ascii_form = _NON_ALNUM.sub(" ", anyascii(char).lower())
     if ascii_form.strip():
         return ascii_form if len(ascii_form) == 1 else ascii_form.strip() or " "
@@ -54,13 +78,16 @@ class _OneToOne(dict[int, str]):
 
 
 _TABLE = _OneToOne()
-# ASCII letters lower-cased, digits kept, everything else a space; the marker is kept.
+# ASCII letters lower-cased, digits kept, other ASCII a space; the marker is kept, and so is
+# every byte of a UTF-8 sequence (the unspaced scripts' characters stay as they are).
 _ASCII_BYTES = bytes(
-    (c + 32 if 65 <= c <= 90 else c) if chr(c).isalnum() or c == 0 else 32 for c in range(256)
+    (c + 32 if 65 <= c <= 90 else c) if c >= 128 or chr(c).isalnum() or c == 0 else 32
+    for c in range(256)
 )
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _RUN_CACHE: dict[str, str] = {}
-_SPAN = re.Match.span
+# Frequent in news text, folding to a separator: ’ “ ” ‘ – — … and the no-break space.
+_COMMON_SEPARATORS = "\u2019\u201c\u201d\u2018\u2013\u2014\u2026\u00a0"
 
 
 def fold(text: str) -> str:
@@ -139,25 +166,36 @@ def _fold_run(match: re.Match[str]) -> str:
     return folded
 
 
+def _one_to_one(text: str) -> str:
+    """The text with every non-ASCII character folded, if it folds to one character."""
+    if text.isascii():
+        return text
+    for char in _COMMON_SEPARATORS:  # str.replace is much cheaper than a regex callback
+        if char in text:
+            text = text.replace(char, " ")
+    # Other non-ASCII runs (accented letters, whole Cyrillic words) one by one, cached.
+    return text if text.isascii() else _NON_ASCII.sub(_fold_run, text)
+
+
 def fold_text(text: str) -> Folded:
     """Fold a whole text for matching, keeping the map back to original offsets."""
-    # Non-ASCII runs (quotes, accented letters, whole Cyrillic words) one by one, cached;
-    # what stays is ASCII, plus markers for the characters that fold to several.
-    text_1to1 = text if text.isascii() else _NON_ASCII.sub(_fold_run, text)
-    folded = text_1to1.encode("ascii").translate(_ASCII_BYTES).decode("ascii")
+    # What stays is ASCII, unspaced scripts and markers for the characters that fold to several.
+    text_1to1 = _one_to_one(text)
+    if text_1to1.isascii():
+        folded = text_1to1.encode("ascii").translate(_ASCII_BYTES).decode("ascii")
+    else:
+        folded = text_1to1.encode("utf-8").translate(_ASCII_BYTES).decode("utf-8")
     edits: tuple[list[int], list[int], list[int]] = ([], [], [])
     if _MULTI in folded:
         folded, *edit_lists = _expand(text, folded)
         edits = (edit_lists[0], edit_lists[1], edit_lists[2])
-    spans = list(map(_SPAN, _RUNS.finditer(folded)))
-    starts: list[int] = []
-    extra: list[int] = []
-    if spans:
-        raw_starts, raw_ends = zip(*spans, strict=True)
-        removed = accumulate(map(sub, raw_ends, raw_starts))
-        extra = list(map(sub, removed, range(1, len(spans) + 1)))
-        starts = list(map(sub, raw_starts, chain((0,), extra)))
-    collapsed = _RUNS.sub(" ", folded) if starts else folded
+    # [piece, run of 2+ spaces, piece, ...]: the pieces joined by single spaces, and for each
+    # run its index in the joined string and the characters removed up to and including it.
+    parts = _RUNS.split(folded)
+    pieces = parts[::2]
+    collapsed = " ".join(pieces)
+    extra = list(map(sub, accumulate(map(len, parts[1::2])), range(1, len(pieces))))
+    starts = list(map(add, accumulate(map(len, pieces[:-1])), range(len(pieces) - 1)))
     shift = 0 if collapsed.startswith(" ") else 1
     hay = ("" if shift == 0 else " ") + collapsed + ("" if collapsed.endswith(" ") else " ")
     return Folded(text, hay, starts, extra, shift, *edits)

@@ -233,6 +233,28 @@ def test_country_names_in_other_languages(matcher: Matcher, text: str, entry: st
     assert entry in entries(matcher, text)
 
 
+@pytest.mark.parametrize("text,expected", [
+    ("俄罗斯总统普京抵达平壤", [("russia", "俄罗斯")]),  # Chinese: no spaces between words
+    ("ロシアのプーチン大統領", [("russia", "ロシア")]),  # Japanese
+    ("러시아의 대통령", [("russia", "러시아")]),  # Korean: a particle attached to the name
+    ("北韓與俄羅斯", [("north-korea", "北韓"), ("russia", "俄羅斯")]),  # traditional Chinese
+])
+def test_names_in_unspaced_scripts_match_as_substrings(matcher: Matcher, text: str,
+                                                       expected: list[tuple[str, str]]) -> None:
+    assert hits(matcher, text) == expected
+
+
+def test_unspaced_alias_with_exact_offsets() -> None:
+    wl = watchlist_from_yaml("""
+watchlist: t
+entries:
+  - {id: putin, kind: actor, name: Vladimir Putin, aliases: [Putin, 普京, プーチン]}
+""")
+    text = "Reuters: 俄罗斯总统普京（Putin）抵达。プーチン氏"
+    found = Matcher([wl]).match(text)
+    assert [(m.text, m.start) for m in found] == [("普京", 14), ("Putin", 17), ("プーチン", 26)]
+
+
 def test_foreign_name_folding_to_english_word_must_match_as_written() -> None:
     # CLDR's Vietnamese name of Belgium, "Bỉ", folds to "bi"; it must not fire on "bi-weekly".
     wl = watchlist_from_yaml("""
