@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from monitor import __version__
+from monitor.commands import add_commands
 from monitor.errors import MonitorError, UsageError
 from monitor.match import Matcher, Mention
 from monitor.watchlist import check_watchlists, load_watchlists
@@ -103,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="monitor", description="Media monitoring: watch news for the names that matter.")
     parser.add_argument("--version", action="version", version=f"monitor {__version__}")
+    parser.add_argument("--config", "-c", metavar="PATH",
+                        help="configuration file (default: $MONITOR_CONFIG, else ./monitor.yaml)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     match = commands.add_parser("match", help="find watchlist mentions in text files or stdin")
@@ -123,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--name", default="derived", help="the watchlist's name")
     derive.add_argument("--output", "-o", help="write to this file instead of stdout")
     derive.set_defaults(func=cmd_watchlist_derive)
+    add_commands(commands)
     return parser
 
 

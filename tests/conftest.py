@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pytest
 
 from monitor.match import Matcher
+from monitor.store import Store
 from monitor.watchlist import Watchlist, load_watchlists, parse_watchlist
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,3 +38,146 @@ def seed_matcher(seed_watchlists: list[Watchlist]) -> Matcher:
 @pytest.fixture(scope="session")
 def seed_text() -> str:
     return next((ROOT / "seeds").glob("*.txt")).read_text(encoding="utf-8")
+
+
+# --- databases: every storage test runs on SQLite and on PostgreSQL -----------------------
+
+POSTGRES_URL = os.environ.get("MONITOR_TEST_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_or_skip() -> str:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(POSTGRES_URL)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    except Exception as exc:
+        reason = f"PostgreSQL not reachable at {POSTGRES_URL}: {type(exc).__name__}"
+        if os.environ.get("MONITOR_REQUIRE_POSTGRES"):
+            pytest.fail(reason + " (MONITOR_REQUIRE_POSTGRES is set)")
+        pytest.skip(reason)
+    finally:
+        engine.dispose()
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'monitor.db'}"
+    return _postgres_or_skip()
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    s = Store(db_url)
+    yield s
+    s.close()
+
+
+# --- a real HTTP server on 127.0.0.1 -------------------------------------------------------
+
+Handler = Callable[["Request"], "Reply"]
+
+
+@dataclass
+class Request:
+    path: str
+    headers: dict[str, str]
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes | Iterator[bytes] = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering (a slow server)
+
+
+class Server:
+    """Routes path -> Reply (or a function of the request); records every request."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Reply | Handler] = {}
+        self.requests: list[Request] = []
+        server = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                request = Request(self.path, {k.lower(): v for k, v in self.headers.items()})
+                server.requests.append(request)
+                route = server.routes.get(self.path.split("?")[0]) or server.routes.get(self.path)
+                if route is None:
+                    reply = Reply(404, b"not found")
+                else:
+                    reply = route(request) if callable(route) else route
+                if reply.delay:
+                    time.sleep(reply.delay)
+                try:
+                    self.send_response(reply.status)
+                    for key, value in reply.headers.items():
+                        self.send_header(key, value)
+                    if isinstance(reply.body, bytes):
+                        self.send_header("Content-Length", str(len(reply.body)))
+                        self.end_headers()
+                        self.wfile.write(reply.body)
+                    else:
+                        self.send_header("Connection", "close")
+                        self.end_headers()
+                        for chunk in reply.body:
+                            self.wfile.write(chunk)
+                        self.close_connection = True
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def hits(self, path: str) -> int:
+        return sum(1 for r in self.requests if r.path.split("?")[0] == path)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    s = Server()
+    yield s
+    s.close()
+
+
+def rss(items: list[dict[str, str]], title: str = "Test feed") -> bytes:
+    """A small RSS 2.0 document; each item: title, link, guid, description, pubDate."""
+    parts = [f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+             f"<title>{title}</title><link>http://example.org/</link>"]
+    for item in items:
+        parts.append("<item>" + "".join(
+            f"<{k}>{escape(v)}</{k}>" for k, v in item.items()) + "</item>")
+    parts.append("</channel></rss>")
+    return "".join(parts).encode()
+
+
+def article_html(title: str, paragraphs: list[str], canonical: str | None = None,
+                 lang: str = "en") -> bytes:
+    link = f'<link rel="canonical" href="{canonical}">' if canonical else ""
+    body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+    return (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+            f"<title>{escape(title)}</title>{link}</head><body><nav>Home | World | Sport</nav>"
+            f"<article><h1>{escape(title)}</h1>{body}</article>"
+            f"<footer>Comentarios (0) · Copyright</footer></body></html>").encode()

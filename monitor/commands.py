@@ -1,0 +1,239 @@
+"""The ingestion commands (poll, feeds, hits, articles, db); cli.py wires them to argparse."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import sys
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from monitor.config import Config, check_url, load_config, parse_duration
+from monitor.errors import UsageError
+from monitor.feeds import OpmlFeed, parse_opml, to_opml
+from monitor.pipeline import Context, poll, sync_feeds, utc_now
+from monitor.queries import article_rows, feed_rows, hit_rows
+from monitor.store import Store, make_engine, upgrade
+from monitor.watchlist import load_watchlists
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(getattr(args, "config", None))
+
+
+def _store(config: Config) -> Store:
+    return Store(config.database)
+
+
+def parse_since(value: str | None) -> datetime | None:
+    """A date (2026-11-25), a date and time (ISO 8601), or an age (24h, 7d)."""
+    if value is None:
+        return None
+    age = parse_duration(value) if value[-1:].isalpha() else None
+    if age is not None:
+        return utc_now() - timedelta(seconds=age)
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(), UTC)
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UsageError(f"--since {value!r}: expected a date (2026-11-25), an ISO date and "
+                         "time, or an age (24h, 7d)") from exc
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    config = _config(args)
+    engine = make_engine(config.database)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    print(f"database {config.database}: schema up to date")
+    return 0
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    if not args.once:
+        raise UsageError("poll runs one cycle: use `monitor poll --once` "
+                         "(`monitor run` is the daemon)")
+    config = _config(args)
+    watchlists = load_watchlists(config.watchlists)
+    store = _store(config)
+    try:
+        now = utc_now()
+        sync_feeds(store, config.feeds, now)
+        if args.feed:
+            feed = store.feed(args.feed)
+            if feed is None:
+                raise UsageError(f"no feed {args.feed!r}: see `monitor feeds list`")
+            feeds = [feed]
+        else:
+            feeds = [f for f in store.feeds() if f.state != "disabled"] if args.all \
+                else store.due_feeds(now)
+        summary = asyncio.run(poll(Context.create(config, store, watchlists), feeds))
+    finally:
+        store.close()
+    print(summary.line())
+    for error in summary.errors[:20]:
+        print(f"  {error}", file=sys.stderr)
+    return 0
+
+
+def cmd_feeds_add(args: argparse.Namespace) -> int:
+    problem = check_url(args.url)
+    if problem:
+        raise UsageError(f"feeds add: {problem}")
+    interval = parse_duration(args.interval) if args.interval else None
+    if args.interval and (interval is None or interval < 60):
+        raise UsageError(f"--interval {args.interval!r}: a duration of at least 1m (15m, 1h)")
+    store = _store(_config(args))
+    try:
+        feed, added = store.add_feed(args.url, utc_now(), name=args.name, interval=interval)
+    finally:
+        store.close()
+    print(f"{'added' if added else 'updated'} feed {feed.id}: {feed.url}")
+    return 0
+
+
+def cmd_feeds_list(args: argparse.Namespace) -> int:
+    store = _store(_config(args))
+    try:
+        rows = feed_rows(store)
+    finally:
+        store.close()
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+        return 0
+    for row in rows:
+        error = f"  ({row['error_count']} errors: {row['last_error']})" if row["last_error"] else ""
+        print(f"{row['feed_id']:>4}  {row['state']:<8}  {row['last_status'] or '-':>3}  "
+              f"next {row['next_poll'] or '-'}  {row['name'] or row['url']}{error}")
+    if not rows:
+        print("no feeds: add some with `monitor feeds add URL` or in monitor.yaml")
+    return 0
+
+
+def cmd_feeds_import(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+    feeds = parse_opml(data, str(path))
+    store = _store(_config(args))
+    added = 0
+    try:
+        now = utc_now()
+        for feed in feeds:
+            added += store.add_feed(feed.url, now, name=feed.name,
+                                    tags=" ".join(feed.tags) or None)[1]
+    finally:
+        store.close()
+    print(f"{path}: {len(feeds)} feeds, {added} new")
+    return 0
+
+
+def cmd_feeds_export(args: argparse.Namespace) -> int:
+    store = _store(_config(args))
+    try:
+        feeds = [OpmlFeed(f.url, f.name, tuple(f.tags.split())) for f in store.feeds()]
+    finally:
+        store.close()
+    text = to_opml(feeds)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _print_rows(rows: list[dict[str, Any]], args: argparse.Namespace,
+                columns: tuple[str, ...]) -> None:
+    if getattr(args, "json", False):
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+    elif getattr(args, "csv", False):
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(row.get(c)) for c in columns])
+    else:
+        for row in rows:
+            print("  ".join(str(_cell(row.get(c))) for c in columns))
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list):
+        return " ".join(str(v.get("url")) if isinstance(v, dict) else str(v) for v in value)
+    return "" if value is None else value
+
+
+def cmd_hits(args: argparse.Namespace) -> int:
+    store = _store(_config(args))
+    try:
+        rows = hit_rows(store, parse_since(args.since), args.watchlist, args.entry)
+    finally:
+        store.close()
+    _print_rows(rows, args, ("hit_id", "first_seen", "watchlist", "entry", "matched", "score",
+                             "title", "url", "sources", "snippet"))
+    return 0
+
+
+def cmd_articles(args: argparse.Namespace) -> int:
+    store = _store(_config(args))
+    try:
+        rows = article_rows(store, parse_since(args.since))
+    finally:
+        store.close()
+    _print_rows(rows, args, ("article_id", "story_id", "published", "feed", "text_source",
+                             "title", "url"))
+    return 0
+
+
+def add_commands(commands: Any) -> None:
+    db = commands.add_parser("db", help="database schema")
+    db_actions = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_actions.add_parser("upgrade", help="apply migrations (also done on start)").set_defaults(
+        func=cmd_db_upgrade)
+
+    p = commands.add_parser("poll", help="poll feeds once and store what is new")
+    p.add_argument("--once", action="store_true", help="one cycle, then exit")
+    p.add_argument("--feed", help="only this feed (id or URL), due or not")
+    p.add_argument("--all", action="store_true", help="every enabled feed, due or not")
+    p.set_defaults(func=cmd_poll)
+
+    feeds = commands.add_parser("feeds", help="list, add, import or export feeds")
+    actions = feeds.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="add a feed")
+    add.add_argument("url")
+    add.add_argument("--name")
+    add.add_argument("--interval", help="poll interval (default 15m)")
+    add.set_defaults(func=cmd_feeds_add)
+    listing = actions.add_parser("list", help="feeds with their state and last error")
+    listing.add_argument("--json", action="store_true", help="one JSON object per feed")
+    listing.set_defaults(func=cmd_feeds_list)
+    imp = actions.add_parser("import", help="add the feeds of an OPML file")
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_feeds_import)
+    exp = actions.add_parser("export", help="print the feeds as OPML")
+    exp.add_argument("--output", "-o")
+    exp.set_defaults(func=cmd_feeds_export)
+
+    hits = commands.add_parser("hits", help="stored hits (one per story and entry)")
+    hits.add_argument("--since", help="date, ISO date-time or age (24h, 7d)")
+    hits.add_argument("--watchlist")
+    hits.add_argument("--entry")
+    fmt = hits.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="one JSON object per line")
+    fmt.add_argument("--csv", action="store_true")
+    hits.set_defaults(func=cmd_hits)
+
+    articles = commands.add_parser("articles", help="stored articles")
+    articles.add_argument("--since", help="date, ISO date-time or age (24h, 7d)")
+    articles.add_argument("--json", action="store_true", help="one JSON object per line")
+    articles.set_defaults(func=cmd_articles)

@@ -1,0 +1,284 @@
+"""One configuration model (monitor.yaml): defaults, types and validation, checked at start-up.
+
+    database: sqlite:///data/monitor.db     # MONITOR_DATABASE_URL overrides it
+    watchlists: watchlists/                 # file or folder, relative to the config file
+    fetch: {timeout: 20s, max_bytes: 10MB, concurrency: 16, per_host: 2,
+            user_agent: ..., allow_private_addresses: false}
+    raw_retention: 30d                      # how long raw pages are kept (0: not kept)
+    feeds:
+      - {url: https://..., name: ..., interval: 15m, full_text: true, language: en,
+         country: GB, tags: [wire]}
+
+Every problem is reported with the file, line and key; the config is passed in explicitly.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from monitor import __version__
+from monitor.countries import is_country_code
+from monitor.errors import Problem, UsageError
+from monitor.watchlist import parse_yaml
+
+PROJECT_URL = "https://github.com/monitor-news/monitor"
+DEFAULT_USER_AGENT = f"monitor/{__version__} (+{PROJECT_URL})"
+DEFAULT_INTERVAL = 15 * 60
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|kib|mib|gib)?\s*$", re.IGNORECASE)
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_SIZES = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20,
+          "gib": 2**30}
+_TOP_KEYS = ("database", "watchlists", "fetch", "feeds", "raw_retention")
+_FETCH_KEYS = ("timeout", "max_bytes", "concurrency", "per_host", "user_agent",
+               "allow_private_addresses")
+_FEED_KEYS = ("url", "name", "interval", "full_text", "language", "country", "tags")
+
+
+class ConfigError(UsageError):
+    """The configuration is invalid; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(f"{len(problems)} configuration {noun}:\n"
+                         + "\n".join(f"  {p}" for p in problems))
+
+
+@dataclass(frozen=True, slots=True)
+class FetchConfig:
+    timeout: float = 20.0
+    max_bytes: int = 10 * 10**6
+    concurrency: int = 16
+    per_host: int = 2
+    user_agent: str = DEFAULT_USER_AGENT
+    allow_private_addresses: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    url: str
+    name: str | None = None
+    interval: float = DEFAULT_INTERVAL
+    full_text: bool = True
+    language: str | None = None
+    country: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    database: str = "sqlite:///data/monitor.db"
+    watchlists: str = "watchlists"
+    fetch: FetchConfig = field(default_factory=FetchConfig)
+    feeds: tuple[FeedConfig, ...] = ()
+    raw_retention: float = 30 * 86400
+    path: str = ""
+
+
+def parse_duration(value: Any) -> float | None:
+    """'20s', '15m', '6h', '1d', '250ms' or a number of seconds; None if not a duration."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if value >= 0 else None
+    match = _DURATION.match(str(value))
+    return float(match[1]) * _UNITS[match[2] or "s"] if match else None
+
+
+def parse_size(value: Any) -> int | None:
+    """'10MB', '512KiB', or a number of bytes; None if not a size."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    match = _SIZE.match(str(value))
+    return int(float(match[1]) * _SIZES[(match[2] or "b").lower()]) if match else None
+
+
+def check_url(url: Any) -> str | None:
+    """Why ``url`` is not an http(s) URL a feed can have, or None if it is fine."""
+    if not isinstance(url, str) or not url.strip():
+        return "must be an http:// or https:// URL"
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{url!r} is not an http:// or https:// URL"
+    return None
+
+
+class _Reader:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def add(self, data: Any, key: str | None, message: str, where: str | None = None) -> None:
+        lines = getattr(data, "key_lines", {})
+        line = lines.get(key, getattr(data, "line", None)) if key else getattr(data, "line", None)
+        self.problems.append(Problem(self.path, line, message, where, key))
+
+    def keys(self, data: Any, allowed: tuple[str, ...], where: str | None) -> None:
+        for key, _line in getattr(data, "duplicates", []):
+            self.add(data, key, "given twice", where)
+        for key in data:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                self.add(data, str(key), f"unknown key{hint}; allowed: {', '.join(allowed)}",
+                         where)
+
+    def duration(self, data: Any, key: str, default: float, where: str | None = None) -> float:
+        if key not in data:
+            return default
+        value = parse_duration(data[key])
+        if value is None:
+            self.add(data, key, f"{data[key]!r} is not a duration (e.g. 30s, 15m, 6h, 1d)", where)
+            return default
+        return value
+
+    def integer(self, data: Any, key: str, default: int, low: int = 1) -> int:
+        value = data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            self.add(data, key, f"{value!r} must be a whole number >= {low}", "fetch")
+            return default
+        return value
+
+    def boolean(self, data: Any, key: str, default: bool, where: str | None = None) -> bool:
+        value = data.get(key, default)
+        if not isinstance(value, bool):
+            self.add(data, key, f"{value!r} must be true or false", where)
+            return default
+        return value
+
+    def text(self, data: Any, key: str, where: str | None = None) -> str | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            self.add(data, key, "must be text", where)
+            return None
+        return str(value)
+
+
+def _fetch(reader: _Reader, data: Any) -> FetchConfig:
+    if data is None:
+        return FetchConfig()
+    if not isinstance(data, dict):
+        reader.add(data, None, "'fetch' must be a mapping of settings")
+        return FetchConfig()
+    reader.keys(data, _FETCH_KEYS, "fetch")
+    default = FetchConfig()
+    max_bytes = default.max_bytes
+    if "max_bytes" in data:
+        size = parse_size(data["max_bytes"])
+        if size is None or size == 0:
+            reader.add(data, "max_bytes", f"{data['max_bytes']!r} is not a size (e.g. 10MB)",
+                       "fetch")
+        else:
+            max_bytes = size
+    return FetchConfig(
+        timeout=reader.duration(data, "timeout", default.timeout, "fetch") or default.timeout,
+        max_bytes=max_bytes,
+        concurrency=reader.integer(data, "concurrency", default.concurrency),
+        per_host=reader.integer(data, "per_host", default.per_host),
+        user_agent=reader.text(data, "user_agent", "fetch") or default.user_agent,
+        allow_private_addresses=reader.boolean(data, "allow_private_addresses",
+                                               default.allow_private_addresses, "fetch"),
+    )
+
+
+def _feed(reader: _Reader, data: Any, index: int) -> FeedConfig | None:
+    where = f"feeds[{index}]"
+    if isinstance(data, str):
+        data = {"url": data}
+    if not isinstance(data, dict):
+        reader.add(data, None, f"{where} must be a URL or a mapping with 'url'")
+        return None
+    reader.keys(data, _FEED_KEYS, where)
+    problem = check_url(data.get("url"))
+    if problem:
+        reader.add(data, "url" if "url" in data else None, problem, where)
+        return None
+    country = reader.text(data, "country", where)
+    if country is not None and not is_country_code(country.upper()):
+        reader.add(data, "country", f"{country!r} is not an ISO 3166 country code", where)
+        country = None
+    tags = data.get("tags") or []
+    if isinstance(tags, str):
+        tags = [tags]
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        reader.add(data, "tags", "must be a list of words", where)
+        tags = []
+    interval = reader.duration(data, "interval", DEFAULT_INTERVAL, where)
+    if interval < 60:
+        reader.add(data, "interval", "must be at least 1m (be kind to publishers)", where)
+        interval = DEFAULT_INTERVAL
+    return FeedConfig(
+        url=str(data["url"]).strip(), name=reader.text(data, "name", where), interval=interval,
+        full_text=reader.boolean(data, "full_text", True, where),
+        language=reader.text(data, "language", where),
+        country=country.upper() if country else None, tags=tuple(tags),
+    )
+
+
+def parse_config(text: str, path: str, env: dict[str, str] | None = None) -> Config:
+    """The configuration in ``text`` (the file at ``path``), or ConfigError with every problem."""
+    data, problems = parse_yaml(text, path)
+    if problems:
+        raise ConfigError(problems)
+    data = {} if data is None else data
+    reader = _Reader(path)
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(path, 1, "must be a mapping of settings (database, feeds...)")])
+    reader.keys(data, _TOP_KEYS, None)
+    env = dict(os.environ) if env is None else env
+    base = Path(path).resolve().parent if path else Path.cwd()
+    defaults = Config()
+    database = (env.get("MONITOR_DATABASE_URL") or reader.text(data, "database")
+                or defaults.database)
+    if database.startswith("sqlite:///") and not database.startswith("sqlite:////"):
+        relative = database[len("sqlite:///"):]
+        if relative and relative != ":memory:":
+            database = f"sqlite:///{base / relative}"
+    watchlists = str(base / (reader.text(data, "watchlists") or defaults.watchlists))
+    raw_feeds = data.get("feeds") or []
+    if not isinstance(raw_feeds, list):
+        reader.add(data, "feeds", "must be a list of feeds")
+        raw_feeds = []
+    feeds = [_feed(reader, item, i) for i, item in enumerate(raw_feeds)]
+    seen: dict[str, int] = {}
+    for i, feed in enumerate(feeds):
+        if feed is not None and feed.url in seen:
+            reader.add(raw_feeds[i], "url", f"the same feed as feeds[{seen[feed.url]}]",
+                       f"feeds[{i}]")
+        elif feed is not None:
+            seen[feed.url] = i
+    config = Config(
+        database=database, watchlists=watchlists, fetch=_fetch(reader, data.get("fetch")),
+        feeds=tuple(f for f in feeds if f is not None),
+        raw_retention=reader.duration(data, "raw_retention", defaults.raw_retention), path=path,
+    )
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    return config
+
+
+def load_config(path: str | None = None, env: dict[str, str] | None = None) -> Config:
+    """Load ``path``, else $MONITOR_CONFIG, else ./monitor.yaml if present, else defaults."""
+    env = dict(os.environ) if env is None else env
+    chosen = path or env.get("MONITOR_CONFIG")
+    if chosen is None:
+        chosen = "monitor.yaml" if Path("monitor.yaml").is_file() else None
+    if chosen is None:
+        return parse_config("", "", env)
+    try:
+        text = Path(chosen).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{chosen}: cannot read the configuration: "
+                         f"{exc.strerror or exc}") from exc
+    return parse_config(text, chosen, env)

@@ -1,0 +1,150 @@
+"""Feeds as values: parsing (feedparser, bytes in, items out), the polling schedule with
+back-off, and OPML import/export.  No I/O here; fetch.py and pipeline.py do that."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import random
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from xml.sax.saxutils import quoteattr
+
+import feedparser
+
+from monitor.config import check_url
+from monitor.errors import UsageError
+
+MAX_BACKOFF = 6 * 3600.0
+JITTER = 0.1  # up to 10% of the interval, so 500 feeds do not fire in the same second
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    guid: str | None
+    link: str | None
+    title: str
+    summary: str  # HTML as the feed gave it
+    content: str  # the longest full content the feed gave, HTML
+    published: datetime | None
+    author: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str | None
+    items: list[FeedItem]
+    problem: str | None  # what feedparser had to recover from ("bozo"), if anything
+
+
+def _when(entry: Any) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(key)
+        if value:
+            try:
+                return datetime.fromtimestamp(calendar.timegm(value), UTC)
+            except (OverflowError, ValueError):
+                continue
+    return None
+
+
+def parse_feed(body: bytes, url: str = "", content_type: str | None = None) -> ParsedFeed:
+    """The items of a feed; a malformed feed keeps what can be recovered (and says why)."""
+    headers = {"content-type": content_type} if content_type else None
+    parsed = feedparser.parse(body, response_headers=headers, resolve_relative_uris=False,
+                              sanitize_html=False)
+    problem = None
+    if parsed.get("bozo"):
+        exc = parsed.get("bozo_exception")
+        problem = f"{type(exc).__name__}: {exc}" if exc else "malformed feed"
+    items = []
+    for entry in parsed.entries:
+        contents = [c.get("value", "") for c in entry.get("content", []) or []]
+        items.append(FeedItem(
+            guid=(entry.get("id") or None),
+            link=entry.get("link") or None,
+            title=(entry.get("title") or "").strip(),
+            summary=entry.get("summary") or "",
+            content=max(contents, key=len) if contents else "",
+            published=_when(entry),
+            author=entry.get("author") or None,
+        ))
+    if not items and problem is not None and not parsed.feed:
+        return ParsedFeed(None, [], f"not a feed: {problem}")
+    return ParsedFeed(parsed.feed.get("title"), items, problem)
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+# --- schedule ---------------------------------------------------------------------------
+
+
+def next_poll(now: datetime, interval: float, error_count: int = 0,
+              retry_after: float | None = None, rng: random.Random | None = None) -> datetime:
+    """When to poll again: the interval with jitter; after failures an exponential back-off
+    (interval * 2**(errors-1), capped at MAX_BACKOFF); never before a Retry-After."""
+    rng = rng or random.Random()
+    delay = interval
+    if error_count > 0:
+        delay = min(MAX_BACKOFF, interval * 2 ** min(error_count - 1, 20))
+        delay = max(delay, min(interval, MAX_BACKOFF))
+    delay += rng.uniform(0, JITTER * delay)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return now + timedelta(seconds=delay)
+
+
+# --- OPML ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OpmlFeed:
+    url: str
+    name: str | None
+    tags: tuple[str, ...]
+
+
+def parse_opml(data: bytes, path: str) -> list[OpmlFeed]:
+    """Every feed outline (xmlUrl) in an OPML file, with its folders as tags."""
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        line = exc.position[0]
+        raise UsageError(f"{path}:{line}: not valid OPML (XML): {exc}") from exc
+    body = root.find("body")
+    if root.tag != "opml" or body is None:
+        raise UsageError(f"{path}: not an OPML file (no <opml><body>)")
+    feeds: list[OpmlFeed] = []
+
+    def walk(node: ET.Element, folders: tuple[str, ...]) -> None:
+        for outline in node.findall("outline"):
+            url = outline.get("xmlUrl") or outline.get("xmlurl")
+            label = outline.get("title") or outline.get("text")
+            if url:
+                if check_url(url) is None:
+                    feeds.append(OpmlFeed(url.strip(), label, folders))
+            else:
+                walk(outline, (*folders, label) if label else folders)
+
+    walk(body, ())
+    return feeds
+
+
+def to_opml(feeds: list[OpmlFeed], title: str = "monitor feeds") -> str:
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<opml version="2.0">',
+             f"  <head><title>{_escape(title)}</title></head>", "  <body>"]
+    for feed in feeds:
+        label = feed.name or feed.url
+        extra = f" category={quoteattr(','.join(feed.tags))}" if feed.tags else ""
+        lines.append(f'    <outline type="rss" text={quoteattr(label)} '
+                     f"title={quoteattr(label)} xmlUrl={quoteattr(feed.url)}{extra}/>")
+    lines += ["  </body>", "</opml>", ""]
+    return "\n".join(lines)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,231 @@
+"""The one path every article takes, shared by the daemon, `poll --once` and backfill:
+
+    feed -> fetch -> parse -> seen? -> fetch page -> extract -> match -> dedupe -> store
+
+A failing feed or page is recorded on its row (state, status, error, back-off) and the
+poll goes on; only what the store says is new goes further.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from monitor.config import Config, FeedConfig
+from monitor.dedupe import canonical_url, fingerprint, item_key
+from monitor.extract import Extracted, decode_page, extract_page, from_feed, snippet
+from monitor.feeds import FeedItem, body_hash, next_poll, parse_feed
+from monitor.fetch import Fetcher, Response
+from monitor.match import Matcher, Mention
+from monitor.models import Feed
+from monitor.store import NewArticle, Store
+from monitor.watchlist import Watchlist
+
+FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml, "
+               "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8")
+PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Summary:
+    feeds_polled: int = 0
+    not_modified: int = 0
+    failed: int = 0
+    articles_new: int = 0
+    stories_new: int = 0
+    hits_new: int = 0
+    pages_failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: Summary) -> None:
+        for name in ("feeds_polled", "not_modified", "failed", "articles_new", "stories_new",
+                     "hits_new", "pages_failed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors += other.errors
+
+    def line(self) -> str:
+        return (f"feeds polled {self.feeds_polled}, not modified {self.not_modified}, "
+                f"failed {self.failed}; articles new {self.articles_new}; "
+                f"stories new {self.stories_new}; hits new {self.hits_new}")
+
+
+@dataclass
+class Context:
+    """What the stages need, passed in explicitly."""
+
+    config: Config
+    store: Store
+    matcher: Matcher
+    versions: dict[tuple[str, str], str]
+    clock: Callable[[], datetime] = utc_now
+    rng: random.Random = field(default_factory=random.Random)
+
+    @classmethod
+    def create(cls, config: Config, store: Store, watchlists: Sequence[Watchlist],
+               clock: Callable[[], datetime] = utc_now) -> Context:
+        versions = {(w.name, e.id): e.version for w in watchlists for e in w.entries}
+        return cls(config, store, Matcher(watchlists), versions, clock)
+
+
+# --- pure middle ----------------------------------------------------------------------------
+
+
+def document(title: str | None, text: str) -> str:
+    """What is matched: the title, a blank line, the text (offsets of hits are into this)."""
+    if title and not text.startswith(title):
+        return f"{title}\n\n{text}"
+    return text
+
+
+def hits_from(mentions: Sequence[Mention], doc: str,
+              versions: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
+    """One hit per (watchlist, entry): its first mention, with the sentence around it."""
+    first: dict[tuple[str, str], Mention] = {}
+    for m in mentions:
+        first.setdefault((m.watchlist, m.entry), m)
+    return [{
+        "watchlist": m.watchlist, "entry": m.entry, "kind": m.kind, "name": m.name,
+        "matched": m.text, "alias": m.alias, "score": m.score, "start": m.start, "end": m.end,
+        "snippet": snippet(doc, m.start, m.end), "priority": m.priority,
+        "entry_version": versions.get((m.watchlist, m.entry), ""),
+    } for m in first.values()]
+
+
+def analyse(ctx: Context, extracted: Extracted, *, url: str, feed_id: int | None,
+            item: FeedItem | None, key: str | None, page: Response | None) -> NewArticle:
+    doc = document(extracted.title, extracted.text)
+    hits = hits_from(ctx.matcher.match(doc), doc, ctx.versions)
+    canonical = canonical_url(extracted.canonical_url or url)
+    return NewArticle(
+        feed_id=feed_id, item_key=key, item_url=item.link if item else url, url=url,
+        canonical_url=canonical, title=extracted.title, author=extracted.author,
+        published=extracted.published or (item.published if item else None),
+        language=extracted.language, text_source=extracted.source, text=extracted.text,
+        fingerprint=fingerprint(extracted.text), hits=hits,
+        page=page.body if page is not None and extracted.source == "page" else None,
+        content_type=page.headers.get("content-type") if page is not None else None,
+    )
+
+
+# --- feeds ----------------------------------------------------------------------------------
+
+
+def sync_feeds(store: Store, feeds: Sequence[FeedConfig], now: datetime) -> None:
+    """Make the store's feeds include the configured ones (settings from the config win)."""
+    for feed in feeds:
+        store.add_feed(feed.url, now, name=feed.name, interval=feed.interval,
+                       full_text=feed.full_text, language=feed.language, country=feed.country,
+                       tags=" ".join(feed.tags))
+
+
+async def poll(ctx: Context, feeds: Sequence[Feed]) -> Summary:
+    """Poll these feeds concurrently (within the fetch limits) and store what is new."""
+    summary = Summary()
+    async with Fetcher(ctx.config.fetch) as fetcher:
+        for result in await asyncio.gather(*(_poll_feed(ctx, fetcher, f) for f in feeds)):
+            summary.add(result)
+    return summary
+
+
+def _failure(ctx: Context, feed: Feed, response: Response, summary: Summary) -> None:
+    now = ctx.clock()
+    summary.failed += 1
+    summary.errors.append(f"{feed.url}: {response.error}")
+    if response.status == 410:
+        ctx.store.update_feed(feed.id, state="disabled", last_polled=now, last_status=410,
+                              last_error="410 Gone: the publisher removed this feed",
+                              error_count=feed.error_count + 1, next_poll=None)
+        return
+    errors = feed.error_count + 1
+    ctx.store.update_feed(
+        feed.id, state="failing", last_polled=now, last_status=response.status,
+        last_error=response.error, error_count=errors,
+        next_poll=next_poll(now, feed.interval, errors, response.retry_after, ctx.rng))
+
+
+async def _poll_feed(ctx: Context, fetcher: Fetcher, feed: Feed) -> Summary:
+    summary = Summary(feeds_polled=1)
+    response = await fetcher.get(feed.url, etag=feed.etag, last_modified=feed.last_modified,
+                                 accept=FEED_ACCEPT)
+    if not response.ok and not response.not_modified:
+        _failure(ctx, feed, response, summary)
+        return summary
+    changes: dict[str, Any] = {}
+    if response.moved_to:
+        changes["url"] = response.moved_to
+    digest = body_hash(response.body) if response.ok else feed.body_hash
+    if response.not_modified or digest == feed.body_hash:
+        summary.not_modified += 1
+    else:
+        parsed = parse_feed(response.body, response.final_url,
+                            response.headers.get("content-type"))
+        if not parsed.items and parsed.problem:
+            response.error = parsed.problem
+            _failure(ctx, feed, response, summary)
+            return summary
+        changes["last_error"] = (f"recovered from a malformed feed: {parsed.problem}"
+                                 if parsed.problem else None)
+        await _new_items(ctx, fetcher, feed, parsed.items, summary)
+    now = ctx.clock()
+    ctx.store.update_feed(
+        feed.id, state="active", last_polled=now, last_status=response.status, error_count=0,
+        etag=response.headers.get("etag") or feed.etag,
+        last_modified=response.headers.get("last-modified") or feed.last_modified,
+        body_hash=digest, next_poll=next_poll(now, feed.interval, 0, None, ctx.rng), **changes)
+    return summary
+
+
+async def _new_items(ctx: Context, fetcher: Fetcher, feed: Feed, items: Sequence[FeedItem],
+                     summary: Summary) -> None:
+    keyed = {item_key(i.guid, i.link, i.title, i.summary): i for i in reversed(items)}
+    unseen = ctx.store.unseen(feed.id, keyed)
+    await asyncio.gather(*(_item(ctx, fetcher, feed, key, keyed[key], summary)
+                           for key in keyed if key in unseen))
+
+
+async def _item(ctx: Context, fetcher: Fetcher, feed: Feed, key: str, item: FeedItem,
+                summary: Summary) -> None:
+    link = item.link
+    if link:  # the same article from another feed: one more source, no fetch
+        known = ctx.store.article_id_by_url(canonical_url(link))
+        if known is not None:
+            ctx.store.add_source(feed.id, key, link, item.published, known, ctx.clock())
+            return
+    extracted, page = None, None
+    if link and feed.full_text:
+        page = await fetcher.get(link, accept=PAGE_ACCEPT)
+        if page.ok:
+            text = decode_page(page.body, page.headers.get("content-type"))
+            extracted = extract_page(text, page.final_url)
+        else:
+            summary.pages_failed += 1
+            summary.errors.append(f"{link}: {page.error}")
+    if extracted is None:
+        extracted = from_feed(item.title, item.summary, item.content, item.author,
+                              item.published)
+        if not extracted.text:
+            ctx.store.add_source(feed.id, key, link, item.published, None, ctx.clock())
+            return
+    url = page.final_url if page is not None and page.ok else (link or feed.url)
+    new = analyse(ctx, extracted, url=url, feed_id=feed.id, item=item, key=key, page=page)
+    if not link and extracted.canonical_url is None:  # no URL: one article per item
+        new = _without_url(new, feed, key)
+    stored = ctx.store.add_article(new, ctx.clock())
+    if not stored.duplicate:
+        summary.articles_new += 1
+        summary.stories_new += int(stored.new_story)
+        summary.hits_new += stored.new_hits
+
+
+def _without_url(new: NewArticle, feed: Feed, key: str) -> NewArticle:
+    from dataclasses import replace
+
+    return replace(new, canonical_url=f"{canonical_url(feed.url)}#{key}")

@@ -1,0 +1,84 @@
+"""Read-side views of the store for commands and digests: hits with their story's sources,
+articles, feeds.  The dictionaries' keys are the stable JSON output of the CLI."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from monitor.models import Article, Feed, Hit, Item, Story
+from monitor.store import Store
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def feed_rows(store: Store) -> list[dict[str, Any]]:
+    return [{
+        "feed_id": f.id, "url": f.url, "name": f.name, "state": f.state,
+        "last_polled": iso(f.last_polled), "last_status": f.last_status,
+        "error_count": f.error_count, "last_error": f.last_error, "next_poll": iso(f.next_poll),
+    } for f in store.feeds()]
+
+
+def sources(store: Store, story_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Every (url, feed, published) that carried each story, oldest first."""
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if not story_ids:
+        return out
+    with store.session() as s:
+        for i in range(0, len(story_ids), 500):
+            rows = s.execute(
+                select(Article.story_id, Article.url, Item.url, Feed.name, Feed.url,
+                       Item.published, Article.published, Article.first_seen)
+                .join(Item, Item.article_id == Article.id, isouter=True)
+                .join(Feed, Feed.id == Item.feed_id, isouter=True)
+                .where(Article.story_id.in_(story_ids[i:i + 500]))
+                .order_by(Article.first_seen, Article.id, Item.id)).all()
+            for story, url, item_url, feed_name, feed_url, item_pub, art_pub, _ in rows:
+                out[story].append({"url": item_url or url, "feed": feed_name or feed_url,
+                                   "published": iso(item_pub or art_pub)})
+    return out
+
+
+def hit_rows(store: Store, since: datetime | None = None, watchlist: str | None = None,
+             entry: str | None = None) -> list[dict[str, Any]]:
+    query = (select(Hit, Story.title, Article.url, Article.title, Article.published)
+             .join(Story, Story.id == Hit.story_id).join(Article, Article.id == Hit.article_id)
+             .order_by(Hit.first_seen, Hit.id))
+    if since is not None:
+        query = query.where(Hit.first_seen >= since)
+    if watchlist:
+        query = query.where(Hit.watchlist == watchlist)
+    if entry:
+        query = query.where(Hit.entry == entry)
+    with store.session() as s:
+        rows = s.execute(query).all()
+    by_story = sources(store, sorted({hit.story_id for hit, *_ in rows}))
+    return [{
+        "hit_id": hit.id, "story_id": hit.story_id, "watchlist": hit.watchlist,
+        "entry": hit.entry, "kind": hit.kind, "name": hit.name, "matched": hit.matched,
+        "score": hit.score, "title": article_title or story_title, "url": url,
+        "sources": by_story.get(hit.story_id, []), "published": iso(published),
+        "first_seen": iso(hit.first_seen), "snippet": hit.snippet,
+    } for hit, story_title, url, article_title, published in rows]
+
+
+def article_rows(store: Store, since: datetime | None = None) -> list[dict[str, Any]]:
+    query = (select(Article, Feed.name, Feed.url).join(Feed, Feed.id == Article.feed_id,
+                                                       isouter=True)
+             .order_by(Article.first_seen, Article.id))
+    if since is not None:
+        query = query.where(Article.first_seen >= since)
+    with store.session() as s:
+        rows = s.execute(query).all()
+    return [{
+        "article_id": a.id, "story_id": a.story_id, "feed": feed_name or feed_url,
+        "url": a.url, "canonical_url": a.canonical_url, "title": a.title,
+        "published": iso(a.published), "language": a.language, "text_source": a.text_source,
+        "text": a.text,
+    } for a, feed_name, feed_url in rows]

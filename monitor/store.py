@@ -1,0 +1,293 @@
+"""Storage (SQLAlchemy 2, Alembic migrations): SQLite in WAL mode by default, PostgreSQL to
+scale out.  The store answers "what is new?": only new items, articles, stories and hits
+come back from it, and everything one article brings is written in one transaction."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, delete, event, func, inspect, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.dedupe import SAME_STORY, Fingerprint, similarity
+from monitor.errors import MonitorError, UsageError
+from monitor.models import Article, Band, Feed, Hit, Item, Page, Story
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class StoreError(MonitorError):
+    """The database cannot be opened or is not at the schema this version needs."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewArticle:
+    """Everything the pipeline learned about one new article, written in one transaction."""
+
+    feed_id: int | None
+    item_key: str | None
+    item_url: str | None
+    url: str
+    canonical_url: str
+    title: str | None
+    author: str | None
+    published: datetime | None
+    language: str | None
+    text_source: str
+    text: str
+    fingerprint: Fingerprint
+    hits: Sequence[dict[str, Any]]  # Hit columns but story/article ids
+    page: bytes | None = None
+    content_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    article_id: int
+    story_id: int
+    new_story: bool
+    new_hits: int
+    duplicate: bool = False  # the article was already stored (another feed, same URL)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[1] if ":///" in url else ""
+        if path and path != ":memory:":
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise UsageError(f"database {url}: cannot create its folder: {exc}") from exc
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except Exception as exc:  # bad URL, missing driver
+        raise UsageError(f"database {url!r}: {exc}") from exc
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` (Alembic; safe to run on every start)."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":  # replicas starting together
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    except OperationalError as exc:
+        raise StoreError(f"database {engine.url!r} cannot be opened: {exc.orig}") from exc
+
+
+class Store:
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        if migrate:
+            upgrade(self.engine)
+        elif "feeds" not in inspect(self.engine).get_table_names():
+            raise StoreError(f"database {url!r} has no schema: run `monitor db upgrade`")
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    # --- feeds -------------------------------------------------------------------------------
+
+    def add_feed(self, url: str, now: datetime, **fields: Any) -> tuple[Feed, bool]:
+        """The feed with this URL, added if new (True) or updated with ``fields``."""
+        with self.session() as s:
+            feed = s.scalar(select(Feed).where(Feed.url == url))
+            if feed is not None:
+                for key, value in fields.items():
+                    if value is not None:
+                        setattr(feed, key, value)
+                return feed, False
+            feed = Feed(url=url, created=now, next_poll=now, state="active", error_count=0,
+                        **{k: v for k, v in fields.items() if v is not None})
+            s.add(feed)
+            s.flush()
+            return feed, True
+
+    def feeds(self) -> list[Feed]:
+        with self.session() as s:
+            return list(s.scalars(select(Feed).order_by(Feed.id)))
+
+    def feed(self, ref: str) -> Feed | None:
+        """A feed by id or URL."""
+        with self.session() as s:
+            if ref.isdigit():
+                return s.get(Feed, int(ref))
+            return s.scalar(select(Feed).where(Feed.url == ref))
+
+    def due_feeds(self, now: datetime) -> list[Feed]:
+        with self.session() as s:
+            return list(s.scalars(
+                select(Feed).where(Feed.state != "disabled",
+                                   (Feed.next_poll.is_(None)) | (Feed.next_poll <= now))
+                .order_by(Feed.next_poll, Feed.id)))
+
+    def update_feed(self, feed_id: int, **fields: Any) -> None:
+        with self.session() as s:
+            if "url" in fields:  # a permanent redirect to a URL another feed already has
+                other = s.scalar(select(Feed.id).where(Feed.url == fields["url"],
+                                                       Feed.id != feed_id))
+                if other is not None:
+                    fields.pop("url")
+            s.execute(update(Feed).where(Feed.id == feed_id).values(**fields))
+
+    # --- articles ----------------------------------------------------------------------------
+
+    def unseen(self, feed_id: int, keys: Iterable[str]) -> set[str]:
+        """The item keys this feed has not brought before (checked before any page fetch)."""
+        keys = list(dict.fromkeys(keys))
+        seen: set[str] = set()
+        with self.session() as s:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i:i + 500]
+                seen.update(s.scalars(select(Item.key).where(Item.feed_id == feed_id,
+                                                             Item.key.in_(chunk))))
+        return set(keys) - seen
+
+    def article_id_by_url(self, canonical_url: str) -> int | None:
+        with self.session() as s:
+            return s.scalar(select(Article.id).where(Article.canonical_url == canonical_url))
+
+    def add_source(self, feed_id: int, key: str, url: str | None, published: datetime | None,
+                   article_id: int | None, now: datetime) -> bool:
+        """Record that a feed carried an item (an already stored article, or none)."""
+        try:
+            with self.session() as s:
+                s.add(Item(feed_id=feed_id, key=key, url=url, published=published,
+                           article_id=article_id, first_seen=now))
+            return True
+        except IntegrityError:
+            return False  # another replica recorded it first
+
+    def add_article(self, new: NewArticle, now: datetime) -> Stored:
+        """Store an article with its item, story, fingerprint, page and hits, atomically."""
+        try:
+            with self.session() as s:
+                return self._add_article(s, new, now)
+        except IntegrityError:
+            # Another worker stored the same URL (or item) between our check and this write.
+            existing = self.article_id_by_url(new.canonical_url)
+            if existing is None:
+                raise
+            if new.feed_id is not None and new.item_key is not None:
+                self.add_source(new.feed_id, new.item_key, new.item_url, new.published,
+                                existing, now)
+            with self.session() as s:
+                story = s.scalar(select(Article.story_id).where(Article.id == existing))
+            return Stored(existing, int(story or 0), False, 0, duplicate=True)
+
+    def _add_article(self, s: Session, new: NewArticle, now: datetime) -> Stored:
+        existing = s.scalar(select(Article).where(Article.canonical_url == new.canonical_url))
+        if existing is not None:
+            if new.feed_id is not None and new.item_key is not None:
+                s.add(Item(feed_id=new.feed_id, key=new.item_key, url=new.item_url,
+                           published=new.published, article_id=existing.id, first_seen=now))
+            return Stored(existing.id, existing.story_id, False, 0, duplicate=True)
+        story_id = self._find_story(s, new.fingerprint)
+        new_story = story_id is None
+        if story_id is None:
+            story = Story(title=new.title, first_seen=now, article_count=1)
+            s.add(story)
+            s.flush()
+            story_id = story.id
+        else:
+            s.execute(update(Story).where(Story.id == story_id)
+                      .values(article_count=Story.article_count + 1))
+        article = Article(
+            story_id=story_id, feed_id=new.feed_id, url=new.url, canonical_url=new.canonical_url,
+            title=new.title, author=new.author, published=new.published, language=new.language,
+            text_source=new.text_source, text=new.text, content_hash=new.fingerprint.content,
+            signature=new.fingerprint.signature, first_seen=now,
+        )
+        s.add(article)
+        s.flush()
+        if new.feed_id is not None and new.item_key is not None:
+            s.add(Item(feed_id=new.feed_id, key=new.item_key, url=new.item_url,
+                       published=new.published, article_id=article.id, first_seen=now))
+        s.add_all(Band(key=key, article_id=article.id) for key in new.fingerprint.bands)
+        if new.page is not None:
+            s.add(Page(article_id=article.id, url=new.url, content_type=new.content_type,
+                       body=zlib.compress(new.page, 6), fetched=now))
+        new_hits = self._add_hits(s, story_id, article.id, new.hits, now)
+        return Stored(article.id, story_id, new_story, new_hits)
+
+    def _find_story(self, s: Session, fp: Fingerprint) -> int | None:
+        """The story of the stored article most like this one, if alike enough."""
+        same_text = s.scalar(select(Article.story_id).where(Article.content_hash == fp.content)
+                             .limit(1))
+        if same_text is not None:
+            return same_text
+        if not fp.bands:
+            return None
+        candidates = s.execute(
+            select(Article.story_id, Article.signature)
+            .where(Article.id.in_(select(Band.article_id).where(Band.key.in_(fp.bands))
+                                  .limit(200)))).all()
+        best, best_story = SAME_STORY, None
+        for story_id, signature in candidates:
+            score = similarity(fp.signature, signature)
+            if score >= best:
+                best, best_story = score, story_id
+        return best_story
+
+    def _add_hits(self, s: Session, story_id: int, article_id: int,
+                  hits: Sequence[dict[str, Any]], now: datetime) -> int:
+        if not hits:
+            return 0
+        existing = {(watchlist, entry) for watchlist, entry in s.execute(
+            select(Hit.watchlist, Hit.entry).where(Hit.story_id == story_id))}
+        added = 0
+        for hit in hits:
+            if (hit["watchlist"], hit["entry"]) in existing:
+                continue
+            existing.add((hit["watchlist"], hit["entry"]))
+            s.add(Hit(story_id=story_id, article_id=article_id, first_seen=now, **hit))
+            added += 1
+        return added
+
+    def prune_pages(self, before: datetime) -> int:
+        with self.session() as s:
+            result = s.execute(delete(Page).where(Page.fetched < before))
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    def page(self, article_id: int) -> bytes | None:
+        with self.session() as s:
+            body = s.scalar(select(Page.body).where(Page.article_id == article_id))
+            return zlib.decompress(body) if body is not None else None
+
+    def counts(self) -> dict[str, int]:
+        with self.session() as s:
+            return {name: int(s.scalar(select(func.count()).select_from(model)) or 0)
+                    for name, model in (("feeds", Feed), ("articles", Article),
+                                        ("stories", Story), ("hits", Hit), ("items", Item))}

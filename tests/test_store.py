@@ -1,0 +1,119 @@
+"""Storage on SQLite and PostgreSQL: migrations, one transaction per article, stories."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import inspect
+
+from monitor.dedupe import fingerprint
+from monitor.store import NewArticle, Store
+
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+WIRE = ("Russian President Vladimir Putin arrived in Pyongyang on Wednesday for his first "
+        "visit to North Korea in 24 years, where he and Kim Jong Un signed a comprehensive "
+        "strategic partnership treaty that includes a pledge of mutual assistance if either "
+        "country is attacked, state media in both countries reported later in the day. ") * 3
+
+
+def new(url: str, text: str = WIRE, feed_id: int | None = None, key: str | None = None,
+        hits: list[dict[str, object]] | None = None) -> NewArticle:
+    return NewArticle(
+        feed_id=feed_id, item_key=key, item_url=url, url=url, canonical_url=url,
+        title="Putin in Pyongyang", author=None, published=NOW, language="en",
+        text_source="page", text=text, fingerprint=fingerprint(text), hits=hits or [],
+        page=b"<html>page</html>", content_type="text/html")
+
+
+def hit(entry: str = "putin") -> dict[str, object]:
+    return {"watchlist": "w", "entry": entry, "kind": "actor", "name": "Vladimir Putin",
+            "matched": "Vladimir Putin", "alias": "Vladimir Putin", "score": 100.0,
+            "start": 18, "end": 32, "snippet": "Russian President Vladimir Putin arrived.",
+            "priority": "normal", "entry_version": "abc"}
+
+
+def test_migrations_create_the_schema_and_are_idempotent(db_url: str) -> None:
+    store = Store(db_url)
+    Store(db_url).close()  # upgrading again is harmless (every start does it)
+    tables = set(inspect(store.engine).get_table_names())
+    assert {"feeds", "articles", "stories", "items", "bands", "pages", "hits",
+            "alembic_version"} <= tables
+    store.close()
+
+
+def test_without_migrations_the_store_says_what_to_run(tmp_path: object) -> None:
+    from monitor.store import StoreError
+
+    with pytest.raises(StoreError, match="monitor db upgrade"):
+        Store(f"sqlite:///{tmp_path}/empty.db", migrate=False)
+
+
+def test_sqlite_is_in_wal_mode(tmp_path: object) -> None:
+    store = Store(f"sqlite:///{tmp_path}/m.db")
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    store.close()
+
+
+def test_an_article_and_its_story_hits_and_page(store: Store) -> None:
+    feed, added = store.add_feed("http://f.example/rss", NOW)
+    assert added
+    stored = store.add_article(new("http://a.example/1", feed_id=feed.id, key="guid:1",
+                                   hits=[hit()]), NOW)
+    assert stored.new_story and stored.new_hits == 1 and not stored.duplicate
+    assert store.page(stored.article_id) == b"<html>page</html>"
+    assert store.unseen(feed.id, ["guid:1", "guid:2"]) == {"guid:2"}
+    assert store.counts() == {"feeds": 1, "articles": 1, "stories": 1, "hits": 1, "items": 1}
+
+
+def test_the_same_story_from_three_outlets_is_one_story_and_one_hit(store: Store) -> None:
+    first = store.add_article(new("http://a.example/1", hits=[hit()]), NOW)
+    edited = WIRE.replace("later in the day", "on Thursday") + " Updated with reaction."
+    second = store.add_article(new("http://b.example/2", edited, hits=[hit()]), NOW)
+    third = store.add_article(new("http://c.example/3", WIRE.upper(), hits=[hit(), hit("kim")]),
+                              NOW)
+    assert second.story_id == first.story_id == third.story_id
+    assert not second.new_story and second.new_hits == 0
+    assert third.new_hits == 1  # kim is new to the story; putin is not
+    assert store.counts()["hits"] == 2
+
+
+def test_a_different_article_about_the_same_event_is_another_story(store: Store) -> None:
+    first = store.add_article(new("http://a.example/1"), NOW)
+    other = ("Vietnam's leaders welcomed Vladimir Putin in Hanoi on Thursday, a day after his "
+             "trip to North Korea, and the two sides signed agreements on energy, education "
+             "and science while Washington criticised the visit as a reward for the war. ") * 3
+    second = store.add_article(new("http://b.example/2", other), NOW)
+    assert second.new_story and second.story_id != first.story_id
+
+
+def test_a_known_url_is_a_duplicate_not_a_new_article(store: Store) -> None:
+    feed, _ = store.add_feed("http://f.example/rss", NOW)
+    store.add_article(new("http://a.example/1"), NOW)
+    again = store.add_article(new("http://a.example/1", feed_id=feed.id, key="guid:9"), NOW)
+    assert again.duplicate
+    assert store.counts()["articles"] == 1
+    assert store.unseen(feed.id, ["guid:9"]) == set()
+
+
+def test_a_failed_write_leaves_nothing_behind(store: Store) -> None:
+    bad = new("http://a.example/1", hits=[{**hit(), "no_such_column": 1}])
+    with pytest.raises(TypeError):
+        store.add_article(bad, NOW)
+    assert store.counts() == {"feeds": 0, "articles": 0, "stories": 0, "hits": 0, "items": 0}
+
+
+def test_datetimes_come_back_aware_utc(store: Store) -> None:
+    feed, _ = store.add_feed("http://f.example/rss", NOW)
+    assert store.feeds()[0].next_poll == NOW
+    assert store.due_feeds(NOW)[0].id == feed.id
+    store.update_feed(feed.id, state="disabled")
+    assert store.due_feeds(NOW) == []
+
+
+def test_old_pages_are_pruned(store: Store) -> None:
+    stored = store.add_article(new("http://a.example/1"), NOW)
+    assert store.prune_pages(NOW) == 0
+    assert store.prune_pages(datetime(2027, 1, 1, tzinfo=UTC)) == 1
+    assert store.page(stored.article_id) is None
