@@ -23,7 +23,8 @@ def get(config: FetchConfig, url: str, **kwargs: str) -> Response:
 
 def test_plain_get_sends_user_agent_and_conditional_headers(server: Server) -> None:
     server.routes["/f"] = Reply(200, b"hello", {"ETag": '"v1"'})
-    response = get(OPEN, server.url("/f"), etag='"v0"', last_modified="Mon, 01 Jan 2024 00:00:00 GMT")
+    response = get(OPEN, server.url("/f"), etag='"v0"',
+                   last_modified="Mon, 01 Jan 2024 00:00:00 GMT")
     assert response.ok and response.body == b"hello" and response.headers["etag"] == '"v1"'
     sent = server.requests[-1].headers
     assert sent["if-none-match"] == '"v0"' and "if-modified-since" in sent
