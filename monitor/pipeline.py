@@ -67,6 +67,9 @@ class Context:
     versions: dict[tuple[str, str], str]
     clock: Callable[[], datetime] = utc_now
     rng: random.Random = field(default_factory=random.Random)
+    # Pages being fetched in this process, by canonical URL: a second feed carrying the same
+    # link waits for the first instead of fetching it again.
+    inflight: dict[str, asyncio.Event] = field(default_factory=dict)
 
     @classmethod
     def create(cls, config: Config, store: Store, watchlists: Sequence[Watchlist],
@@ -78,19 +81,25 @@ class Context:
 # --- pure middle ----------------------------------------------------------------------------
 
 
-def document(title: str | None, text: str) -> str:
-    """What is matched: the title, a blank line, the text (offsets of hits are into this)."""
-    if title and not text.startswith(title):
-        return f"{title}\n\n{text}"
-    return text
+def document(title: str | None, text: str) -> tuple[str, int]:
+    """What is matched: the title, a blank line, the text (offsets of hits are into this),
+    and where the text after the title starts."""
+    if not title:
+        return text, 0
+    if text.startswith(title):
+        return text, len(title)
+    return f"{title}\n\n{text}", len(title) + 2
 
 
-def hits_from(mentions: Sequence[Mention], doc: str,
-              versions: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
-    """One hit per (watchlist, entry): its first mention, with the sentence around it."""
+def hits_from(mentions: Sequence[Mention], doc: str, versions: dict[tuple[str, str], str],
+              body_start: int = 0) -> list[dict[str, Any]]:
+    """One hit per (watchlist, entry): its first mention in the text (in the title if the
+    text has none), with the sentence around it as the snippet."""
     first: dict[tuple[str, str], Mention] = {}
     for m in mentions:
-        first.setdefault((m.watchlist, m.entry), m)
+        key = (m.watchlist, m.entry)
+        if key not in first or (first[key].start < body_start <= m.start):
+            first[key] = m
     return [{
         "watchlist": m.watchlist, "entry": m.entry, "kind": m.kind, "name": m.name,
         "matched": m.text, "alias": m.alias, "score": m.score, "start": m.start, "end": m.end,
@@ -101,8 +110,8 @@ def hits_from(mentions: Sequence[Mention], doc: str,
 
 def analyse(ctx: Context, extracted: Extracted, *, url: str, feed_id: int | None,
             item: FeedItem | None, key: str | None, page: Response | None) -> NewArticle:
-    doc = document(extracted.title, extracted.text)
-    hits = hits_from(ctx.matcher.match(doc), doc, ctx.versions)
+    doc, body_start = document(extracted.title, extracted.text)
+    hits = hits_from(ctx.matcher.match(doc), doc, ctx.versions, body_start)
     canonical = canonical_url(extracted.canonical_url or url)
     return NewArticle(
         feed_id=feed_id, item_key=key, item_url=item.link if item else url, url=url,
@@ -193,12 +202,26 @@ async def _new_items(ctx: Context, fetcher: Fetcher, feed: Feed, items: Sequence
 
 async def _item(ctx: Context, fetcher: Fetcher, feed: Feed, key: str, item: FeedItem,
                 summary: Summary) -> None:
+    if not item.link:
+        await _fetch_and_store(ctx, fetcher, feed, key, item, summary)
+        return
+    canonical = canonical_url(item.link)
+    while canonical in ctx.inflight:
+        await ctx.inflight[canonical].wait()
+    known = ctx.store.article_id_by_url(canonical)
+    if known is not None:  # the same article from another feed: one more source, no fetch
+        ctx.store.add_source(feed.id, key, item.link, item.published, known, ctx.clock())
+        return
+    ctx.inflight[canonical] = asyncio.Event()
+    try:
+        await _fetch_and_store(ctx, fetcher, feed, key, item, summary)
+    finally:
+        ctx.inflight.pop(canonical).set()
+
+
+async def _fetch_and_store(ctx: Context, fetcher: Fetcher, feed: Feed, key: str,
+                           item: FeedItem, summary: Summary) -> None:
     link = item.link
-    if link:  # the same article from another feed: one more source, no fetch
-        known = ctx.store.article_id_by_url(canonical_url(link))
-        if known is not None:
-            ctx.store.add_source(feed.id, key, link, item.published, known, ctx.clock())
-            return
     extracted, page = None, None
     if link and feed.full_text:
         page = await fetcher.get(link, accept=PAGE_ACCEPT)
