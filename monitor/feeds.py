@@ -41,7 +41,7 @@ class ParsedFeed:
 
 def _when(entry: Any) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = entry.get(key)
+        value = dict.get(entry, key)  # the plain lookup: no deprecated key mapping
         if value:
             try:
                 return datetime.fromtimestamp(calendar.timegm(value), UTC)
@@ -71,8 +71,9 @@ def parse_feed(body: bytes, url: str = "", content_type: str | None = None) -> P
             published=_when(entry),
             author=entry.get("author") or None,
         ))
-    if not items and problem is not None and not parsed.feed:
-        return ParsedFeed(None, [], f"not a feed: {problem}")
+    if not items and not parsed.get("version"):
+        why = problem or "no RSS, Atom or RDF document found"
+        return ParsedFeed(None, [], f"not a feed: {why}")
     return ParsedFeed(parsed.feed.get("title"), items, problem)
 
 

@@ -1,0 +1,64 @@
+"""Canonical URLs, item identity and near-duplicate fingerprints (pure functions)."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.dedupe import canonical_url, content_hash, fingerprint, item_key, similarity
+
+BASE = "https://example.com/world/2024/06/19/putin-pyongyang"
+
+
+@pytest.mark.parametrize("url", [
+    "HTTPS://Example.COM/world/2024/06/19/putin-pyongyang",
+    "https://example.com:443/world/2024/06/19/putin-pyongyang",
+    "https://example.com/world/2024/06/19/putin-pyongyang#comments",
+    "https://example.com/world/2024/06/19/putin-pyongyang/",
+    "https://www.example.com/world/2024/06/19/putin-pyongyang",
+    "https://example.com/world/2024/06/19/putin-pyongyang?utm_source=rss&utm_medium=feed",
+    "https://example.com/world/2024/06/19/putin-pyongyang?fbclid=abc&gclid=def&mc_cid=1",
+    "https://amp.example.com/world/2024/06/19/putin-pyongyang",
+    "https://example.com/world/2024/06/19/putin-pyongyang/amp",
+    "https://example.com/world/2024/06/19/putin-pyongyang/amp/",
+    "https://example.com/world/2024/06/19/putin-pyongyang?amp",
+])
+def test_spellings_of_one_page_are_one_url(url: str) -> None:
+    assert canonical_url(url) == BASE
+
+
+def test_meaningful_query_parameters_stay_sorted() -> None:
+    assert canonical_url("http://e.org/a?b=2&a=1&utm_campaign=x") == "http://e.org/a?a=1&b=2"
+    assert canonical_url("http://e.org:8080/a") == "http://e.org:8080/a"
+
+
+def test_item_identity_guid_then_link_then_hash() -> None:
+    assert item_key("tag:x,1", "http://e.org/a", "t", "s") == "guid:tag:x,1"
+    assert item_key(None, "http://e.org/a?utm_source=x", "t", "s") == "url:http://e.org/a"
+    assert item_key(None, None, "t", "s") == item_key("", "", "t", "s") != item_key(
+        None, None, "t", "other")
+
+
+STORY = ("Russian President Vladimir Putin arrived in Pyongyang on Wednesday for his first "
+         "visit to North Korea in 24 years and signed a treaty with Kim Jong Un that includes "
+         "a pledge of mutual assistance if either country is attacked by a third party, while "
+         "officials in Seoul and Washington warned that the deal threatened regional peace.")
+
+
+def test_republished_story_is_near_identical_different_story_is_not() -> None:
+    a = fingerprint(STORY * 2)
+    republished = fingerprint("UPDATED: " + STORY.replace("on Wednesday", "early on Wednesday")
+                              + " " + STORY)
+    other = fingerprint("Vietnam's leaders welcomed Vladimir Putin in Hanoi on Thursday, the "
+                        "day after his trip to North Korea, and the two countries signed "
+                        "agreements on energy, education and science as the United States "
+                        "criticised the visit and Ukraine's allies voiced concern.")
+    assert similarity(a.signature, republished.signature) >= 0.5
+    assert set(a.bands) & set(republished.bands)
+    assert similarity(a.signature, other.signature) < 0.2
+
+
+def test_fingerprints_are_stable_and_short_texts_have_none() -> None:
+    assert fingerprint(STORY) == fingerprint(STORY)
+    short = fingerprint("Putin visits Pyongyang")
+    assert short.signature == b"" and short.bands == ()
+    assert content_hash("Putin, visits  PYONGYANG!") == content_hash("putin visits pyongyang")

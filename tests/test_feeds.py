@@ -1,0 +1,94 @@
+"""Feed parsing, the polling schedule and OPML (pure functions)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.errors import UsageError
+from monitor.extract import from_feed, snippet, strip_html
+from monitor.feeds import MAX_BACKOFF, OpmlFeed, next_poll, parse_feed, parse_opml, to_opml
+from tests.conftest import rss
+
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
+
+
+def test_rss_items() -> None:
+    feed = parse_feed(rss([{"title": "Putin in Pyongyang", "link": "http://e.org/1",
+                            "guid": "g1", "pubDate": "Wed, 19 Jun 2024 01:00:00 GMT",
+                            "description": "<p>Summary</p>"}]))
+    item = feed.items[0]
+    assert (item.guid, item.link, item.title) == ("g1", "http://e.org/1", "Putin in Pyongyang")
+    assert item.published == datetime(2024, 6, 19, 1, 0, tzinfo=UTC)
+    assert feed.problem is None
+
+
+def test_atom_with_content() -> None:
+    body = b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>
+    <entry><id>urn:1</id><title>T</title><link href="http://e.org/a"/>
+    <updated>2024-06-19T01:00:00Z</updated><summary>short</summary>
+    <content type="html">&lt;p&gt;the full text&lt;/p&gt;</content></entry></feed>"""
+    item = parse_feed(body).items[0]
+    assert item.content == "<p>the full text</p>" and item.link == "http://e.org/a"
+
+
+def test_not_a_feed_is_a_problem_not_an_exception() -> None:
+    parsed = parse_feed(b"<html><body>Service unavailable</body></html>")
+    assert parsed.items == [] and parsed.problem
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus/feeds is absent")
+def test_every_real_feed_parses_without_raising() -> None:
+    paths = sorted(CORPUS.glob("*.xml"))
+    with_items = sum(bool(parse_feed(p.read_bytes(), p.name).items) for p in paths)
+    assert with_items >= 0.8 * len(paths)
+
+
+def test_schedule_interval_jitter_backoff_and_retry_after() -> None:
+    rng = random.Random(1)
+    normal = next_poll(NOW, 900, rng=rng) - NOW
+    assert timedelta(seconds=900) <= normal <= timedelta(seconds=990)
+    delays = [next_poll(NOW, 900, errors, rng=rng) - NOW for errors in (1, 2, 3, 4)]
+    assert delays[0] < delays[1] < delays[2] < delays[3]
+    assert next_poll(NOW, 900, 50, rng=rng) - NOW <= timedelta(seconds=MAX_BACKOFF * 1.1)
+    assert next_poll(NOW, 900, 1, retry_after=7200, rng=rng) - NOW >= timedelta(hours=2)
+
+
+def test_opml_round_trip() -> None:
+    feeds = [OpmlFeed("https://e.org/rss", "E & Co <World>", ("wire", "asia")),
+             OpmlFeed("https://f.org/atom", None, ())]
+    back = parse_opml(to_opml(feeds).encode(), "x.opml")
+    assert [f.url for f in back] == [f.url for f in feeds]
+    assert back[0].name == "E & Co <World>"
+
+
+def test_opml_folders_become_tags() -> None:
+    data = b"""<opml version="1.0"><head/><body><outline text="Asia">
+      <outline text="NK News" type="rss" xmlUrl="https://www.nknews.org/feed/"/>
+    </outline><outline text="BBC" xmlUrl="https://feeds.bbci.co.uk/news/world/rss.xml"/>
+    </body></opml>"""
+    feeds = parse_opml(data, "f.opml")
+    assert feeds[0] == OpmlFeed("https://www.nknews.org/feed/", "NK News", ("Asia",))
+    assert feeds[1].tags == ()
+
+
+def test_bad_opml_names_the_file_and_line() -> None:
+    with pytest.raises(UsageError, match=r"f.opml:2: not valid OPML"):
+        parse_opml(b"<opml>\n<body><outline></body></opml>", "f.opml")
+
+
+def test_feed_text_fallback_strips_html() -> None:
+    assert strip_html("<p>Putin <b>arrived</b>&nbsp;in&amp;Hanoi</p><script>x()</script>") \
+        == "Putin arrived in&Hanoi"
+    extracted = from_feed("Title", "<p>short</p>", "<p>the longer full content</p>", None, None)
+    assert extracted.text == "Title\n\nthe longer full content" and extracted.source == "feed"
+
+
+def test_snippet_is_the_sentence_around_the_mention() -> None:
+    text = "First sentence here. Then Vladimir Putin arrived in Hanoi. Another one follows."
+    start = text.index("Vladimir")
+    assert snippet(text, start, start + 14) == "Then Vladimir Putin arrived in Hanoi."
