@@ -7,6 +7,8 @@ import asyncio
 import csv
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,8 +26,14 @@ def _config(args: argparse.Namespace) -> Config:
     return load_config(getattr(args, "config", None))
 
 
-def _store(config: Config) -> Store:
-    return Store(config.database)
+@contextmanager
+def _opened(config: Config) -> Iterator[Store]:
+    """The configured store, migrated, closed when the command is done."""
+    store = Store(config.database)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def parse_since(value: str | None) -> datetime | None:
@@ -62,8 +70,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
                          "(`monitor run` is the daemon)")
     config = _config(args)
     watchlists = load_watchlists(config.watchlists)
-    store = _store(config)
-    try:
+    with _opened(config) as store:
         now = utc_now()
         sync_feeds(store, config.feeds, now)
         if args.feed:
@@ -75,8 +82,6 @@ def cmd_poll(args: argparse.Namespace) -> int:
             feeds = [f for f in store.feeds() if f.state != "disabled"] if args.all \
                 else store.due_feeds(now)
         summary = asyncio.run(poll(Context.create(config, store, watchlists), feeds))
-    finally:
-        store.close()
     print(summary.line())
     for error in summary.errors[:20]:
         print(f"  {error}", file=sys.stderr)
@@ -90,21 +95,15 @@ def cmd_feeds_add(args: argparse.Namespace) -> int:
     interval = parse_duration(args.interval) if args.interval else None
     if args.interval and (interval is None or interval < 60):
         raise UsageError(f"--interval {args.interval!r}: a duration of at least 1m (15m, 1h)")
-    store = _store(_config(args))
-    try:
+    with _opened(_config(args)) as store:
         feed, added = store.add_feed(args.url, utc_now(), name=args.name, interval=interval)
-    finally:
-        store.close()
     print(f"{'added' if added else 'updated'} feed {feed.id}: {feed.url}")
     return 0
 
 
 def cmd_feeds_list(args: argparse.Namespace) -> int:
-    store = _store(_config(args))
-    try:
+    with _opened(_config(args)) as store:
         rows = feed_rows(store)
-    finally:
-        store.close()
     if args.json:
         for row in rows:
             print(json.dumps(row, ensure_ascii=False))
@@ -125,25 +124,19 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
     feeds = parse_opml(data, str(path))
-    store = _store(_config(args))
     added = 0
-    try:
+    with _opened(_config(args)) as store:
         now = utc_now()
         for feed in feeds:
             added += store.add_feed(feed.url, now, name=feed.name,
                                     tags=" ".join(feed.tags) or None)[1]
-    finally:
-        store.close()
     print(f"{path}: {len(feeds)} feeds, {added} new")
     return 0
 
 
 def cmd_feeds_export(args: argparse.Namespace) -> int:
-    store = _store(_config(args))
-    try:
+    with _opened(_config(args)) as store:
         feeds = [OpmlFeed(f.url, f.name, tuple(f.tags.split())) for f in store.feeds()]
-    finally:
-        store.close()
     text = to_opml(feeds)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
@@ -174,22 +167,16 @@ def _cell(value: Any) -> Any:
 
 
 def cmd_hits(args: argparse.Namespace) -> int:
-    store = _store(_config(args))
-    try:
+    with _opened(_config(args)) as store:
         rows = hit_rows(store, parse_since(args.since), args.watchlist, args.entry)
-    finally:
-        store.close()
     _print_rows(rows, args, ("hit_id", "first_seen", "watchlist", "entry", "matched", "score",
                              "title", "url", "sources", "snippet"))
     return 0
 
 
 def cmd_articles(args: argparse.Namespace) -> int:
-    store = _store(_config(args))
-    try:
+    with _opened(_config(args)) as store:
         rows = article_rows(store, parse_since(args.since))
-    finally:
-        store.close()
     _print_rows(rows, args, ("article_id", "story_id", "published", "feed", "text_source",
                              "title", "url"))
     return 0
