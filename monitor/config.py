@@ -14,7 +14,6 @@ Every problem is reported with the file, line and key; the config is passed in e
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from urllib.parse import urlsplit
 
 from monitor import __version__
 from monitor.countries import is_country_code
-from monitor.errors import Problem, UsageError
+from monitor.errors import Problem, ProblemsError, UsageError, did_you_mean
 from monitor.watchlist import parse_yaml
 
 PROJECT_URL = "https://github.com/monitor-news/monitor"
@@ -41,14 +40,10 @@ _FETCH_KEYS = ("timeout", "max_bytes", "concurrency", "per_host", "user_agent",
 _FEED_KEYS = ("url", "name", "interval", "full_text", "language", "country", "tags")
 
 
-class ConfigError(UsageError):
-    """The configuration is invalid; carries every problem found."""
+class ConfigError(ProblemsError):
+    """The configuration is invalid."""
 
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        noun = "problem" if len(problems) == 1 else "problems"
-        super().__init__(f"{len(problems)} configuration {noun}:\n"
-                         + "\n".join(f"  {p}" for p in problems))
+    what = "configuration"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,10 +122,8 @@ class _Reader:
             self.add(data, key, "given twice", where)
         for key in data:
             if key not in allowed:
-                close = difflib.get_close_matches(str(key), allowed, n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                self.add(data, str(key), f"unknown key{hint}; allowed: {', '.join(allowed)}",
-                         where)
+                self.add(data, str(key), f"unknown key{did_you_mean(key, allowed)}; "
+                         f"allowed: {', '.join(allowed)}", where)
 
     def duration(self, data: Any, key: str, default: float, where: str | None = None) -> float:
         if key not in data:

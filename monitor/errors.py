@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -37,12 +39,26 @@ class Problem:
         return ": ".join(parts) + f": {self.message}"
 
 
-class WatchlistError(UsageError):
-    """A watchlist file is invalid; carries every problem found, not just the first."""
+def did_you_mean(key: object, allowed: Sequence[str]) -> str:
+    """' (did you mean 'x'?)' for the allowed name closest to a misspelt key, or ''."""
+    close = difflib.get_close_matches(str(key), allowed, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class ProblemsError(UsageError):
+    """An input file is invalid; carries every problem found, not just the first."""
+
+    what = "input"
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         noun = "problem" if len(problems) == 1 else "problems"
         super().__init__(
-            f"{len(problems)} watchlist {noun}:\n" + "\n".join(f"  {p}" for p in problems)
+            f"{len(problems)} {self.what} {noun}:\n" + "\n".join(f"  {p}" for p in problems)
         )
+
+
+class WatchlistError(ProblemsError):
+    """A watchlist file is invalid."""
+
+    what = "watchlist"

@@ -20,7 +20,6 @@ Format (names are stable; see README):
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
@@ -32,7 +31,7 @@ from typing import Any
 import yaml
 
 from monitor.countries import is_country_code
-from monitor.errors import Problem, WatchlistError
+from monitor.errors import Problem, WatchlistError, did_you_mean
 from monitor.normalize import fold
 
 KINDS = ("actor", "country", "organization", "treaty", "topic", "place", "other")
@@ -156,9 +155,8 @@ class _Checker:
             self.add(line, f"'{key}' is given twice", entry, str(key))
         for key in data:
             if key not in allowed:
-                close = difflib.get_close_matches(str(key), allowed, n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                self.add(data.key_lines.get(key, data.line), f"unknown field{hint}; "
+                self.add(data.key_lines.get(key, data.line),
+                         f"unknown field{did_you_mean(key, allowed)}; "
                          f"allowed: {', '.join(allowed)}", entry, str(key))
 
     def strings(self, data: _Map, key: str, entry: str) -> tuple[str, ...]:
