@@ -79,7 +79,11 @@ def item_key(guid: str | None, link: str | None, title: str, summary: str) -> st
 
 def content_hash(text: str) -> str:
     """Hash of the folded text: the same text whatever its spacing, case or punctuation."""
-    return hashlib.sha256(fold(text).encode()).hexdigest()[:32]
+    return _folded_hash(fold(text))
+
+
+def _folded_hash(folded: str) -> str:
+    return hashlib.sha256(folded.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +95,9 @@ class Fingerprint:
 
 def fingerprint(text: str) -> Fingerprint:
     """The MinHash fingerprint of a text (pure; the same text gives the same fingerprint)."""
-    tokens = fold(text).split()
-    digest = content_hash(text)
+    folded = fold(text)  # folded once: for the hash and for the shingles
+    tokens = folded.split()
+    digest = _folded_hash(folded)
     if len(tokens) < MIN_TOKENS:
         return Fingerprint(b"", (), digest)
     hashes = np.fromiter((zlib.crc32(t.encode()) for t in tokens), dtype=np.uint64,

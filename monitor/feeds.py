@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape, quoteattr
 
 import feedparser
 
@@ -137,7 +137,7 @@ def parse_opml(data: bytes, path: str) -> list[OpmlFeed]:
 
 def to_opml(feeds: list[OpmlFeed], title: str = "monitor feeds") -> str:
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<opml version="2.0">',
-             f"  <head><title>{_escape(title)}</title></head>", "  <body>"]
+             f"  <head><title>{escape(title)}</title></head>", "  <body>"]
     for feed in feeds:
         label = feed.name or feed.url
         extra = f" category={quoteattr(','.join(feed.tags))}" if feed.tags else ""
@@ -145,7 +145,3 @@ def to_opml(feeds: list[OpmlFeed], title: str = "monitor feeds") -> str:
                      f"title={quoteattr(label)} xmlUrl={quoteattr(feed.url)}{extra}/>")
     lines += ["  </body>", "</opml>", ""]
     return "\n".join(lines)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

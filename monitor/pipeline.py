@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -249,6 +249,4 @@ async def _fetch_and_store(ctx: Context, fetcher: Fetcher, feed: Feed, key: str,
 
 
 def _without_url(new: NewArticle, feed: Feed, key: str) -> NewArticle:
-    from dataclasses import replace
-
     return replace(new, canonical_url=f"{canonical_url(feed.url)}#{key}")
