@@ -435,9 +435,8 @@ def _around(hay: str, at: int, length: int, before: int, after: int
 
 
 def _rule_holds(target: _Target, folded: Folded, span: tuple[int, int]) -> bool:
+    """Whether a hit's original surface obeys its alias's case rule (never called for ANY)."""
     rule = target.rule
-    if rule == ANY:
-        return True
     ostart, oend = folded.span(*span)
     surface = folded.text[ostart:oend]
     if rule == SHORT_CAPS:
