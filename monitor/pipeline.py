@@ -203,7 +203,8 @@ async def _new_items(ctx: Context, fetcher: Fetcher, feed: Feed, items: Sequence
 async def _item(ctx: Context, fetcher: Fetcher, feed: Feed, key: str, item: FeedItem,
                 summary: Summary) -> None:
     if not item.link:
-        await _fetch_and_store(ctx, fetcher, feed, key, item, summary)
+        async with fetcher.pages:
+            await _fetch_and_store(ctx, fetcher, feed, key, item, summary)
         return
     canonical = canonical_url(item.link)
     while canonical in ctx.inflight:
@@ -214,7 +215,8 @@ async def _item(ctx: Context, fetcher: Fetcher, feed: Feed, key: str, item: Feed
         return
     ctx.inflight[canonical] = asyncio.Event()
     try:
-        await _fetch_and_store(ctx, fetcher, feed, key, item, summary)
+        async with fetcher.pages:
+            await _fetch_and_store(ctx, fetcher, feed, key, item, summary)
     finally:
         ctx.inflight.pop(canonical).set()
 
@@ -227,7 +229,8 @@ async def _fetch_and_store(ctx: Context, fetcher: Fetcher, feed: Feed, key: str,
         page = await fetcher.get(link, accept=PAGE_ACCEPT)
         if page.ok:
             text = decode_page(page.body, page.headers.get("content-type"))
-            extracted = extract_page(text, page.final_url)
+            extracted = extract_page(text, page.final_url,
+                                     search_date=item.published is None)
         else:
             summary.pages_failed += 1
             summary.errors.append(f"{link}: {page.error}")

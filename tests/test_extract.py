@@ -1,0 +1,119 @@
+"""extract.py: pages to text and metadata, feed content as the fallback, snippets."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from monitor.extract import decode_page, extract_page, page_metadata
+from tests.conftest import article_html
+
+PARAGRAPHS = [
+    "Russian President Vladimir Putin arrived in Pyongyang early on Wednesday for a visit "
+    "that both governments said would deepen their partnership.",
+    "Kim Jong Un greeted him at the airport, and the two leaders signed a comprehensive "
+    "strategic partnership treaty later in the day, state media reported.",
+    "Washington and Seoul said they were watching closely, and officials in Tokyo warned "
+    "of new sanctions if arms transfers continued.",
+]
+
+
+def head(*tags: str, lang: str = "en") -> str:
+    return (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">{"".join(tags)}'
+            "<title>Putin in Pyongyang - Example News</title></head><body><p>x</p></body></html>")
+
+
+def test_open_graph_and_article_tags() -> None:
+    meta = page_metadata(head(
+        '<meta property="og:title" content="Putin arrives in Pyongyang">',
+        '<meta name="author" content="By Jane Smith">',
+        '<meta property="article:published_time" content="2024-06-19T01:00:00+09:00">',
+        '<link rel="canonical" href="/world/putin-pyongyang">'), "https://news.example/x?a=1")
+    assert meta.title == "Putin arrives in Pyongyang"
+    assert meta.author == "Jane Smith"
+    assert meta.published == datetime(2024, 6, 18, 16, 0, tzinfo=UTC)
+    assert meta.language == "en"
+    assert meta.canonical_url == "https://news.example/world/putin-pyongyang"
+
+
+def test_json_ld_article_wins_and_lists_every_author() -> None:
+    data = {"@context": "https://schema.org", "@graph": [
+        {"@type": "WebPage", "name": "page"},
+        {"@type": "NewsArticle", "headline": "Putin and Kim sign a pact",
+         "datePublished": "2024-06-19T10:30:00Z",
+         "author": [{"@type": "Person", "name": "Ann Lee"}, {"name": "Bo Chan"}, "Ann Lee"]},
+    ]}
+    meta = page_metadata(head(
+        '<meta property="og:title" content="Other title">',
+        '<meta name="author" content="https://news.example/staff/ann">',
+        f'<script type="application/ld+json">{json.dumps(data)}</script>'), "https://n.example/")
+    assert meta.title == "Putin and Kim sign a pact"
+    assert meta.author == "Ann Lee; Bo Chan"
+    assert meta.published == datetime(2024, 6, 19, 10, 30, tzinfo=UTC)
+
+
+def test_broken_json_ld_and_author_urls_are_ignored() -> None:
+    meta = page_metadata(head(
+        '<script type="application/ld+json">{"@type": "NewsArticle", broken</script>',
+        '<meta property="article:author" content="https://facebook.com/someone">'),
+        "https://n.example/")
+    assert meta.title == "Putin in Pyongyang - Example News"  # the <title> is the last resort
+    assert meta.author is None
+
+
+def test_date_from_time_tag_then_url_then_htmldate() -> None:
+    time_tag = head().replace("<p>x</p>", '<time datetime="2024-06-20">June 20</time>')
+    assert page_metadata(time_tag, "https://n.example/a").published == \
+        datetime(2024, 6, 20, tzinfo=UTC)
+    assert page_metadata(head(), "https://n.example/2024/06/21/putin").published == \
+        datetime(2024, 6, 21, tzinfo=UTC)
+    in_text = head().replace("<p>x</p>", '<div class="date">Published 22 June 2024</div>')
+    assert page_metadata(in_text, "https://n.example/a").published == \
+        datetime(2024, 6, 22, tzinfo=UTC)
+    # the caller already has a date (the feed item's): no search through the page
+    assert page_metadata(in_text, "https://n.example/a", search_date=False).published is None
+
+
+def test_dates_in_newsroom_formats() -> None:
+    for value, expected in [
+        ("Wed, 19 Jun 2024 01:00:00 GMT", datetime(2024, 6, 19, 1, 0, tzinfo=UTC)),
+        ("20240619", datetime(2024, 6, 19, tzinfo=UTC)),
+        ("20240619T013000", datetime(2024, 6, 19, 1, 30, tzinfo=UTC)),
+        ("2024-06-19T01:00:00Z", datetime(2024, 6, 19, 1, 0, tzinfo=UTC)),
+    ]:
+        meta = page_metadata(head(f'<meta name="pdate" content="nonsense">'
+                                  f'<meta name="date" content="{value}">'), "https://n.example/")
+        assert meta.published == expected, value
+
+
+def test_language_from_locale_when_html_has_none() -> None:
+    page = head('<meta property="og:locale" content="vi_VN">', lang="").replace(' lang=""', "")
+    assert page_metadata(page, "https://n.example/").language == "vi"
+
+
+def test_extract_page_text_and_metadata() -> None:
+    page = decode_page(article_html("Putin arrives in Pyongyang", PARAGRAPHS,
+                                     canonical="https://news.example/a"), None)
+    extracted = extract_page(page, "https://news.example/a?utm_source=x")
+    assert extracted is not None
+    assert extracted.source == "page"
+    assert "comprehensive strategic partnership treaty" in extracted.text
+    assert "Comentarios" not in extracted.text and "Home | World" not in extracted.text
+    assert extracted.title == "Putin arrives in Pyongyang"
+    assert extracted.canonical_url == "https://news.example/a"
+    assert extracted.language == "en"
+
+
+def test_extract_page_without_article_text_is_none() -> None:
+    assert extract_page(decode_page(article_html("Index", ["Too short."]), None),
+                        "https://n.example/") is None
+    assert extract_page("", "https://n.example/") is None
+    assert extract_page("<html><body>\x00\x01</body></html>", "https://n.example/") is None
+
+
+def test_decode_page_charsets() -> None:
+    text = "Путин в Пхеньяне"
+    assert decode_page(text.encode("cp1251"), "text/html; charset=windows-1251") == text
+    meta = f'<meta charset="koi8-r"><p>{text}</p>'.encode("koi8-r")
+    assert text in decode_page(meta, "text/html")
+    assert decode_page("Hà Nội".encode(), "text/html; charset=no-such-charset") == "Hà Nội"
