@@ -123,7 +123,8 @@ class Band(Base):
 
 
 class Page(Base):
-    """The raw page as fetched, zlib-compressed, so backfill can re-extract; pruned by age."""
+    """The raw page as fetched, compressed (store.compress_page), so backfill can re-extract;
+    pruned by age (raw_retention)."""
 
     __tablename__ = "pages"
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import zlib
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import inspect
 
 from monitor.dedupe import fingerprint
-from monitor.store import NewArticle, Store
+from monitor.store import NewArticle, Store, compress_page, decompress_page
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 WIRE = ("Russian President Vladimir Putin arrived in Pyongyang on Wednesday for his first "
@@ -117,3 +118,11 @@ def test_old_pages_are_pruned(store: Store) -> None:
     assert store.prune_pages(NOW) == 0
     assert store.prune_pages(datetime(2027, 1, 1, tzinfo=UTC)) == 1
     assert store.page(stored.article_id) is None
+
+
+def test_kept_pages_are_compressed_and_read_back() -> None:
+    page = b"<html>" + b"<p>Putin in Pyongyang</p>" * 2000 + b"</html>"
+    packed = compress_page(page)
+    assert len(packed) < len(page) / 20
+    assert decompress_page(packed) == page
+    assert decompress_page(zlib.compress(page)) == page  # pages kept before zstd
