@@ -81,6 +81,9 @@ class Fetcher:
     def __init__(self, config: FetchConfig) -> None:
         self.config = config
         self._overall = asyncio.Semaphore(config.concurrency)
+        # Pages between fetched and stored: when extraction is slower than the network, at
+        # most this many bodies wait in memory (a backlog of 10,000 items costs no more).
+        self.pages = asyncio.Semaphore(config.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(config.per_host))
         self._client = httpx.AsyncClient(
