@@ -19,8 +19,8 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -59,35 +59,39 @@ def feed(n: int, round_: int) -> bytes:
            f"</channel></rss>".encode()
 
 
-def serve(port_out: multiprocessing.Queue, round_value: multiprocessing.Value) -> None:  # type: ignore[type-arg]
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+def serve(port_out: multiprocessing.Queue, round_value: Any) -> None:  # type: ignore[type-arg]
+    """A minimal asyncio HTTP/1.1 server (keep-alive, GET only): the stdlib's threaded server
+    tops out near 300 requests/s, below the rate this benchmark must show."""
 
-        def do_GET(self) -> None:
-            n = int(self.path.strip("/").split(".")[0])
-            round_ = round_value.value if n % 10 == 0 else 0
-            etag = f'"{n}-{round_}"'
-            if self.headers.get("If-None-Match") == etag:
-                self.send_response(304)
-                self.send_header("ETag", etag)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            body = feed(n, round_)
-            self.send_response(200)
-            self.send_header("ETag", etag)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(path: str, if_none_match: str | None) -> bytes:
+        n = int(path.strip("/").split(".")[0])
+        round_ = round_value.value if n % 10 == 0 else 0
+        etag = f'"{n}-{round_}"'
+        if if_none_match == etag:
+            return f"HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nContent-Length: 0\r\n\r\n"\
+                .encode()
+        body = feed(n, round_)
+        return (f"HTTP/1.1 200 OK\r\nETag: {etag}\r\nContent-Type: application/rss+xml\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
-        def log_message(self, *args: object) -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                lines = head.decode("latin-1").split("\r\n")
+                headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+                tag = next((v for k, v in headers.items() if k.lower() == "if-none-match"), None)
+                writer.write(answer(lines[0].split(" ")[1], tag))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
             pass
+        writer.close()
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    port_out.put(httpd.server_address[1])
-    httpd.serve_forever()
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+        port_out.put(server.sockets[0].getsockname()[1])
+        await server.serve_forever()
+
+    asyncio.run(main())
 
 
 async def baseline(urls: list[str], fetch: FetchConfig) -> float:

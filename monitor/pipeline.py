@@ -135,37 +135,64 @@ def sync_feeds(store: Store, feeds: Sequence[FeedConfig], now: datetime) -> None
                        tags=" ".join(feed.tags))
 
 
+class FeedStates:
+    """Feeds' new states, written in batches: one transaction per feed was a third of a
+    poll of unchanged feeds.  A crash loses at most a batch of states, and those feeds are
+    polled again (their items are stored already, so nothing is duplicated)."""
+
+    def __init__(self, store: Store, batch: int = 64) -> None:
+        self.store, self.batch = store, batch
+        self.pending: list[tuple[int, dict[str, Any]]] = []
+
+    def set(self, feed_id: int, **fields: Any) -> None:
+        self.pending.append((feed_id, fields))
+        if len(self.pending) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.store.update_feeds(self.pending)
+            self.pending = []
+
+
 async def poll(ctx: Context, feeds: Sequence[Feed]) -> Summary:
     """Poll these feeds concurrently (within the fetch limits) and store what is new."""
     summary = Summary()
-    async with Fetcher(ctx.config.fetch) as fetcher:
-        for result in await asyncio.gather(*(_poll_feed(ctx, fetcher, f) for f in feeds)):
-            summary.add(result)
+    states = FeedStates(ctx.store)
+    try:
+        async with Fetcher(ctx.config.fetch) as fetcher:
+            for result in await asyncio.gather(*(_poll_feed(ctx, fetcher, states, f)
+                                                 for f in feeds)):
+                summary.add(result)
+    finally:
+        states.flush()
     return summary
 
 
-def _failure(ctx: Context, feed: Feed, response: Response, summary: Summary) -> None:
+def _failure(ctx: Context, states: FeedStates, feed: Feed, response: Response,
+             summary: Summary) -> None:
     now = ctx.clock()
     summary.failed += 1
     summary.errors.append(f"{feed.url}: {response.error}")
     if response.status == 410:
-        ctx.store.update_feed(feed.id, state="disabled", last_polled=now, last_status=410,
-                              last_error="410 Gone: the publisher removed this feed",
-                              error_count=feed.error_count + 1, next_poll=None)
+        states.set(feed.id, state="disabled", last_polled=now, last_status=410,
+                   last_error="410 Gone: the publisher removed this feed",
+                   error_count=feed.error_count + 1, next_poll=None)
         return
     errors = feed.error_count + 1
-    ctx.store.update_feed(
+    states.set(
         feed.id, state="failing", last_polled=now, last_status=response.status,
         last_error=response.error, error_count=errors,
         next_poll=next_poll(now, feed.interval, errors, response.retry_after, ctx.rng))
 
 
-async def _poll_feed(ctx: Context, fetcher: Fetcher, feed: Feed) -> Summary:
+async def _poll_feed(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: Feed
+                     ) -> Summary:
     summary = Summary(feeds_polled=1)
     response = await fetcher.get(feed.url, etag=feed.etag, last_modified=feed.last_modified,
                                  accept=FEED_ACCEPT)
     if not response.ok and not response.not_modified:
-        _failure(ctx, feed, response, summary)
+        _failure(ctx, states, feed, response, summary)
         return summary
     changes: dict[str, Any] = {}
     if response.moved_to:
@@ -178,13 +205,13 @@ async def _poll_feed(ctx: Context, fetcher: Fetcher, feed: Feed) -> Summary:
                             response.headers.get("content-type"))
         if not parsed.items and parsed.problem:
             response.error = parsed.problem
-            _failure(ctx, feed, response, summary)
+            _failure(ctx, states, feed, response, summary)
             return summary
         changes["last_error"] = (f"recovered from a malformed feed: {parsed.problem}"
                                  if parsed.problem else None)
         await _new_items(ctx, fetcher, feed, parsed.items, summary)
     now = ctx.clock()
-    ctx.store.update_feed(
+    states.set(
         feed.id, state="active", last_polled=now, last_status=response.status, error_count=0,
         etag=response.headers.get("etag") or feed.etag,
         last_modified=response.headers.get("last-modified") or feed.last_modified,

@@ -126,3 +126,18 @@ def test_kept_pages_are_compressed_and_read_back() -> None:
     assert len(packed) < len(page) / 20
     assert decompress_page(packed) == page
     assert decompress_page(zlib.compress(page)) == page  # pages kept before zstd
+
+
+def test_feed_states_are_written_in_one_batch(store: Store) -> None:
+    a, _ = store.add_feed("http://f.example/a", NOW)
+    b, _ = store.add_feed("http://f.example/b", NOW)
+    store.update_feeds([
+        (a.id, {"state": "failing", "error_count": 2, "last_error": "timed out"}),
+        (b.id, {"state": "active", "etag": '"x"'}),
+        (b.id, {"url": "http://f.example/a"}),  # moved onto a's URL: b keeps its own
+    ])
+    feeds = {f.id: f for f in store.feeds()}
+    assert (feeds[a.id].state, feeds[a.id].error_count, feeds[a.id].last_error) == \
+        ("failing", 2, "timed out")
+    assert (feeds[b.id].state, feeds[b.id].etag, feeds[b.id].url) == \
+        ("active", '"x"', "http://f.example/b")
