@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -156,3 +157,18 @@ class Hit(Base):
     snippet: Mapped[str] = mapped_column(Text)
     priority: Mapped[str] = mapped_column(String(16), default="normal")
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    found_by: Mapped[str] = mapped_column(String(16), default="poll", server_default="poll")
+    # False: kept out of digests and alerts (backfill's default: old news is not news)
+    notify: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class BackfillRun(Base):
+    """Where a re-matching backfill got to, so running the same command again resumes."""
+
+    __tablename__ = "backfill_runs"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    description: Mapped[str] = mapped_column(Text)
+    last_article_id: Mapped[int] = mapped_column(Integer)
+    finished: Mapped[bool] = mapped_column(Boolean)
+    started: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated: Mapped[datetime] = mapped_column(UTCDateTime)

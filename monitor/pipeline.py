@@ -57,14 +57,31 @@ class Summary:
                 f"stories new {self.stories_new}; hits new {self.hits_new}")
 
 
+@dataclass(frozen=True)
+class Analyser:
+    """The pure middle's tools: the matcher and the watchlist entries' versions.  Built once
+    per process (backfill's workers build their own from the same watchlists)."""
+
+    matcher: Matcher
+    versions: dict[tuple[str, str], str]
+
+    @classmethod
+    def create(cls, watchlists: Sequence[Watchlist]) -> Analyser:
+        versions = {(w.name, e.id): e.version for w in watchlists for e in w.entries}
+        return cls(Matcher(watchlists), versions)
+
+    def hits(self, title: str | None, text: str) -> list[dict[str, Any]]:
+        doc, body_start = document(title, text)
+        return hits_from(self.matcher.match(doc), doc, self.versions, body_start)
+
+
 @dataclass
 class Context:
     """What the stages need, passed in explicitly."""
 
     config: Config
     store: Store
-    matcher: Matcher
-    versions: dict[tuple[str, str], str]
+    analyser: Analyser
     clock: Callable[[], datetime] = utc_now
     rng: random.Random = field(default_factory=random.Random)
     # Pages being fetched in this process, by canonical URL: a second feed carrying the same
@@ -74,8 +91,7 @@ class Context:
     @classmethod
     def create(cls, config: Config, store: Store, watchlists: Sequence[Watchlist],
                clock: Callable[[], datetime] = utc_now) -> Context:
-        versions = {(w.name, e.id): e.version for w in watchlists for e in w.entries}
-        return cls(config, store, Matcher(watchlists), versions, clock)
+        return cls(config, store, Analyser.create(watchlists), clock)
 
 
 # --- pure middle ----------------------------------------------------------------------------
@@ -108,19 +124,19 @@ def hits_from(mentions: Sequence[Mention], doc: str, versions: dict[tuple[str, s
     } for m in first.values()]
 
 
-def analyse(ctx: Context, extracted: Extracted, *, url: str, feed_id: int | None,
-            item: FeedItem | None, key: str | None, page: Response | None) -> NewArticle:
-    doc, body_start = document(extracted.title, extracted.text)
-    hits = hits_from(ctx.matcher.match(doc), doc, ctx.versions, body_start)
+def analyse(analyser: Analyser, extracted: Extracted, *, url: str, feed_id: int | None,
+            item: FeedItem | None, key: str | None, page: bytes | None,
+            content_type: str | None = None) -> NewArticle:
+    """Everything the store needs about one article: match, fingerprint, canonical URL."""
     canonical = canonical_url(extracted.canonical_url or url)
     return NewArticle(
         feed_id=feed_id, item_key=key, item_url=item.link if item else url, url=url,
         canonical_url=canonical, title=extracted.title, author=extracted.author,
         published=extracted.published or (item.published if item else None),
         language=extracted.language, text_source=extracted.source, text=extracted.text,
-        fingerprint=fingerprint(extracted.text), hits=hits,
-        page=page.body if page is not None and extracted.source == "page" else None,
-        content_type=page.headers.get("content-type") if page is not None else None,
+        fingerprint=fingerprint(extracted.text),
+        hits=analyser.hits(extracted.title, extracted.text),
+        page=page if extracted.source == "page" else None, content_type=content_type,
     )
 
 
@@ -268,7 +284,9 @@ async def _fetch_and_store(ctx: Context, fetcher: Fetcher, feed: Feed, key: str,
             ctx.store.add_source(feed.id, key, link, item.published, None, ctx.clock())
             return
     url = page.final_url if page is not None and page.ok else (link or feed.url)
-    new = analyse(ctx, extracted, url=url, feed_id=feed.id, item=item, key=key, page=page)
+    new = analyse(ctx.analyser, extracted, url=url, feed_id=feed.id, item=item, key=key,
+                  page=page.body if page is not None else None,
+                  content_type=page.headers.get("content-type") if page is not None else None)
     if not link and extracted.canonical_url is None:  # no URL: one article per item
         new = _without_url(new, feed, key)
     stored = ctx.store.add_article(new, ctx.clock())

@@ -65,6 +65,7 @@ def hit_rows(store: Store, since: datetime | None = None, watchlist: str | None 
         "score": hit.score, "title": article_title or story_title, "url": url,
         "sources": by_story.get(hit.story_id, []), "published": iso(published),
         "first_seen": iso(hit.first_seen), "snippet": hit.snippet,
+        "found_by": hit.found_by, "watchlist_version": hit.entry_version, "notify": hit.notify,
     } for hit, story_title, url, article_title, published in rows]
 
 

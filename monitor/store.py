@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import zstandard
 from sqlalchemy import (
@@ -27,18 +27,23 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import Update
 
 from monitor.dedupe import SAME_STORY, Fingerprint, similarity
 from monitor.errors import MonitorError, UsageError
-from monitor.models import Article, Band, Feed, Hit, Item, Page, Story
+from monitor.models import Article, BackfillRun, Band, Feed, Hit, Item, Page, Story
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Built once: building a statement costs more than running it on SQLite.
 _ARTICLE_BY_URL = select(Article.id, Article.story_id).where(
     Article.canonical_url == bindparam("url"))
+_ARTICLE_BY_HASH = select(Article.id, Article.story_id).where(
+    Article.content_hash == bindparam("hash")).order_by(Article.id).limit(1)
 _STORY_BY_HASH = select(Article.story_id).where(Article.content_hash == bindparam("hash")).limit(1)
 # At most 200 candidates: a band shared with thousands of articles (boilerplate) costs no more.
 _CANDIDATES = select(Article.story_id, Article.signature).where(Article.id.in_(
@@ -51,7 +56,26 @@ _BUMP_STORY = update(Story).where(Story.id == bindparam("story")).values(
 _INSERT_STORY = insert(Story).returning(Story.id)
 _INSERT_ARTICLE = insert(Article).returning(Article.id)
 _INSERT_ITEM, _INSERT_BAND = insert(Item), insert(Band)
-_INSERT_PAGE, _INSERT_HIT = insert(Page), insert(Hit)
+_INSERT_PAGE = insert(Page)
+_HITS_OF_STORIES = select(Hit.story_id, Hit.watchlist, Hit.entry).where(
+    Hit.story_id.in_(bindparam("stories", expanding=True)))
+
+
+_Q = TypeVar("_Q", bound=Select)  # type: ignore[type-arg]
+
+
+def _window(query: _Q, after_id: int, since: datetime | None, until: datetime | None,
+            feed_id: int | None) -> _Q:
+    when = func.coalesce(Article.published, Article.first_seen)
+    query = query.where(Article.id > after_id)
+    if since is not None:
+        query = query.where(when >= since)
+    if until is not None:
+        query = query.where(when < until)
+    if feed_id is not None:
+        query = query.where((Article.feed_id == feed_id) | Article.id.in_(
+            select(Item.article_id).where(Item.feed_id == feed_id)))
+    return query
 
 
 @lru_cache(maxsize=64)
@@ -100,6 +124,22 @@ class NewArticle:
     hits: Sequence[dict[str, Any]]  # Hit columns but story/article ids
     page: bytes | None = None
     content_type: str | None = None
+    # An import whose only URL is its file path: the same text already stored (under any
+    # URL) makes it a duplicate, not a new article of that story.
+    same_text_is_duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """What backfill reads back to match again (and re-extract, with the kept page)."""
+
+    id: int
+    story_id: int
+    url: str
+    title: str | None
+    text: str
+    published: datetime | None
+    page: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +206,8 @@ class Store:
         elif "feeds" not in inspect(self.engine).get_table_names():
             raise StoreError(f"database {url!r} has no schema: run `monitor db upgrade`")
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        dialect_insert = sqlite_insert if self.engine.dialect.name == "sqlite" else pg_insert
+        self._insert_hit = dialect_insert(Hit).on_conflict_do_nothing().returning(Hit.id)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -245,6 +287,11 @@ class Store:
             found = c.execute(_ARTICLE_BY_URL, {"url": canonical_url}).first()
             return None if found is None else int(found.id)
 
+    def article_id_by_hash(self, content: str) -> int | None:
+        with self.engine.connect() as c:
+            found = c.execute(_ARTICLE_BY_HASH, {"hash": content}).first()
+            return None if found is None else int(found.id)
+
     def add_source(self, feed_id: int, key: str, url: str | None, published: datetime | None,
                    article_id: int | None, now: datetime) -> bool:
         """Record that a feed carried an item (an already stored article, or none)."""
@@ -273,6 +320,15 @@ class Store:
                 story = s.scalar(select(Article.story_id).where(Article.id == existing))
             return Stored(existing, int(story or 0), False, 0, duplicate=True)
 
+    def add_articles(self, batch: Sequence[NewArticle], now: datetime) -> list[Stored]:
+        """Several articles in one transaction (backfill's batches); if another writer got
+        in the way, one transaction per article instead."""
+        try:
+            with self.engine.begin() as c:
+                return [self._add_article(c, new, now) for new in batch]
+        except IntegrityError:
+            return [self.add_article(new, now) for new in batch]
+
     def _add_article(self, c: Connection, new: NewArticle, now: datetime) -> Stored:
         # Prebuilt Core statements: a third of the ORM's cost per article.
         existing = c.execute(_ARTICLE_BY_URL, {"url": new.canonical_url}).first()
@@ -284,6 +340,10 @@ class Store:
             if item is not None:
                 c.execute(_INSERT_ITEM, {**item, "article_id": existing.id})
             return Stored(existing.id, existing.story_id, False, 0, duplicate=True)
+        if new.same_text_is_duplicate:
+            same = c.execute(_ARTICLE_BY_HASH, {"hash": new.fingerprint.content}).first()
+            if same is not None:
+                return Stored(same.id, same.story_id, False, 0, duplicate=True)
         story_id = self._find_story(c, new.fingerprint)
         new_story = story_id is None
         if story_id is None:
@@ -340,9 +400,96 @@ class Store:
             existing.add((hit["watchlist"], hit["entry"]))
             rows.append({**hit, "story_id": story_id, "article_id": article_id,
                          "first_seen": now})
-        if rows:
-            c.execute(_INSERT_HIT, rows)
-        return len(rows)
+        return self._insert_hits(c, rows)
+
+    def _insert_hits(self, c: Connection, rows: list[dict[str, Any]]) -> int:
+        """Insert hits; one another writer stored first is skipped, not an error."""
+        if not rows:
+            return 0
+        return len(c.execute(self._insert_hit, rows).all())
+
+    def add_hits(self, found: Sequence[tuple[int, int, Sequence[dict[str, Any]]]],
+                 now: datetime) -> int:
+        """Hits found in stored articles, as (article id, story id, hits): those their story
+        does not have yet are added, the others left untouched.  One transaction."""
+        if not any(hits for _, _, hits in found):
+            return 0
+        with self.engine.begin() as c:
+            stories = sorted({story for _, story, hits in found if hits})
+            existing: set[tuple[int, str, str]] = set()
+            for i in range(0, len(stories), 500):
+                existing.update((int(story), watchlist, entry) for story, watchlist, entry in
+                                c.execute(_HITS_OF_STORIES, {"stories": stories[i:i + 500]}))
+            rows = []
+            for article_id, story_id, hits in found:
+                for hit in hits:
+                    key = (story_id, hit["watchlist"], hit["entry"])
+                    if key not in existing:
+                        existing.add(key)
+                        rows.append({**hit, "story_id": story_id, "article_id": article_id,
+                                     "first_seen": now})
+            return self._insert_hits(c, rows)
+
+    # --- backfill ---------------------------------------------------------------------------
+
+    def articles_after(self, after_id: int, limit: int, *, since: datetime | None = None,
+                       until: datetime | None = None, feed_id: int | None = None,
+                       pages: bool = False) -> list[StoredArticle]:
+        """The next ``limit`` stored articles with an id above ``after_id`` (keyset paging:
+        a million articles are read a batch at a time), within the window by publication
+        time (first seen when unknown), with their kept pages if ``pages``."""
+        query = _window(select(Article.id, Article.story_id, Article.url, Article.title,
+                               Article.text, Article.published), after_id, since, until,
+                        feed_id).order_by(Article.id).limit(limit)
+        with self.engine.connect() as c:
+            rows = c.execute(query).all()
+            kept: dict[int, bytes] = {}
+            if pages and rows:
+                kept = {row.article_id: row.body for row in c.execute(
+                    select(Page.article_id, Page.body).where(
+                        Page.article_id.in_([r.id for r in rows])))}
+        return [StoredArticle(r.id, r.story_id, r.url, r.title, r.text, r.published,
+                              decompress_page(kept[r.id]) if r.id in kept else None)
+                for r in rows]
+
+    def count_articles(self, after_id: int = 0, *, since: datetime | None = None,
+                       until: datetime | None = None, feed_id: int | None = None) -> int:
+        query = _window(select(func.count(Article.id)), after_id, since, until, feed_id)
+        with self.engine.connect() as c:
+            return int(c.scalar(query) or 0)
+
+    def update_text(self, article_id: int, title: str | None, text: str, author: str | None,
+                    language: str | None) -> None:
+        """A re-extracted article's text (backfill --reextract); its story stays."""
+        with self.engine.begin() as c:
+            c.execute(update(Article).where(Article.id == article_id).values(
+                title=title, text=text, author=author, language=language))
+
+    def backfill_run(self, key: str) -> BackfillRun | None:
+        with self.session() as s:
+            return s.get(BackfillRun, key)
+
+    def save_backfill_run(self, key: str, description: str, last_article_id: int,
+                          now: datetime) -> None:
+        """Record that an unfinished run has matched every article up to this id."""
+        with self.session() as s:
+            run = s.get(BackfillRun, key)
+            if run is None:
+                s.add(BackfillRun(key=key, description=description, started=now, updated=now,
+                                  last_article_id=last_article_id, finished=False))
+            else:
+                if run.finished:  # the same command again, after a finished run: a new run
+                    run.started, run.finished = now, False
+                run.last_article_id, run.updated = last_article_id, now
+
+    def finish_backfill_run(self, key: str, description: str, now: datetime) -> None:
+        with self.session() as s:
+            run = s.get(BackfillRun, key)
+            if run is None:
+                s.add(BackfillRun(key=key, description=description, started=now, updated=now,
+                                  last_article_id=0, finished=True))
+            else:
+                run.finished, run.updated = True, now
 
     def prune_pages(self, before: datetime) -> int:
         with self.session() as s:

@@ -14,7 +14,8 @@ from tests.conftest import ROOT, Reply, Server, article_html, rss
 from tests.test_pipeline import PARAGRAPHS
 
 HIT_KEYS = {"hit_id", "story_id", "watchlist", "entry", "kind", "name", "matched", "score",
-            "title", "url", "sources", "published", "first_seen", "snippet"}
+            "title", "url", "sources", "published", "first_seen", "snippet", "found_by",
+            "watchlist_version", "notify"}
 ARTICLE_KEYS = {"article_id", "story_id", "feed", "url", "canonical_url", "title", "published",
                 "language", "text_source", "text"}
 FEED_KEYS = {"feed_id", "url", "name", "state", "last_polled", "last_status", "error_count",
@@ -51,6 +52,7 @@ def test_poll_once_then_hits_articles_and_feeds(config: str,
     assert main(["--config", config, "hits", "--json"]) == 0
     hits = [json.loads(line) for line in lines(capsys)]
     assert hits and all(set(h) == HIT_KEYS for h in hits)
+    assert all(h["found_by"] == "poll" and h["notify"] and h["watchlist_version"] for h in hits)
     assert {"putin", "north-korea"} <= {h["entry"] for h in hits}
     assert hits[0]["sources"][0]["feed"] == "Local World"
     assert main(["--config", config, "hits", "--entry", "putin", "--csv"]) == 0

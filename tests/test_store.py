@@ -141,3 +141,18 @@ def test_feed_states_are_written_in_one_batch(store: Store) -> None:
         ("failing", 2, "timed out")
     assert (feeds[b.id].state, feeds[b.id].etag, feeds[b.id].url) == \
         ("active", '"x"', "http://f.example/b")
+
+
+def test_the_migrations_build_exactly_the_models_schema(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from monitor.models import Base
+
+    s = Store(db_url)
+    try:
+        with s.engine.connect() as connection:
+            diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        assert diff == []
+    finally:
+        s.close()
