@@ -16,6 +16,8 @@ MIN_PAGE_TEXT = 200  # characters: less than this from a page means extraction f
 _CANONICAL = re.compile(
     r"<link\b[^>]*\brel\s*=\s*[\"']?canonical[\"']?[^>]*>", re.IGNORECASE)
 _HREF = re.compile(r"\bhref\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.IGNORECASE)
+_OG_URL = re.compile(r"<meta\b[^>]*\bproperty\s*=\s*[\"']?og:url\b[^>]*>", re.IGNORECASE)
+_ATTR_CONTENT = re.compile(r"\bcontent\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.IGNORECASE)
 _HTML_LANG = re.compile(r"<html\b[^>]*\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)*)",
                         re.IGNORECASE)
 _CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9_-]+)", re.IGNORECASE)
@@ -70,18 +72,26 @@ def strip_html(fragment: str) -> str:
     return _LINES.sub("\n\n", text).strip()
 
 
-def _canonical(page: str, base: str) -> str | None:
+def canonical_link(page: str, base: str) -> str | None:
+    """The page's own URL for itself: <link rel="canonical">, else og:url (http(s) only)."""
     head = page[:200_000]
     for tag in _CANONICAL.finditer(head):
         href = _HREF.search(tag.group())
         if href:
             value = html.unescape(next(g for g in href.groups() if g is not None)).strip()
-            if value:
-                return urljoin(base, value)
+            if value and (url := urljoin(base, value)).startswith(("http://", "https://")):
+                return url
+    og = _OG_URL.search(head)
+    if og:
+        content = _ATTR_CONTENT.search(og[0])
+        value = html.unescape(next(g for g in content.groups() if g is not None)).strip() \
+            if content else ""
+        if value and (url := urljoin(base, value)).startswith(("http://", "https://")):
+            return url
     return None
 
 
-def _date(value: str | None) -> datetime | None:
+def parse_date(value: str | None) -> datetime | None:
     if not value:
         return None
     value = value.strip()
@@ -167,7 +177,7 @@ def _htmldate(page: str, url: str) -> datetime | None:
         found = find_date(page, url=url, extensive_search=False, original_date=True)
     except Exception:  # htmldate, like trafilatura, raises many things on hostile HTML
         return None
-    return _date(found)
+    return parse_date(found)
 
 
 def page_metadata(page: str, url: str, *, search_date: bool = True) -> PageMeta:
@@ -185,13 +195,13 @@ def page_metadata(page: str, url: str, *, search_date: bool = True) -> PageMeta:
         or (html.unescape(title_tag[1]) if title_tag else None)
     published = None
     for value in (ld.get("datePublished"), *(meta.get(k) for k in _DATE_KEYS)):
-        if isinstance(value, str) and (published := _date(value)):
+        if isinstance(value, str) and (published := parse_date(value)):
             break
     if published is None:
         time_tag = _TIME.search(page, 0, 400_000)
-        published = _date(time_tag[1]) if time_tag else None
+        published = parse_date(time_tag[1]) if time_tag else None
     if published is None and (in_url := _URL_DATE.search(url)):
-        published = _date("-".join(in_url.groups()))
+        published = parse_date("-".join(in_url.groups()))
     if published is None and search_date:
         published = _htmldate(page, url)
     lang = _HTML_LANG.search(page[:5000])
@@ -201,7 +211,7 @@ def page_metadata(page: str, url: str, *, search_date: bool = True) -> PageMeta:
         title=" ".join(title.split()) or None if title else None,
         author=_author(meta, ld), published=published,
         language=language.replace("_", "-").split("-")[0].lower() if language else None,
-        canonical_url=_canonical(head, url))
+        canonical_url=canonical_link(head, url))
 
 
 def extract_page(page: str, url: str, *, search_date: bool = True) -> Extracted | None:

@@ -1,0 +1,146 @@
+"""archive.py: every import format, and every way a file can be bad."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from monitor.archive import Record, Skipped, files, read
+from tests.conftest import article_html
+from tests.test_extract import PARAGRAPHS
+
+
+def one(path: Path) -> Record | Skipped:
+    found = list(read(path))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_html_url_from_canonical_then_og_url_then_path(tmp_path: Path) -> None:
+    page = article_html("Putin in Pyongyang", PARAGRAPHS, canonical="https://n.example/a")
+    (tmp_path / "a.html").write_bytes(page)
+    record = one(tmp_path / "a.html")
+    assert isinstance(record, Record)
+    assert (record.url, record.url_is_path, record.html) == ("https://n.example/a", False, page)
+
+    og = article_html("T", PARAGRAPHS).replace(
+        b"<head>", b'<head><meta property="og:url" content="https://n.example/og">')
+    (tmp_path / "b.htm").write_bytes(og)
+    assert one(tmp_path / "b.htm").url == "https://n.example/og"  # type: ignore[union-attr]
+
+    (tmp_path / "c.html.gz").write_bytes(gzip.compress(article_html("T", PARAGRAPHS)))
+    record = one(tmp_path / "c.html.gz")
+    assert isinstance(record, Record) and record.url_is_path
+    assert record.url == (tmp_path / "c.html.gz").resolve().as_uri()
+    assert record.html == article_html("T", PARAGRAPHS)
+
+
+def test_text_file_first_line_is_the_title(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("\ufeffPutin in Hanoi\n\nPutin met To Lam in Hanoi.\n")
+    record = one(tmp_path / "a.txt")
+    assert isinstance(record, Record)
+    assert (record.title, record.text, record.url_is_path) == \
+        ("Putin in Hanoi", "Putin met To Lam in Hanoi.", True)
+
+
+def test_json_lines_report_each_bad_line_and_keep_the_good_ones(tmp_path: Path) -> None:
+    good = {"url": "https://n.example/1", "text": "Putin met Kim.", "title": "T",
+            "published": "2024-06-19T01:00:00Z"}
+    html = {"url": "https://n.example/2", "html": "<html><body><p>x</p></body></html>"}
+    lines = [json.dumps(good), "", "{broken", json.dumps({"url": "ftp://x", "text": "t"}),
+             json.dumps({"url": "https://n.example/3"}), json.dumps([1, 2]),
+             json.dumps({**good, "published": "last week"}), json.dumps(html)]
+    (tmp_path / "a.jsonl").write_text("\n".join(lines))
+    found = list(read(tmp_path / "a.jsonl"))
+    records = [f for f in found if isinstance(f, Record)]
+    skipped = {f.origin.rsplit(":", 1)[1]: f.reason for f in found if isinstance(f, Skipped)}
+    assert [r.url for r in records] == ["https://n.example/1", "https://n.example/2"]
+    assert records[0].published == datetime(2024, 6, 19, 1, 0, tzinfo=UTC)
+    assert records[0].text == "Putin met Kim." and records[0].title == "T"
+    assert records[1].html is not None and not records[1].url_is_path
+    assert set(skipped) == {"3", "4", "5", "6", "7"}
+    assert "not valid JSON" in skipped["3"] and "http(s) URL" in skipped["4"]
+    assert "'html' or 'text'" in skipped["5"] and "object" in skipped["6"]
+    assert "not a date" in skipped["7"]
+
+
+def test_json_file_holds_a_list_or_one_object(tmp_path: Path) -> None:
+    objects = [{"url": f"https://n.example/{i}", "text": "Putin."} for i in range(3)]
+    (tmp_path / "list.json").write_text(json.dumps(objects))
+    (tmp_path / "one.json").write_text(json.dumps(objects[0]))
+    (tmp_path / "bad.json").write_text("[{")
+    assert [r.url for r in read(tmp_path / "list.json")] == \
+        [o["url"] for o in objects]  # type: ignore[union-attr]
+    assert one(tmp_path / "one.json").url == "https://n.example/0"  # type: ignore[union-attr]
+    bad = one(tmp_path / "bad.json")
+    assert isinstance(bad, Skipped) and "not valid JSON" in bad.reason
+
+
+def _warc(path: Path, records: list[tuple[str, str, str, bytes]]) -> None:
+    with path.open("wb") as handle:
+        writer = WARCWriter(handle, gzip=path.name.endswith(".gz"))
+        for url, status, ctype, body in records:
+            headers = StatusAndHeaders(status, [("Content-Type", ctype)], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(
+                url, "response", payload=io.BytesIO(body), http_headers=headers))
+        writer.write_record(writer.create_warc_record(
+            "https://n.example/a", "request", payload=io.BytesIO(b"GET / HTTP/1.1\r\n\r\n")))
+
+
+def test_warc_keeps_each_html_response(tmp_path: Path) -> None:
+    page = article_html("Putin in Pyongyang", PARAGRAPHS)
+    _warc(tmp_path / "crawl.warc.gz", [
+        ("https://n.example/a", "200 OK", "text/html; charset=utf-8", page),
+        ("https://n.example/logo.png", "200 OK", "image/png", b"\x89PNG"),
+        ("https://n.example/gone", "404 Not Found", "text/html", b"<html>gone</html>"),
+        ("https://n.example/b", "200 OK", "text/html", page.replace(b"Putin", b"Kim")),
+    ])
+    found = list(read(tmp_path / "crawl.warc.gz"))
+    assert [(r.url, r.content_type) for r in found] == [  # type: ignore[union-attr]
+        ("https://n.example/a", "text/html; charset=utf-8"),
+        ("https://n.example/b", "text/html")]
+    assert found[0].html == page  # type: ignore[union-attr]
+    _warc(tmp_path / "plain.warc", [("https://n.example/a", "200 OK", "text/html", page)])
+    assert len(list(read(tmp_path / "plain.warc"))) == 1
+
+
+def test_bad_files_are_skipped_with_a_reason(tmp_path: Path) -> None:
+    cases = {
+        "bin.html": b"\x00\x01\x02PNG" * 100,
+        "broken.html.gz": b"\x1f\x8b\x08\x00garbage",
+        "latin1.txt": "Putin à Hanoï\nTexte".encode("latin-1"),
+        "title-only.txt": b"Just a title\n",
+        "broken.warc": b"WARC/1.0\r\nnot really\r\n\r\n",
+        "notes.docx": b"PK\x03\x04",
+    }
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+    reasons = {}
+    for path in files(tmp_path):
+        for found in read(path):
+            assert isinstance(found, Skipped), (path, found)
+            reasons[Path(found.origin.split("#")[0]).name] = found.reason
+    assert set(reasons) == set(cases)
+    assert reasons["bin.html"] == "binary, not text"
+    assert reasons["broken.html.gz"].startswith("cannot be read")
+    assert reasons["latin1.txt"].startswith("not UTF-8")
+    assert reasons["title-only.txt"] == "no text after the title line"
+    assert reasons["broken.warc"].startswith("not a readable WARC")
+    assert reasons["notes.docx"].startswith("not an article format")
+    missing = one(tmp_path / "missing.html")
+    assert isinstance(missing, Skipped) and missing.reason.startswith("cannot be read")
+
+
+def test_folders_are_walked_recursively_in_a_stable_order(tmp_path: Path) -> None:
+    for name in ("b/2.html", "a.txt", "b/1/x.jsonl", "c.html"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    assert [p.relative_to(tmp_path).as_posix() for p in files(tmp_path)] == \
+        ["a.txt", "b/1/x.jsonl", "b/2.html", "c.html"]
+    assert list(files(tmp_path / "a.txt")) == [tmp_path / "a.txt"]
