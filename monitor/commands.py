@@ -1,4 +1,5 @@
-"""The ingestion commands (poll, feeds, hits, articles, db); cli.py wires them to argparse."""
+"""The ingestion commands (poll, feeds, hits, articles, backfill, db); cli.py wires them to
+argparse."""
 
 from __future__ import annotations
 
@@ -6,20 +7,26 @@ import argparse
 import asyncio
 import csv
 import json
+import signal
 import sys
+import threading
+import time as time_module
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from monitor import archive, backfill
 from monitor.config import Config, check_url, load_config, parse_duration
-from monitor.errors import UsageError
+from monitor.errors import UsageError, did_you_mean
 from monitor.feeds import OpmlFeed, parse_opml, to_opml
 from monitor.pipeline import Context, poll, sync_feeds, utc_now
+from monitor.progress import Progress
 from monitor.queries import article_rows, feed_rows, hit_rows
 from monitor.store import Store, make_engine, upgrade
-from monitor.watchlist import load_watchlists
+from monitor.watchlist import Watchlist, load_watchlists
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -36,7 +43,7 @@ def _opened(config: Config) -> Iterator[Store]:
         store.close()
 
 
-def parse_since(value: str | None) -> datetime | None:
+def parse_since(value: str | None, option: str = "--since") -> datetime | None:
     """A date (2026-11-25), a date and time (ISO 8601), or an age (24h, 7d)."""
     if value is None:
         return None
@@ -48,7 +55,7 @@ def parse_since(value: str | None) -> datetime | None:
             return datetime.combine(date.fromisoformat(value), time(), UTC)
         when = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise UsageError(f"--since {value!r}: expected a date (2026-11-25), an ISO date and "
+        raise UsageError(f"{option} {value!r}: expected a date (2026-11-25), an ISO date and "
                          "time, or an age (24h, 7d)") from exc
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when
 
@@ -182,6 +189,99 @@ def cmd_articles(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backfill_watchlists(config: Config, ref: str | None) -> list[Watchlist]:
+    """All configured watchlists, the one named ``ref``, or the file or folder at ``ref``."""
+    watchlists = load_watchlists(config.watchlists)
+    if ref is None:
+        return watchlists
+    named = [w for w in watchlists if w.name == ref]
+    if named:
+        return named
+    if Path(ref).exists():
+        return load_watchlists(ref)
+    raise UsageError(f"--watchlist {ref!r}: neither a configured watchlist nor a file"
+                     f"{did_you_mean(ref, [w.name for w in watchlists])} (configured: "
+                     f"{', '.join(w.name for w in watchlists)})")
+
+
+def _backfill_options(args: argparse.Namespace) -> backfill.Options:
+    source = Path(args.source) if args.source else None
+    if source is not None and (args.feed or args.reextract):
+        raise UsageError("--feed and --reextract select stored articles; they cannot be "
+                         "combined with --from")
+    if source is not None and not source.exists():
+        raise UsageError(f"--from {args.source}: no such file or folder")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: at least 1")
+    if args.batch < 1:
+        raise UsageError(f"--batch {args.batch}: at least 1")
+    since, until = parse_since(args.since), parse_since(args.until, "--until")
+    if since and until and since >= until:
+        raise UsageError(f"--since {args.since} is not before --until {args.until}")
+    return backfill.Options(source=source, since=since, until=until, feed_id=None,
+                            reextract=args.reextract, notify=args.notify, batch=args.batch,
+                            workers=args.workers or backfill.default_workers())
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    config = _config(args)
+    options = _backfill_options(args)
+    watchlists = _backfill_watchlists(config, args.watchlist)
+    stop = threading.Event()
+
+    def on_interrupt(_signum: int, _frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("stopping after the current batch (Ctrl-C again to quit at once)",
+              file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    started = time_module.monotonic()
+    try:
+        with _opened(config) as store:
+            if args.feed:
+                feed = store.feed(args.feed)
+                if feed is None:
+                    raise UsageError(f"--feed {args.feed!r}: no such feed (monitor feeds list)")
+                options = replace(options, feed_id=feed.id)
+            report = _run_backfill(store, watchlists, options, stop)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    report.elapsed = time_module.monotonic() - started
+    for problem in report.problems[:50]:
+        print(f"skipped {problem.origin}: {problem.reason}", file=sys.stderr)
+    if len(report.problems) > 50:
+        print(f"... and {len(report.problems) - 50} more skipped", file=sys.stderr)
+    print(f"backfill: {report.line()}")
+    if report.interrupted:
+        return 130
+    return 1 if args.strict and report.skipped else 0
+
+
+def _run_backfill(store: Store, watchlists: list[Watchlist], options: backfill.Options,
+                  stop: threading.Event) -> backfill.Report:
+    if options.source is not None:
+        bar = Progress("files", sum(1 for _ in archive.files(options.source)))
+        try:
+            return backfill.import_files(store, watchlists, options, utc_now, stop.is_set,
+                                         lambda report, done: bar.update(done))
+        finally:
+            bar.close()
+    total = store.count_articles(since=options.since, until=options.until,
+                                 feed_id=options.feed_id)
+    bar = Progress("articles", total)
+    try:
+        report = backfill.rematch_stored(
+            store, watchlists, options, utc_now, stop.is_set,
+            lambda report, done: bar.update(done, f"{report.new_hits} new hits"))
+    finally:
+        bar.close()
+    if report.resumed_after:
+        print(f"resumed after article {report.resumed_after}", file=sys.stderr)
+    return report
+
+
 def add_commands(commands: Any) -> None:
     db = commands.add_parser("db", help="database schema")
     db_actions = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -219,6 +319,30 @@ def add_commands(commands: Any) -> None:
     fmt.add_argument("--json", action="store_true", help="one JSON object per line")
     fmt.add_argument("--csv", action="store_true")
     hits.set_defaults(func=cmd_hits)
+
+    b = commands.add_parser(
+        "backfill", help="match stored articles again, or import saved ones (--from)",
+        description="Without --from: match stored articles with the watchlists again (after "
+        "a watchlist change); new hits are stored, existing ones untouched.  With --from: "
+        "import saved articles (.html/.htm[.gz], .txt, .jsonl/.json, .warc[.gz]) and match "
+        "them.  Hits found by backfill stay out of digests and alerts unless --notify.  "
+        "Ctrl-C stops after the current batch; the same command then carries on.")
+    b.add_argument("--from", dest="source", metavar="PATH", help="file or folder to import")
+    b.add_argument("--since", help="articles published from this date (or age: 30d)")
+    b.add_argument("--until", help="articles published before this date")
+    b.add_argument("--watchlist", metavar="NAME_OR_PATH",
+                   help="only this configured watchlist, or a watchlist file or folder")
+    b.add_argument("--feed", metavar="ID", help="only articles from this feed (id or URL)")
+    b.add_argument("--reextract", action="store_true",
+                   help="extract the text again from the kept page before matching")
+    b.add_argument("--workers", type=int, metavar="N",
+                   help="processes for extraction and matching (default: the cores)")
+    b.add_argument("--notify", action="store_true",
+                   help="send the hits found in the next digest and alerts")
+    b.add_argument("--strict", action="store_true", help="exit 1 if any file was skipped")
+    b.add_argument("--batch", type=int, default=100, metavar="N",
+                   help="articles per transaction (default 100)")
+    b.set_defaults(func=cmd_backfill)
 
     articles = commands.add_parser("articles", help="stored articles")
     articles.add_argument("--since", help="date, ISO date-time or age (24h, 7d)")

@@ -1,0 +1,338 @@
+"""`monitor backfill`: match stored articles again (after a watchlist change), or import saved
+articles (`--from PATH`), with the pipeline's own stages.
+
+Extraction and matching run in ``workers`` processes (pure: records in, NewArticles or hits
+out); this process reads the input lazily, keeps at most a window of tasks in flight, and
+stores results in batches of ``batch``, one transaction each.  A stop request (Ctrl-C) ends
+the run after the batch in hand; the same command then carries on: imports skip what is
+stored (checked by URL before any extraction), and re-matching resumes after the last
+article of the last stored batch (recorded in ``backfill_runs``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import signal
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from itertools import islice
+from multiprocessing.context import BaseContext
+from pathlib import Path
+from typing import Any
+
+from monitor import archive
+from monitor.archive import Record, Skipped
+from monitor.dedupe import canonical_url, content_hash
+from monitor.extract import Extracted, decode_page, extract_page
+from monitor.pipeline import Analyser, analyse
+from monitor.store import NewArticle, Store, StoredArticle
+from monitor.watchlist import Watchlist
+
+FOUND_BY = "backfill"
+
+
+@dataclass(frozen=True)
+class Options:
+    source: Path | None = None  # --from: import these files; None: match stored articles
+    since: datetime | None = None
+    until: datetime | None = None
+    feed_id: int | None = None
+    reextract: bool = False
+    workers: int = 1
+    notify: bool = False
+    batch: int = 100
+
+
+@dataclass
+class Report:
+    read: int = 0
+    new_articles: int = 0
+    duplicates: int = 0
+    new_stories: int = 0
+    new_hits: int = 0
+    skipped: int = 0
+    outside: int = 0  # imported records published outside --since/--until
+    reextracted: int = 0
+    elapsed: float = 0.0
+    interrupted: bool = False
+    resumed_after: int | None = None
+    problems: list[Skipped] = field(default_factory=list)
+
+    def line(self) -> str:
+        extra = f", outside the window {self.outside}" if self.outside else ""
+        extra += f", re-extracted {self.reextracted}" if self.reextracted else ""
+        return (f"read {self.read}, new articles {self.new_articles}, duplicates "
+                f"{self.duplicates}, new stories {self.new_stories}, new hits {self.new_hits}, "
+                f"skipped {self.skipped}{extra}, elapsed {self.elapsed:.1f}s"
+                + (" (interrupted: run the same command again to go on)"
+                   if self.interrupted else ""))
+
+
+# --- worker side (pure: values in, values out) --------------------------------------------
+
+_analyser: Analyser | None = None
+
+
+def _init_worker(watchlists: Sequence[Watchlist]) -> None:
+    global _analyser
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    _analyser = Analyser.create(watchlists)
+
+
+def _worker_analyser() -> Analyser:
+    assert _analyser is not None, "worker not initialised"
+    return _analyser
+
+
+def prepare(analyser: Analyser, record: Record, notify: bool) -> NewArticle | Skipped:
+    """An imported record as the store's NewArticle (extracted, matched, fingerprinted)."""
+    extracted: Extracted | None
+    if record.html is not None:
+        page = decode_page(record.html, record.content_type)
+        extracted = extract_page(page, record.url, search_date=record.published is None)
+        if extracted is None:
+            return Skipped(record.origin, "no article text found in the page")
+        extracted = replace(extracted, title=record.title or extracted.title,
+                            published=record.published or extracted.published)
+    else:
+        extracted = Extracted(text=record.text or "", title=record.title, author=None,
+                              published=record.published, language=None,
+                              canonical_url=None, source="text")
+    new = analyse(analyser, extracted, url=record.url, feed_id=None, item=None, key=None,
+                  page=record.html, content_type=record.content_type or "text/html")
+    if record.url_is_path and extracted.canonical_url is None:
+        new = replace(new, same_text_is_duplicate=True)
+    return replace(new, hits=[{**h, "found_by": FOUND_BY, "notify": notify} for h in new.hits])
+
+
+def _prepare_many(records: list[Record], notify: bool) -> list[NewArticle | Skipped]:
+    return [prepare(_worker_analyser(), r, notify) for r in records]
+
+
+@dataclass(frozen=True, slots=True)
+class Rematched:
+    article_id: int
+    story_id: int
+    hits: list[dict[str, Any]]
+    extracted: Extracted | None = None  # with --reextract, when the kept page yields text
+
+
+def rematch(analyser: Analyser, article: StoredArticle, reextract: bool,
+            notify: bool) -> Rematched:
+    extracted = None
+    title, text = article.title, article.text
+    if reextract and article.page is not None:
+        extracted = extract_page(decode_page(article.page, None), article.url,
+                                 search_date=False)
+        if extracted is not None:
+            title, text = extracted.title or title, extracted.text
+    hits = [{**h, "found_by": FOUND_BY, "notify": notify} for h in analyser.hits(title, text)]
+    return Rematched(article.id, article.story_id, hits, extracted)
+
+
+def _rematch_many(articles: list[StoredArticle], reextract: bool,
+                  notify: bool) -> list[Rematched]:
+    return [rematch(_worker_analyser(), a, reextract, notify) for a in articles]
+
+
+# --- this process: read, dispatch, store --------------------------------------------------
+
+StopCheck = Callable[[], bool]
+Progress = Callable[[Report, int], None]  # the report so far, and units done (files/articles)
+
+
+def _never() -> bool:
+    return False
+
+
+def run_key(options: Options, watchlists: Sequence[Watchlist]) -> tuple[str, str]:
+    """A re-matching run's identity: the same options and watchlist versions resume it."""
+    data = {"since": str(options.since), "until": str(options.until), "feed": options.feed_id,
+            "reextract": options.reextract,
+            "watchlists": {w.name: sorted(e.version for e in w.entries) for w in watchlists}}
+    text = json.dumps(data, sort_keys=True)
+    described = (f"watchlists {', '.join(w.name for w in watchlists)}; since {options.since}; "
+                 f"until {options.until}; feed {options.feed_id}; reextract {options.reextract}")
+    return hashlib.sha256(text.encode()).hexdigest()[:32], described
+
+
+@contextmanager
+def _pool(workers: int, watchlists: Sequence[Watchlist]) -> Iterator[ProcessPoolExecutor]:
+    context: BaseContext
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        server = multiprocessing.get_context("forkserver")
+        # Workers fork from a server that has imported these once (not from this process,
+        # whose threads and open database connections a fork would copy).
+        server.set_forkserver_preload(["monitor.backfill", "trafilatura"])
+        context = server
+    else:
+        context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context,
+                               initializer=_init_worker, initargs=(list(watchlists),))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+Task = tuple[Callable[..., Any], tuple[Any, ...]]
+
+
+def _pipelined(pool: ProcessPoolExecutor, tasks: Iterator[Task], window: int,
+               stop: StopCheck) -> Iterator[Any]:
+    """Results of tasks in submission order, at most ``window`` in flight.  After a stop
+    request no result is returned: what is in flight is cancelled (and done again by the
+    next run), so the caller stores only the batch in hand."""
+    pending: deque[Future[Any]] = deque()
+    while True:
+        while len(pending) < window and not stop():
+            task = next(tasks, None)
+            if task is None:
+                break
+            pending.append(pool.submit(task[0], *task[1]))
+        if not pending or stop():
+            for future in pending:
+                future.cancel()
+            return
+        yield pending.popleft().result()
+
+
+def import_files(store: Store, watchlists: Sequence[Watchlist], options: Options,
+                 clock: Callable[[], datetime], stop: StopCheck = _never,
+                 progress: Progress | None = None) -> Report:
+    """`backfill --from`: read, skip what is stored, extract and match in the workers,
+    store in batches."""
+    assert options.source is not None
+    report, done = Report(), 0
+
+    def records() -> Iterator[Record]:
+        nonlocal done
+        for path in archive.files(options.source):  # type: ignore[arg-type]
+            for found in archive.read(path):
+                if isinstance(found, Skipped):
+                    report.skipped += 1
+                    report.problems.append(found)
+                    continue
+                report.read += 1
+                if _already_stored(store, found):
+                    report.duplicates += 1
+                    continue
+                yield found
+            done += 1
+            if progress is not None:
+                progress(report, done)
+
+    tasks = ((_prepare_many, (chunk, options.notify))
+             for chunk in _chunks(records(), min(4, options.batch)))
+    batch: list[NewArticle] = []
+    with _pool(options.workers, watchlists) as pool:
+        for results in _pipelined(pool, tasks, options.workers * 4, stop):
+            for result in results:
+                if isinstance(result, Skipped):
+                    report.skipped += 1
+                    report.problems.append(result)
+                elif _outside(result.published, options):
+                    report.outside += 1
+                else:
+                    batch.append(result)
+            if len(batch) >= options.batch:
+                _store_batch(store, batch, report, clock())
+                batch = []
+        _store_batch(store, batch, report, clock())
+    report.interrupted = stop()
+    return report
+
+
+def _already_stored(store: Store, record: Record) -> bool:
+    if store.article_id_by_url(canonical_url(record.url)) is not None:
+        return True
+    return bool(record.url_is_path and record.text is not None
+                and store.article_id_by_hash(content_hash(record.text)) is not None)
+
+
+def _outside(published: datetime | None, options: Options) -> bool:
+    if published is None:
+        return False
+    return bool((options.since and published < options.since)
+                or (options.until and published >= options.until))
+
+
+def _store_batch(store: Store, batch: list[NewArticle], report: Report, now: datetime) -> None:
+    if not batch:
+        return
+    for stored in store.add_articles(batch, now):
+        if stored.duplicate:
+            report.duplicates += 1
+        else:
+            report.new_articles += 1
+            report.new_stories += int(stored.new_story)
+            report.new_hits += stored.new_hits
+
+
+def rematch_stored(store: Store, watchlists: Sequence[Watchlist], options: Options,
+                   clock: Callable[[], datetime], stop: StopCheck = _never,
+                   progress: Progress | None = None) -> Report:
+    """`backfill` without --from: match stored articles again, resuming an unfinished run."""
+    report = Report()
+    key, described = run_key(options, watchlists)
+    run = store.backfill_run(key)
+    start = run.last_article_id if run is not None and not run.finished else 0
+    report.resumed_after = start or None
+
+    def articles() -> Iterator[list[StoredArticle]]:
+        after = start
+        while page := store.articles_after(after, options.batch, since=options.since,
+                                           until=options.until, feed_id=options.feed_id,
+                                           pages=options.reextract):
+            after = page[-1].id
+            yield page
+
+    chunk = min(options.batch, 25 if not options.reextract else 4)
+    tasks = ((_rematch_many, (part, options.reextract, options.notify))
+             for page in articles() for part in _chunks(page, chunk))
+    found: list[Rematched] = []
+    with _pool(options.workers, watchlists) as pool:
+        for results in _pipelined(pool, tasks, options.workers * 4, stop):
+            found += results
+            if len(found) >= options.batch:
+                _store_hits(store, found, report, key, described, clock())
+                if progress is not None:
+                    progress(report, report.read)
+                found = []
+        _store_hits(store, found, report, key, described, clock())
+    report.interrupted = stop()
+    if not report.interrupted:
+        store.finish_backfill_run(key, described, clock())
+    return report
+
+
+def _store_hits(store: Store, found: list[Rematched], report: Report, key: str,
+                described: str, now: datetime) -> None:
+    if not found:
+        return
+    for item in found:
+        if item.extracted is not None:
+            e = item.extracted
+            store.update_text(item.article_id, e.title, e.text, e.author, e.language)
+            report.reextracted += 1
+    report.new_hits += store.add_hits([(f.article_id, f.story_id, f.hits) for f in found], now)
+    report.read += len(found)
+    store.save_backfill_run(key, described, found[-1].article_id, now)
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+               else os.cpu_count() or 1)
