@@ -32,7 +32,7 @@ from monitor.archive import Record, Skipped
 from monitor.dedupe import canonical_url, content_hash
 from monitor.extract import Extracted, decode_page, extract_page
 from monitor.pipeline import Analyser, analyse
-from monitor.store import NewArticle, Store, StoredArticle
+from monitor.store import NewArticle, Store, StoredArticle, compress_page
 from monitor.watchlist import Watchlist
 
 FOUND_BY = "backfill"
@@ -109,6 +109,8 @@ def prepare(analyser: Analyser, record: Record, notify: bool) -> NewArticle | Sk
                   page=record.html, content_type=record.content_type or "text/html")
     if record.url_is_path and extracted.canonical_url is None:
         new = replace(new, same_text_is_duplicate=True)
+    if new.page is not None:  # compressed here, in parallel, not in the storing process
+        new = replace(new, page=None, packed_page=compress_page(new.page))
     return replace(new, hits=[{**h, "found_by": FOUND_BY, "notify": notify} for h in new.hits])
 
 

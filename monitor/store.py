@@ -1,108 +1,29 @@
-"""Storage (SQLAlchemy 2, Alembic migrations): SQLite in WAL mode by default, PostgreSQL to
-scale out.  The store answers "what is new?": only new items, articles, stories and hits
-come back from it, and everything one article brings is written in one transaction."""
+"""Storage (SQLAlchemy 2, Alembic migrations; engine and SQL in db.py): SQLite in WAL mode by
+default, PostgreSQL to scale out.  The store answers "what is new?": only new items,
+articles, stories and hits come back from it, and everything one article brings is written
+in one transaction."""
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import zstandard
-from sqlalchemy import (
-    Connection,
-    Engine,
-    bindparam,
-    create_engine,
-    delete,
-    event,
-    func,
-    insert,
-    inspect,
-    select,
-    update,
-)
+from sqlalchemy import Connection, delete, func, inspect, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.sql import Select
-from sqlalchemy.sql.dml import Update
 
+from monitor import db
+from monitor.db import StoreError, compress_page, decompress_page, make_engine, upgrade
+
+__all__ = ["NewArticle", "Store", "StoreError", "Stored", "StoredArticle", "compress_page",
+           "decompress_page", "make_engine", "upgrade"]
 from monitor.dedupe import SAME_STORY, Fingerprint, similarity
-from monitor.errors import MonitorError, UsageError
-from monitor.models import Article, BackfillRun, Band, Feed, Hit, Item, Page, Story
-
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-# Built once: building a statement costs more than running it on SQLite.
-_ARTICLE_BY_URL = select(Article.id, Article.story_id).where(
-    Article.canonical_url == bindparam("url"))
-_ARTICLE_BY_HASH = select(Article.id, Article.story_id).where(
-    Article.content_hash == bindparam("hash")).order_by(Article.id).limit(1)
-_STORY_BY_HASH = select(Article.story_id).where(Article.content_hash == bindparam("hash")).limit(1)
-# At most 200 candidates: a band shared with thousands of articles (boilerplate) costs no more.
-_CANDIDATES = select(Article.story_id, Article.signature).where(Article.id.in_(
-    select(Band.article_id).where(Band.key.in_(bindparam("bands", expanding=True))).limit(200)))
-_SEEN_KEYS = select(Item.key).where(Item.feed_id == bindparam("feed"),
-                                    Item.key.in_(bindparam("keys", expanding=True)))
-_HITS_OF_STORY = select(Hit.watchlist, Hit.entry).where(Hit.story_id == bindparam("story"))
-_BUMP_STORY = update(Story).where(Story.id == bindparam("story")).values(
-    article_count=Story.article_count + 1)
-_INSERT_STORY = insert(Story).returning(Story.id)
-_INSERT_ARTICLE = insert(Article).returning(Article.id)
-_INSERT_ITEM, _INSERT_BAND = insert(Item), insert(Band)
-_INSERT_PAGE = insert(Page)
-_HITS_OF_STORIES = select(Hit.story_id, Hit.watchlist, Hit.entry).where(
-    Hit.story_id.in_(bindparam("stories", expanding=True)))
-
-
-_Q = TypeVar("_Q", bound=Select)  # type: ignore[type-arg]
-
-
-def _window(query: _Q, after_id: int, since: datetime | None, until: datetime | None,
-            feed_id: int | None) -> _Q:
-    when = func.coalesce(Article.published, Article.first_seen)
-    query = query.where(Article.id > after_id)
-    if since is not None:
-        query = query.where(when >= since)
-    if until is not None:
-        query = query.where(when < until)
-    if feed_id is not None:
-        query = query.where((Article.feed_id == feed_id) | Article.id.in_(
-            select(Item.article_id).where(Item.feed_id == feed_id)))
-    return query
-
-
-@lru_cache(maxsize=64)
-def _update_feed(keys: tuple[str, ...]) -> Update:
-    return update(Feed).where(Feed.id == bindparam("p_id")).values(
-        {key: bindparam(f"p_{key}") for key in keys})
-
-
-_HIT_COLUMNS = frozenset(Hit.__table__.columns.keys())
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-
-
-def compress_page(body: bytes) -> bytes:
-    """Kept pages are zstd frames (level 3): 5x faster than zlib's default level, and
-    smaller (about 15% of the HTML on news pages)."""
-    return zstandard.ZstdCompressor(level=3).compress(body)
-
-
-def decompress_page(body: bytes) -> bytes:
-    """A kept page's bytes: zstd frames, or zlib streams from before zstd."""
-    if body[:4] == _ZSTD_MAGIC:
-        return zstandard.ZstdDecompressor().decompress(body)
-    return zlib.decompress(body)
-
-
-class StoreError(MonitorError):
-    """The database cannot be opened or is not at the schema this version needs."""
+from monitor.models import Article, BackfillRun, Feed, Hit, Item, Page, Story
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +45,7 @@ class NewArticle:
     hits: Sequence[dict[str, Any]]  # Hit columns but story/article ids
     page: bytes | None = None
     content_type: str | None = None
+    packed_page: bytes | None = None  # the page already compressed (by a backfill worker)
     # An import whose only URL is its file path: the same text already stored (under any
     # URL) makes it a duplicate, not a new article of that story.
     same_text_is_duplicate: bool = False
@@ -149,52 +71,6 @@ class Stored:
     new_story: bool
     new_hits: int
     duplicate: bool = False  # the article was already stored (another feed, same URL)
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    # Checkpoint (and fsync) every ~40 MB of WAL rather than every 4 MB: a tenth of the
-    # fsyncs; readers and a restart after a crash are unaffected.
-    cursor.execute("PRAGMA wal_autocheckpoint=10000")
-    cursor.close()
-
-
-def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        path = url.split(":///", 1)[1] if ":///" in url else ""
-        if path and path != ":memory:":
-            try:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise UsageError(f"database {url}: cannot create its folder: {exc}") from exc
-        engine = create_engine(url, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    try:
-        return create_engine(url, pool_pre_ping=True)
-    except Exception as exc:  # bad URL, missing driver
-        raise UsageError(f"database {url!r}: {exc}") from exc
-
-
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (Alembic; safe to run on every start)."""
-    from alembic import command
-    from alembic.config import Config as AlembicConfig
-
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    try:
-        with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":  # replicas starting together
-                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-    except OperationalError as exc:
-        raise StoreError(f"database {engine.url!r} cannot be opened: {exc.orig}") from exc
 
 
 class Store:
@@ -269,7 +145,7 @@ class Store:
                 params = {f"p_{k}": v for k, v in fields.items()}
                 groups.setdefault(tuple(sorted(fields)), []).append({"p_id": feed_id, **params})
             for keys, rows in groups.items():
-                c.execute(_update_feed(keys), rows)
+                c.execute(db.update_feed(keys), rows)
 
     # --- articles ----------------------------------------------------------------------------
 
@@ -279,17 +155,17 @@ class Store:
         seen: set[str] = set()
         with self.engine.connect() as c:
             for i in range(0, len(keys), 500):
-                seen.update(c.scalars(_SEEN_KEYS, {"feed": feed_id, "keys": keys[i:i + 500]}))
+                seen.update(c.scalars(db.SEEN_KEYS, {"feed": feed_id, "keys": keys[i:i + 500]}))
         return set(keys) - seen
 
     def article_id_by_url(self, canonical_url: str) -> int | None:
         with self.engine.connect() as c:
-            found = c.execute(_ARTICLE_BY_URL, {"url": canonical_url}).first()
+            found = c.execute(db.ARTICLE_BY_URL, {"url": canonical_url}).first()
             return None if found is None else int(found.id)
 
     def article_id_by_hash(self, content: str) -> int | None:
         with self.engine.connect() as c:
-            found = c.execute(_ARTICLE_BY_HASH, {"hash": content}).first()
+            found = c.execute(db.ARTICLE_BY_HASH, {"hash": content}).first()
             return None if found is None else int(found.id)
 
     def add_source(self, feed_id: int, key: str, url: str | None, published: datetime | None,
@@ -331,27 +207,27 @@ class Store:
 
     def _add_article(self, c: Connection, new: NewArticle, now: datetime) -> Stored:
         # Prebuilt Core statements: a third of the ORM's cost per article.
-        existing = c.execute(_ARTICLE_BY_URL, {"url": new.canonical_url}).first()
+        existing = c.execute(db.ARTICLE_BY_URL, {"url": new.canonical_url}).first()
         item = None
         if new.feed_id is not None and new.item_key is not None:
             item = {"feed_id": new.feed_id, "key": new.item_key, "url": new.item_url,
                     "published": new.published, "first_seen": now}
         if existing is not None:
             if item is not None:
-                c.execute(_INSERT_ITEM, {**item, "article_id": existing.id})
+                c.execute(db.INSERT_ITEM, {**item, "article_id": existing.id})
             return Stored(existing.id, existing.story_id, False, 0, duplicate=True)
         if new.same_text_is_duplicate:
-            same = c.execute(_ARTICLE_BY_HASH, {"hash": new.fingerprint.content}).first()
+            same = c.execute(db.ARTICLE_BY_HASH, {"hash": new.fingerprint.content}).first()
             if same is not None:
                 return Stored(same.id, same.story_id, False, 0, duplicate=True)
         story_id = self._find_story(c, new.fingerprint)
         new_story = story_id is None
         if story_id is None:
-            story_id = c.execute(_INSERT_STORY, {"title": new.title, "first_seen": now,
+            story_id = c.execute(db.INSERT_STORY, {"title": new.title, "first_seen": now,
                                                  "article_count": 1}).scalar_one()
         else:
-            c.execute(_BUMP_STORY, {"story": story_id})
-        article_id = c.execute(_INSERT_ARTICLE, {
+            c.execute(db.BUMP_STORY, {"story": story_id})
+        article_id = c.execute(db.INSERT_ARTICLE, {
             "story_id": story_id, "feed_id": new.feed_id, "url": new.url,
             "canonical_url": new.canonical_url, "title": new.title, "author": new.author,
             "published": new.published, "language": new.language,
@@ -359,26 +235,27 @@ class Store:
             "content_hash": new.fingerprint.content, "signature": new.fingerprint.signature,
             "first_seen": now}).scalar_one()
         if item is not None:
-            c.execute(_INSERT_ITEM, {**item, "article_id": article_id})
+            c.execute(db.INSERT_ITEM, {**item, "article_id": article_id})
         if new.fingerprint.bands:
-            c.execute(_INSERT_BAND, [{"key": key, "article_id": article_id}
+            c.execute(db.INSERT_BAND, [{"key": key, "article_id": article_id}
                                      for key in new.fingerprint.bands])
-        if new.page is not None:
-            c.execute(_INSERT_PAGE, {"article_id": article_id, "url": new.url,
-                                     "content_type": new.content_type,
-                                     "body": compress_page(new.page), "fetched": now})
+        if new.page is not None or new.packed_page is not None:
+            body = new.packed_page or compress_page(new.page or b"")
+            c.execute(db.INSERT_PAGE, {"article_id": article_id, "url": new.url,
+                                       "content_type": new.content_type, "body": body,
+                                       "fetched": now})
         new_hits = self._add_hits(c, story_id, article_id, new.hits, now, new_story)
         return Stored(article_id, story_id, new_story, new_hits)
 
     def _find_story(self, c: Connection, fp: Fingerprint) -> int | None:
         """The story of the stored article most like this one, if alike enough."""
-        same_text = c.execute(_STORY_BY_HASH, {"hash": fp.content}).scalar()
+        same_text = c.execute(db.STORY_BY_HASH, {"hash": fp.content}).scalar()
         if same_text is not None:
             return int(same_text)
         if not fp.bands:
             return None
         best, best_story = SAME_STORY, None
-        for story_id, signature in c.execute(_CANDIDATES, {"bands": list(fp.bands)}):
+        for story_id, signature in c.execute(db.CANDIDATES, {"bands": list(fp.bands)}):
             score = similarity(fp.signature, signature)
             if score >= best:
                 best, best_story = score, story_id
@@ -390,10 +267,10 @@ class Store:
             return 0
         existing: set[tuple[str, str]] = set() if new_story else {
             (watchlist, entry) for watchlist, entry
-            in c.execute(_HITS_OF_STORY, {"story": story_id})}
+            in c.execute(db.HITS_OF_STORY, {"story": story_id})}
         rows = []
         for hit in hits:
-            if unknown := hit.keys() - _HIT_COLUMNS:
+            if unknown := hit.keys() - db.HIT_COLUMNS:
                 raise TypeError(f"hit has no column(s) {sorted(unknown)}")
             if (hit["watchlist"], hit["entry"]) in existing:
                 continue
@@ -419,7 +296,7 @@ class Store:
             existing: set[tuple[int, str, str]] = set()
             for i in range(0, len(stories), 500):
                 existing.update((int(story), watchlist, entry) for story, watchlist, entry in
-                                c.execute(_HITS_OF_STORIES, {"stories": stories[i:i + 500]}))
+                                c.execute(db.HITS_OF_STORIES, {"stories": stories[i:i + 500]}))
             rows = []
             for article_id, story_id, hits in found:
                 for hit in hits:
@@ -438,7 +315,7 @@ class Store:
         """The next ``limit`` stored articles with an id above ``after_id`` (keyset paging:
         a million articles are read a batch at a time), within the window by publication
         time (first seen when unknown), with their kept pages if ``pages``."""
-        query = _window(select(Article.id, Article.story_id, Article.url, Article.title,
+        query = db.window(select(Article.id, Article.story_id, Article.url, Article.title,
                                Article.text, Article.published), after_id, since, until,
                         feed_id).order_by(Article.id).limit(limit)
         with self.engine.connect() as c:
@@ -454,7 +331,7 @@ class Store:
 
     def count_articles(self, after_id: int = 0, *, since: datetime | None = None,
                        until: datetime | None = None, feed_id: int | None = None) -> int:
-        query = _window(select(func.count(Article.id)), after_id, since, until, feed_id)
+        query = db.window(select(func.count(Article.id)), after_id, since, until, feed_id)
         with self.engine.connect() as c:
             return int(c.scalar(query) or 0)
 
