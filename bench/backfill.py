@@ -131,13 +131,13 @@ def main() -> None:
         print(f"skipped: the corpus is not at {CORPUS} (see ../shared/corpus/README.md)")
         return
     watchlists = load_watchlists(ROOT / "watchlists")
-    workers_memory = PeakMemory()
     print(f"cores: {len(os.sched_getaffinity(0))}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "pages"
         folder.mkdir()
         n = write_pages(folder, args.copies)
         base = extraction_alone(folder)
+        workers_memory = PeakMemory()  # from here on: the backfill's processes only
         print(f"trafilatura.extract alone:  {n / base:7.1f} articles/s ({base:.1f} s, "
               f"{n} pages)")
         rates: dict[int, float] = {}

@@ -16,6 +16,7 @@ import json
 import multiprocessing
 import os
 import signal
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -218,7 +219,7 @@ def import_files(store: Store, watchlists: Sequence[Watchlist], options: Options
     """`backfill --from`: read, skip what is stored, extract and match in the workers,
     store in batches."""
     assert options.source is not None
-    report, done = Report(), 0
+    report, done, started = Report(), 0, time.monotonic()
 
     def records() -> Iterator[Record]:
         nonlocal done
@@ -255,6 +256,7 @@ def import_files(store: Store, watchlists: Sequence[Watchlist], options: Options
                 batch = []
         _store_batch(store, batch, report, clock())
     report.interrupted = stop()
+    report.elapsed = time.monotonic() - started
     return report
 
 
@@ -288,7 +290,7 @@ def rematch_stored(store: Store, watchlists: Sequence[Watchlist], options: Optio
                    clock: Callable[[], datetime], stop: StopCheck = _never,
                    progress: Progress | None = None) -> Report:
     """`backfill` without --from: match stored articles again, resuming an unfinished run."""
-    report = Report()
+    report, started = Report(), time.monotonic()
     key, described = run_key(options, watchlists)
     run = store.backfill_run(key)
     start = run.last_article_id if run is not None and not run.finished else 0
@@ -318,6 +320,7 @@ def rematch_stored(store: Store, watchlists: Sequence[Watchlist], options: Optio
     report.interrupted = stop()
     if not report.interrupted:
         store.finish_backfill_run(key, described, clock())
+    report.elapsed = time.monotonic() - started
     return report
 
 

@@ -10,7 +10,6 @@ import json
 import signal
 import sys
 import threading
-import time as time_module
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -237,7 +236,6 @@ def cmd_backfill(args: argparse.Namespace) -> int:
               file=sys.stderr, flush=True)
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
-    started = time_module.monotonic()
     try:
         with _opened(config) as store:
             if args.feed:
@@ -248,7 +246,6 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             report = _run_backfill(store, watchlists, options, stop)
     finally:
         signal.signal(signal.SIGINT, previous)
-    report.elapsed = time_module.monotonic() - started
     for problem in report.problems[:50]:
         print(f"skipped {problem.origin}: {problem.reason}", file=sys.stderr)
     if len(report.problems) > 50:
