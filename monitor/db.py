@@ -124,8 +124,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     try:
         with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":  # replicas starting together
+            # Processes starting together on a new database: one migrates, the others wait
+            # and then find the schema in place.
+            if connection.dialect.name == "postgresql":
                 connection.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
+            elif connection.dialect.name == "sqlite":
+                # the write lock before Alembic reads the version (and the migration is one
+                # transaction: pysqlite would otherwise run each DDL statement on its own)
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     except OperationalError as exc:

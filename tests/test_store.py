@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import zlib
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect
@@ -156,3 +159,35 @@ def test_the_migrations_build_exactly_the_models_schema(db_url: str) -> None:
         assert diff == []
     finally:
         s.close()
+
+
+def test_processes_starting_together_on_a_new_sqlite_file_all_migrate_it(
+        tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    code = ("import sys; from monitor.store import Store; "
+            "Store(sys.argv[1]).close(); print('ok')")
+    processes = [subprocess.Popen([sys.executable, "-c", code, url], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    results = [p.communicate(timeout=60) for p in processes]
+    assert [p.returncode for p in processes] == [0] * 6, [err for _, err in results]
+    assert Store(url).counts()["feeds"] == 0
+
+
+def test_an_older_schema_is_upgraded_keeping_its_rows(db_url: str) -> None:
+    from monitor.db import make_engine, upgrade
+
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine, "0001")
+        with engine.begin() as c:
+            c.exec_driver_sql(
+                "INSERT INTO feeds (url, interval, full_text, tags, state, error_count, "
+                "created) VALUES ('http://f.example/rss', 900, true, '', 'active', 0, "
+                "'2026-11-25 08:00:00')")
+        upgrade(engine)
+        assert {"found_by", "notify"} <= {c["name"] for c in inspect(engine).get_columns("hits")}
+    finally:
+        engine.dispose()
+    s = Store(db_url)
+    assert [f.url for f in s.feeds()] == ["http://f.example/rss"]
+    s.close()
