@@ -83,7 +83,7 @@ def main() -> None:
             build = time.perf_counter() - start
             qs = queries(stored, rng)
             found = 0
-            with store.session() as s:
+            with store.engine.connect() as s:
                 store._find_story(s, qs[0])  # warm
                 start = time.perf_counter()
                 for q in qs:
