@@ -30,7 +30,7 @@ NOW = datetime(2026, 11, 25, tzinfo=UTC).replace(tzinfo=None).isoformat(" ")
 
 
 def fill(store: Store, start: int, stop: int, rng: np.random.Generator) -> list[np.ndarray]:
-    kept = []
+    kept: list[np.ndarray] = []
     with store.engine.begin() as conn:
         raw = conn.connection.driver_connection
         assert raw is not None
