@@ -11,6 +11,7 @@ from typing import TextIO
 
 from monitor import __version__
 from monitor.commands import add_commands
+from monitor.digest_commands import add_digest_commands
 from monitor.errors import MonitorError, UsageError
 from monitor.match import Matcher, Mention
 from monitor.watchlist import check_watchlists, load_watchlists
@@ -127,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--output", "-o", help="write to this file instead of stdout")
     derive.set_defaults(func=cmd_watchlist_derive)
     add_commands(commands)
+    add_digest_commands(commands)
     return parser
 
 

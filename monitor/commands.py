@@ -4,7 +4,6 @@ argparse."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import json
 import signal
@@ -21,7 +20,7 @@ from monitor import archive, backfill
 from monitor.config import Config, check_url, load_config, parse_duration
 from monitor.errors import UsageError, did_you_mean
 from monitor.feeds import OpmlFeed, parse_opml, to_opml
-from monitor.pipeline import Context, poll, sync_feeds, utc_now
+from monitor.pipeline import Context, cycle, sync_feeds, utc_now
 from monitor.progress import Progress
 from monitor.queries import article_rows, feed_rows, hit_rows
 from monitor.store import Store, make_engine, upgrade
@@ -87,7 +86,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
         else:
             feeds = [f for f in store.feeds() if f.state != "disabled"] if args.all \
                 else store.due_feeds(now)
-        summary = asyncio.run(poll(Context.create(config, store, watchlists), feeds))
+        summary = cycle(Context.create(config, store, watchlists), feeds)
     print(summary.line())
     for error in summary.errors[:20]:
         print(f"  {error}", file=sys.stderr)

@@ -22,6 +22,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor import __version__
+from monitor.config_delivery import (
+    AlertsConfig,
+    DeliveryConfig,
+    DigestConfig,
+    SmtpConfig,
+    parse_alerts,
+    parse_delivery,
+    parse_digests,
+    parse_smtp,
+)
 from monitor.countries import is_country_code
 from monitor.errors import Problem, ProblemsError, UsageError, did_you_mean
 from monitor.watchlist import parse_yaml
@@ -34,7 +44,8 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|kib|mib|gib)?\s*$", re.IG
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _SIZES = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20,
           "gib": 2**30}
-_TOP_KEYS = ("database", "watchlists", "fetch", "feeds", "raw_retention")
+_TOP_KEYS = ("database", "watchlists", "fetch", "feeds", "raw_retention", "smtp", "digests",
+             "alerts", "delivery", "templates")
 _FETCH_KEYS = ("timeout", "max_bytes", "concurrency", "per_host", "user_agent",
                "allow_private_addresses")
 _FEED_KEYS = ("url", "name", "interval", "full_text", "language", "country", "tags")
@@ -74,7 +85,15 @@ class Config:
     fetch: FetchConfig = field(default_factory=FetchConfig)
     feeds: tuple[FeedConfig, ...] = ()
     raw_retention: float = 30 * 86400
+    smtp: SmtpConfig | None = None
+    digests: tuple[DigestConfig, ...] = ()
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    templates: str | None = None  # a folder whose templates override the built-in ones
     path: str = ""
+
+    def digest(self, name: str) -> DigestConfig | None:
+        return next((d for d in self.digests if d.name == name), None)
 
 
 def parse_duration(value: Any) -> float | None:
@@ -134,10 +153,11 @@ class _Reader:
             return default
         return value
 
-    def integer(self, data: Any, key: str, default: int, low: int = 1) -> int:
+    def integer(self, data: Any, key: str, default: int, low: int = 1,
+                where: str = "fetch") -> int:
         value = data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            self.add(data, key, f"{value!r} must be a whole number >= {low}", "fetch")
+            self.add(data, key, f"{value!r} must be a whole number >= {low}", where)
             return default
         return value
 
@@ -251,10 +271,18 @@ def parse_config(text: str, path: str, env: dict[str, str] | None = None) -> Con
                        f"feeds[{i}]")
         elif feed is not None:
             seen[feed.url] = i
+    smtp = parse_smtp(reader, data.get("smtp"), env)
+    templates = reader.text(data, "templates")
+    if templates is not None and not (base / templates).is_dir():
+        reader.add(data, "templates", f"{templates}: no such folder")
     config = Config(
         database=database, watchlists=watchlists, fetch=_fetch(reader, data.get("fetch")),
         feeds=tuple(f for f in feeds if f is not None),
-        raw_retention=reader.duration(data, "raw_retention", defaults.raw_retention), path=path,
+        raw_retention=reader.duration(data, "raw_retention", defaults.raw_retention),
+        smtp=smtp, digests=parse_digests(reader, data, base, env, smtp),
+        alerts=parse_alerts(reader, data.get("alerts"), base, env, smtp),
+        delivery=parse_delivery(reader, data.get("delivery")),
+        templates=str(base / templates) if templates else None, path=path,
     )
     if reader.problems:
         raise ConfigError(reader.problems)

@@ -172,3 +172,66 @@ class BackfillRun(Base):
     finished: Mapped[bool] = mapped_column(Boolean)
     started: Mapped[datetime] = mapped_column(UTCDateTime)
     updated: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DigestSchedule(Base):
+    """When a digest (or the alerts) started: its first window opens here, so turning a
+    digest on does not mail the whole archive."""
+
+    __tablename__ = "digest_schedules"
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    anchor: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DigestRun(Base):
+    """One digest window (or one alert), rendered once and kept: a retry or a resend after a
+    crash sends these same bytes with the same Message-ID / Idempotency-Key."""
+
+    __tablename__ = "digest_runs"
+    __table_args__ = (Index("ix_digest_runs_name_end", "name", "window_end"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))  # digest | alert
+    key: Mapped[str] = mapped_column(String(255), unique=True)  # one run per window/story
+    window_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    timezone: Mapped[str] = mapped_column(String(64))
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+    subject: Mapped[str] = mapped_column(Text)
+    hit_count: Mapped[int] = mapped_column(Integer)
+    story_count: Mapped[int] = mapped_column(Integer)
+    message_id: Mapped[str] = mapped_column(String(255))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)  # the webhook's JSON body
+    slack: Mapped[str] = mapped_column(Text)    # the Slack mrkdwn text
+
+
+class DigestHit(Base):
+    """A hit claimed by a digest: the primary key makes a hit go into one digest (per digest
+    definition) at most, whatever the races."""
+
+    __tablename__ = "digest_hits"
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hit_id: Mapped[int] = mapped_column(ForeignKey("hits.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("digest_runs.id", ondelete="CASCADE"),
+                                        index=True)
+
+
+class Delivery(Base):
+    """One run to one channel: pending until sent; retried with back-off; failed after the
+    last attempt.  Persisted, so a restart keeps the queue."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("run_id", "channel"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("digest_runs.id", ondelete="CASCADE"),
+                                        index=True)
+    channel: Mapped[str] = mapped_column(String(2048))  # ChannelConfig.ident
+    status: Mapped[str] = mapped_column(String(16))     # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -22,6 +22,9 @@ from monitor.feeds import FeedItem, body_hash, next_poll, parse_feed
 from monitor.fetch import Fetcher, Response
 from monitor.match import Matcher, Mention
 from monitor.models import Feed
+from monitor.notify import Sender
+from monitor.outbox import deliver, ensure_schedules, make_alerts
+from monitor.render import Renderer
 from monitor.store import NewArticle, Store
 from monitor.watchlist import Watchlist
 
@@ -43,6 +46,8 @@ class Summary:
     stories_new: int = 0
     hits_new: int = 0
     pages_failed: int = 0
+    alerts: int = 0
+    delivered: int = 0
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: Summary) -> None:
@@ -54,7 +59,9 @@ class Summary:
     def line(self) -> str:
         return (f"feeds polled {self.feeds_polled}, not modified {self.not_modified}, "
                 f"failed {self.failed}; articles new {self.articles_new}; "
-                f"stories new {self.stories_new}; hits new {self.hits_new}")
+                f"stories new {self.stories_new}; hits new {self.hits_new}"
+                + (f"; alerts {self.alerts}" if self.alerts else "")
+                + (f"; delivered {self.delivered}" if self.delivered else ""))
 
 
 @dataclass(frozen=True)
@@ -87,11 +94,27 @@ class Context:
     # Pages being fetched in this process, by canonical URL: a second feed carrying the same
     # link waits for the first instead of fetching it again.
     inflight: dict[str, asyncio.Event] = field(default_factory=dict)
+    renderer: Renderer | None = None
+    sender: Sender | None = None  # None: notify.Sender for the configured SMTP server
 
     @classmethod
     def create(cls, config: Config, store: Store, watchlists: Sequence[Watchlist],
                clock: Callable[[], datetime] = utc_now) -> Context:
         return cls(config, store, Analyser.create(watchlists), clock)
+
+
+def cycle(ctx: Context, feeds: Sequence[Feed]) -> Summary:
+    """One cycle, as the daemon and `poll --once` run it: poll these feeds, alert on the
+    high-priority hits it found, and send every delivery that is due (retries included)."""
+    ensure_schedules(ctx.store, ctx.config, ctx.clock())  # before: this poll's hits count
+    summary = asyncio.run(poll(ctx, feeds))
+    now = ctx.clock()
+    renderer = ctx.renderer or Renderer(ctx.config.templates)
+    summary.alerts = len(make_alerts(ctx.store, ctx.config, renderer, now))
+    report = deliver(ctx.store, ctx.config, now, ctx.sender, ctx.clock)
+    summary.delivered = report.sent
+    summary.errors += report.errors
+    return summary
 
 
 # --- pure middle ----------------------------------------------------------------------------

@@ -4,11 +4,13 @@ articles, feeds.  The dictionaries' keys are the stable JSON output of the CLI."
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 
+from monitor.digest import HealthNote
 from monitor.models import Article, Feed, Hit, Item, Story
 from monitor.store import Store
 
@@ -46,10 +48,12 @@ def sources(store: Store, story_ids: list[int]) -> dict[int, list[dict[str, Any]
 
 
 def hit_rows(store: Store, since: datetime | None = None, watchlist: str | None = None,
-             entry: str | None = None) -> list[dict[str, Any]]:
+             entry: str | None = None, where: Sequence[ColumnElement[bool]] = ()
+             ) -> list[dict[str, Any]]:
+    """Hits with their story's title, URL and sources; ``where``: more conditions (digests)."""
     query = (select(Hit, Story.title, Article.url, Article.title, Article.published)
              .join(Story, Story.id == Hit.story_id).join(Article, Article.id == Hit.article_id)
-             .order_by(Hit.first_seen, Hit.id))
+             .where(*where).order_by(Hit.first_seen, Hit.id))
     if since is not None:
         query = query.where(Hit.first_seen >= since)
     if watchlist:
@@ -66,6 +70,7 @@ def hit_rows(store: Store, since: datetime | None = None, watchlist: str | None 
         "sources": by_story.get(hit.story_id, []), "published": iso(published),
         "first_seen": iso(hit.first_seen), "snippet": hit.snippet,
         "found_by": hit.found_by, "watchlist_version": hit.entry_version, "notify": hit.notify,
+        "alias": hit.alias, "priority": hit.priority,
     } for hit, story_title, url, article_title, published in rows]
 
 
@@ -83,3 +88,47 @@ def article_rows(store: Store, since: datetime | None = None) -> list[dict[str, 
         "published": iso(a.published), "language": a.language, "text_source": a.text_source,
         "text": a.text,
     } for a, feed_name, feed_url in rows]
+
+
+def _ago(seconds: float) -> str:
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.0f} days"
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:.0f} hours"
+    return f"{max(1, round(seconds / 60))} minutes"
+
+
+def feed_health(store: Store, now: datetime) -> list[HealthNote]:
+    """Feeds failing, disabled, or silent for much longer than their usual cadence (the
+    average gap between the polls that brought new items over the last 30 days)."""
+    notes: list[HealthNote] = []
+    with store.session() as s:
+        feeds = s.execute(select(Feed).order_by(Feed.id)).scalars().all()
+        recent = {row[0]: row[1:] for row in s.execute(
+            select(Item.feed_id, func.count(func.distinct(Item.first_seen)),
+                   func.min(Item.first_seen), func.max(Item.first_seen))
+            .where(Item.first_seen >= now - timedelta(days=30)).group_by(Item.feed_id))}
+        latest = {feed_id: when for feed_id, when in s.execute(
+            select(Item.feed_id, func.max(Item.first_seen)).group_by(Item.feed_id))}
+    for feed in feeds:
+        name = feed.name or feed.url
+        if feed.state == "disabled":
+            notes.append(HealthNote(name, feed.url, f"disabled: {feed.last_error or 'by hand'}"))
+        elif feed.state == "failing":
+            notes.append(HealthNote(name, feed.url, f"failing: {feed.error_count} polls in a "
+                                    f"row, last error: {feed.last_error}"))
+        elif feed.id in latest and feed.last_polled is not None:
+            polls, first, last = recent.get(feed.id, (0, None, None))
+            usual = ((last - first).total_seconds() / (polls - 1)
+                     if polls >= 3 and first and last else None)
+            quiet = (now - _aware(latest[feed.id])).total_seconds()
+            if usual and quiet > max(3 * usual, 2 * feed.interval, 3600):
+                notes.append(HealthNote(name, feed.url, f"silent for {_ago(quiet)} (new items "
+                                        f"usually every {_ago(usual)})"))
+    return notes
+
+
+def _aware(moment: datetime) -> datetime:
+    from datetime import UTC
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -181,3 +181,146 @@ def article_html(title: str, paragraphs: list[str], canonical: str | None = None
             f"<title>{escape(title)}</title>{link}</head><body><nav>Home | World | Sport</nav>"
             f"<article><h1>{escape(title)}</h1>{body}</article>"
             f"<footer>Comentarios (0) · Copyright</footer></body></html>").encode()
+
+
+# --- a real SMTP server (aiosmtpd) on 127.0.0.1, with STARTTLS/SSL and AUTH ---------------
+
+
+SMTP_USER, SMTP_PASSWORD = "monitor", "s3cret-pass"
+
+
+@dataclass
+class Mailbox:
+    """What the SMTP server received; ``refuse``: replies to give to the next messages."""
+
+    port: int
+    ca_file: str
+    messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
+    refuse: list[str] = field(default_factory=list)
+    logins: list[str] = field(default_factory=list)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, str]:
+    import trustme
+
+    ca = trustme.CA()
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return ca, str(path)
+
+
+def _smtp(test_ca: tuple[object, str], implicit_tls: bool) -> Iterator[Mailbox]:
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    ca, ca_file = test_ca
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)  # type: ignore[attr-defined]
+    box = Mailbox(_free_port(), ca_file)
+
+    class Handler:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            if box.refuse:
+                return box.refuse.pop(0)
+            box.messages.append((envelope.mail_from, list(envelope.rcpt_tos),  # type: ignore
+                                 envelope.original_content))  # type: ignore[attr-defined]
+            return "250 OK"
+
+    def authenticator(server: object, session: object, envelope: object, mechanism: str,
+                      data: object) -> AuthResult:
+        ok = (isinstance(data, LoginPassword) and data.login.decode() == SMTP_USER
+              and data.password.decode() == SMTP_PASSWORD)
+        if isinstance(data, LoginPassword):
+            box.logins.append(data.login.decode())
+        return AuthResult(success=ok, handled=False)
+
+    tls = {"ssl_context": context} if implicit_tls else {"tls_context": context,
+                                                          "require_starttls": True}
+    # implicit TLS: aiosmtpd does not see the session as TLS, so it must not insist on it
+    controller = Controller(Handler(), hostname="127.0.0.1", port=box.port,
+                            authenticator=authenticator, auth_required=True,
+                            auth_require_tls=not implicit_tls,
+                            auth_exclude_mechanism=["LOGIN"], **tls)  # type: ignore[arg-type]
+    controller.start()
+    try:
+        yield box
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_server(test_ca: tuple[object, str]) -> Iterator[Mailbox]:
+    """STARTTLS on a plain port, AUTH required (user monitor)."""
+    yield from _smtp(test_ca, implicit_tls=False)
+
+
+@pytest.fixture
+def smtps_server(test_ca: tuple[object, str]) -> Iterator[Mailbox]:
+    """TLS from the first byte (port 465 style), AUTH required."""
+    yield from _smtp(test_ca, implicit_tls=True)
+
+
+# --- a real webhook receiver on 127.0.0.1 that checks signatures -------------------------
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class Receiver:
+    """Answers POSTs with the statuses in ``replies`` (then 200); records every request."""
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.replies: list[int] = []
+        receiver = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                receiver.received.append(Received(
+                    self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                status = receiver.replies.pop(0) if receiver.replies else 200
+                reply = b"ok" if status < 300 else b"try again later"
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()

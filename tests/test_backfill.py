@@ -27,7 +27,7 @@ from monitor.pipeline import Analyser, analyse
 from monitor.queries import article_rows, hit_rows
 from monitor.store import Store
 from monitor.watchlist import Watchlist
-from tests.conftest import ROOT, Reply, Server, article_html, watchlist_from_yaml
+from tests.conftest import ROOT, Receiver, Reply, Server, article_html, watchlist_from_yaml
 from tests.test_pipeline import OTHER, PARAGRAPHS, config_for, feed_of, run
 from tests.test_pipeline import Clock as PollClock
 
@@ -86,6 +86,28 @@ def test_rematch_with_notify_marks_hits_for_the_next_digest(store: Store) -> Non
     stored(store, 1, " ".join(PARAGRAPHS))
     rematch_stored(store, watchlists(NEW), Options(notify=True), clock)
     assert ("pyongyang", "backfill", True) in entries(store)
+
+
+@pytest.mark.parametrize("notify", [False, True])
+def test_backfill_hits_reach_the_next_digest_only_with_notify(
+        store: Store, receiver: Receiver, notify: bool) -> None:
+    from monitor.config import Config
+    from monitor.config_delivery import ChannelConfig, DigestConfig
+    from monitor.outbox import deliver, ensure_schedules, run_digests
+    from monitor.render import Renderer
+
+    hook = ChannelConfig("webhook", url=receiver.url())
+    config = Config(digests=(DigestConfig("daily", "0 7 * * *", channels=(hook,)),))
+    ensure_schedules(store, config, NOW - timedelta(days=2))
+    stored(store, 1, " ".join(PARAGRAPHS))  # polled a day ago: its putin hit is notified
+    rematch_stored(store, watchlists(NEW), Options(notify=notify), clock)
+    run_digests(store, config, Renderer(), NOW + timedelta(days=1))
+    deliver(store, config, NOW + timedelta(days=1))
+    [got] = receiver.received
+    body = json.loads(got.body)
+    listed = {w["entry"] for wl in body["watchlists"] for e in wl["entries"]
+              for s in e["stories"] for w in s["why"]}
+    assert listed == ({"putin", "pyongyang"} if notify else {"putin"})
 
 
 def test_rematch_window_and_feed(store: Store) -> None:

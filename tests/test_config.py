@@ -88,3 +88,116 @@ def test_durations(text: str, seconds: float) -> None:
 def test_sizes() -> None:
     assert parse_size("10MB") == 10_000_000 and parse_size("512KiB") == 524_288
     assert parse_size("big") is None and parse_size(True) is None
+
+
+# --- digests, alerts, smtp ----------------------------------------------------------------
+
+FULL = """\
+smtp:
+  host: smtp.example.org
+  port: 587
+  security: starttls
+  username: monitor
+  password_env: MONITOR_SMTP_PASSWORD
+  from: "monitor <monitor@example.org>"
+digests:
+  - name: daily
+    schedule: "0 7 * * *"
+    timezone: Europe/Berlin
+    watchlists: [russia-asia-diplomacy]
+    kinds: [actor, treaty]
+    send_empty: true
+    channels:
+      - email: {to: [analyst@example.org]}
+      - webhook: {url: "https://hooks.example.org/monitor", secret_env: HOOK, format: slack}
+      - file: {dir: out/}
+alerts:
+  channels:
+    - webhook: {url: "https://hooks.example.org/alerts", secret_file: secret.txt}
+delivery: {max_attempts: 5, backoff: 1m, max_backoff: 2h}
+"""
+
+
+def test_digest_configuration(tmp_path: Path) -> None:
+    (tmp_path / "secret.txt").write_text("file-secret\n")
+    path = tmp_path / "monitor.yaml"
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        config = parse_config(FULL, str(path), env={"MONITOR_SMTP_PASSWORD": "pw",
+                                                    "HOOK": "hook-secret"})
+    finally:
+        os.chdir(cwd)
+    assert config.smtp is not None and config.smtp.password == "pw"
+    assert "pw" not in repr(config) and "hook-secret" not in repr(config)
+    [daily] = config.digests
+    assert (daily.timezone, daily.watchlists, daily.kinds, daily.send_empty) == (
+        "Europe/Berlin", ("russia-asia-diplomacy",), ("actor", "treaty"), True)
+    email, hook, folder = daily.channels
+    assert email.to == ("analyst@example.org",)
+    assert (hook.format, hook.secret) == ("slack", "hook-secret")
+    assert folder.dir == str(tmp_path / "out")
+    assert config.alerts.channels[0].secret == "file-secret"
+    assert (config.delivery.max_attempts, config.delivery.backoff,
+            config.delivery.max_backoff) == (5, 60, 7200)
+
+
+def test_secret_from_a_docker_secret_file(tmp_path: Path) -> None:
+    (tmp_path / "pw").write_text("from-file\n")
+    text = "smtp: {host: h, password_env: MONITOR_SMTP_PASSWORD}\n"
+    config = parse_config(text, "m.yaml", env={"MONITOR_SMTP_PASSWORD_FILE": str(tmp_path / "pw")})
+    assert config.smtp is not None and config.smtp.password == "from-file"
+
+
+def test_default_digest_writes_files_next_to_the_config() -> None:
+    config = load_config(str(ROOT / "monitor.yaml"), env={})
+    [daily] = config.digests
+    assert daily.channels[0].kind == "file" and daily.channels[0].dir == str(ROOT / "outbox")
+    assert parse_config("", "", env={}).digests[0].channels[0].kind == "file"
+    assert parse_config("digests: []\n", "m.yaml", env={}).digests == ()
+
+
+def test_digest_problems_name_the_line_and_field() -> None:
+    text = """\
+digests:
+  - name: daily
+    schedule: "every morning"
+    timezone: Europe/Berlinn
+    kinds: [actor, gossip]
+    channels:
+      - email: {to: [not-an-address]}
+      - webhook: {url: "ftp://x", format: xml}
+      - pigeon: {}
+  - name: daily
+    channels: []
+alerts:
+  channels:
+    - webhook: {url: "https://h.example/a", secret_env: NOT_SET}
+smtp: {host: h, security: tls}
+"""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "m.yaml", env={})
+    message = str(caught.value)
+    for expected in (
+        "m.yaml:3: entry 'digests[0]': field 'schedule': 'every morning' is not a cron expression",
+        "m.yaml:4: entry 'digests[0]': field 'timezone': 'Europe/Berlinn' is not a time zone",
+        "m.yaml:5: entry 'digests[0]': field 'kinds': 'gossip' is not a kind",
+        "m.yaml:7: entry 'digests[0].channels[0].email': field 'to': 'not-an-address' is not an "
+        "e-mail address",
+        "entry 'digests[0].channels[1].webhook': field 'url': 'ftp://x' is not an http",
+        "entry 'digests[0].channels[1].webhook': field 'format': 'xml' must be json or slack",
+        "m.yaml:9: entry 'digests[0].channels[2]': field 'pigeon': unknown channel",
+        "m.yaml:10: entry 'digests[1]': field 'name': another digest is called 'daily'",
+        "m.yaml:14: entry 'alerts.channels[0].webhook': field 'secret_env': environment "
+        "variable NOT_SET is not set",
+        "entry 'smtp': field 'security': 'tls' must be starttls, ssl or none",
+    ):
+        assert expected in message, f"{expected!r} not in\n{message}"
+
+
+def test_email_without_smtp_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="e-mail needs an smtp: section"):
+        parse_config("digests:\n  - name: d\n    channels:\n      - email: {to: [a@b.org]}\n",
+                     "m.yaml", env={})

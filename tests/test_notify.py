@@ -1,0 +1,193 @@
+"""Delivery transports against real servers on loopback: SMTP (aiosmtpd with STARTTLS or
+implicit TLS and AUTH, a test CA from trustme), a webhook receiver that verifies
+signatures, and the file channel."""
+
+from __future__ import annotations
+
+import email
+import json
+import time
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+
+from monitor.config_delivery import ChannelConfig, SmtpConfig
+from monitor.notify import (
+    DeliveryError,
+    Outgoing,
+    Sender,
+    post_webhook,
+    send_email,
+    sign,
+    verify,
+    write_files,
+)
+from monitor.render import Rendered, email_message
+from tests.conftest import SMTP_PASSWORD, SMTP_USER, Mailbox, Receiver, _free_port
+
+NOW = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
+SECRET = "webhook-secret"
+
+
+def outgoing(subject: str = "monitor daily — 1 story: Vladimir Putin (1)") -> Outgoing:
+    rendered = Rendered(subject, "plain text body\n", "<p>html body</p>",
+                        json.dumps({"schema": "monitor.digest/1", "story_count": 1}),
+                        "*slack* text", "<abc123.digest@example.org>")
+    message = email_message(rendered, "monitor <monitor@example.org>", ("a@example.org",),
+                            NOW, "daily")
+    return Outgoing("daily", "digest", "abc123", NOW, message, rendered.payload,
+                    rendered.slack)
+
+
+def smtp_config(box: Mailbox, **changes: object) -> SmtpConfig:
+    base = {"host": "127.0.0.1", "port": box.port, "security": "starttls",
+            "username": SMTP_USER, "password": SMTP_PASSWORD,
+            "sender": "monitor <monitor@example.org>", "timeout": 5.0, "ca_file": box.ca_file}
+    base.update(changes)
+    return SmtpConfig(**base)  # type: ignore[arg-type]
+
+
+def parsed(raw: bytes) -> EmailMessage:
+    message = email.message_from_bytes(raw, policy=default_policy)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def test_email_over_starttls_with_auth_arrives_whole(smtp_server: Mailbox) -> None:
+    out = outgoing()
+    send_email(smtp_config(smtp_server), ("a@example.org", "b@example.org"), out.message)
+    [(sender, recipients, raw)] = smtp_server.messages
+    assert sender == "monitor@example.org"
+    assert recipients == ["a@example.org", "b@example.org"]
+    message = parsed(raw)
+    assert message["Subject"] == "monitor daily — 1 story: Vladimir Putin (1)"
+    assert message["Message-ID"] == "<abc123.digest@example.org>"
+    assert message.get_content_type() == "multipart/alternative"
+    text = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert text is not None and html is not None
+    assert text.get_content().replace("\r\n", "\n") == "plain text body\n"
+    assert "<p>html body</p>" in html.get_content()
+    assert smtp_server.logins == [SMTP_USER]
+
+
+def test_email_over_implicit_tls(smtps_server: Mailbox) -> None:
+    send_email(smtp_config(smtps_server, security="ssl"), ("a@example.org",),
+               outgoing().message)
+    assert len(smtps_server.messages) == 1
+
+
+def test_wrong_password_is_a_retryable_error_that_names_no_secret(smtp_server: Mailbox
+                                                                  ) -> None:
+    with pytest.raises(DeliveryError) as caught:
+        send_email(smtp_config(smtp_server, password="wrong-pass"), ("a@example.org",),
+                   outgoing().message)
+    assert "login refused" in str(caught.value) and "wrong-pass" not in str(caught.value)
+    assert caught.value.retryable and not smtp_server.messages
+
+
+def test_untrusted_certificate_is_refused(smtp_server: Mailbox) -> None:
+    with pytest.raises(DeliveryError, match=r"TLS|certificate"):
+        send_email(smtp_config(smtp_server, ca_file=None), ("a@example.org",),
+                   outgoing().message)
+    assert not smtp_server.messages
+
+
+def test_temporary_and_permanent_smtp_replies(smtp_server: Mailbox) -> None:
+    smtp_server.refuse = ["451 4.3.0 try again later", "554 5.7.1 rejected"]
+    config = smtp_config(smtp_server)
+    with pytest.raises(DeliveryError) as first:
+        send_email(config, ("a@example.org",), outgoing().message)
+    assert first.value.retryable and "451" in str(first.value)
+    with pytest.raises(DeliveryError) as second:
+        send_email(config, ("a@example.org",), outgoing().message)
+    assert not second.value.retryable and "554" in str(second.value)
+
+
+def test_server_down_is_retryable() -> None:
+    box = Mailbox(_free_port(), "")
+    with pytest.raises(DeliveryError) as caught:
+        send_email(smtp_config(box, ca_file=None, timeout=2.0), ("a@example.org",),
+                   outgoing().message)
+    assert caught.value.retryable
+
+
+def test_hostile_subject_cannot_inject_headers() -> None:
+    from monitor.digest import clean_header
+
+    subject = clean_header("Putin\r\nBcc: victim@example.org\nX-Evil: 1")
+    message = email_message(Rendered(subject, "t", "<p>h</p>", "{}", "", "<k.digest@x>"),
+                            "monitor <m@example.org>", ("a@example.org",), NOW, "daily")
+    raw = message.as_bytes()
+    assert b"\nBcc:" not in raw and b"\nX-Evil" not in raw
+    assert parsed(raw)["Bcc"] is None
+
+
+def test_webhook_is_signed_and_carries_the_idempotency_key(receiver: Receiver) -> None:
+    channel = ChannelConfig("webhook", url=receiver.url(), secret=SECRET)
+    post_webhook(channel, outgoing(), NOW)
+    [got] = receiver.received
+    assert got.headers["idempotency-key"] == "abc123"
+    assert got.headers["content-type"] == "application/json"
+    assert json.loads(got.body)["schema"] == "monitor.digest/1"
+    assert verify(SECRET, got.headers["x-monitor-signature"], got.body, NOW.timestamp())
+    assert not verify("other", got.headers["x-monitor-signature"], got.body, NOW.timestamp())
+    assert not verify(SECRET, got.headers["x-monitor-signature"], got.body + b" ",
+                      NOW.timestamp())
+    assert not verify(SECRET, got.headers["x-monitor-signature"], got.body,
+                      NOW.timestamp() + 3600), "an old signature is replayable"
+
+
+def test_signature_format() -> None:
+    header = sign("k", 1700000000, b'{"a":1}')
+    assert header.startswith("t=1700000000,v1=") and len(header.split("v1=")[1]) == 64
+
+
+def test_slack_format_posts_mrkdwn_text(receiver: Receiver) -> None:
+    post_webhook(ChannelConfig("webhook", url=receiver.url(), format="slack"), outgoing(), NOW)
+    assert json.loads(receiver.received[0].body) == {"text": "*slack* text"}
+    assert "x-monitor-signature" not in receiver.received[0].headers  # no secret, no signature
+
+
+def test_webhook_errors_say_whether_to_retry(receiver: Receiver) -> None:
+    receiver.replies = [503, 400]
+    channel = ChannelConfig("webhook", url=receiver.url())
+    with pytest.raises(DeliveryError) as first:
+        post_webhook(channel, outgoing(), NOW)
+    assert first.value.retryable and "HTTP 503" in str(first.value)
+    with pytest.raises(DeliveryError) as second:
+        post_webhook(channel, outgoing(), NOW)
+    assert not second.value.retryable and "HTTP 400" in str(second.value)
+
+
+def test_webhook_that_never_answers_times_out() -> None:
+    import socket
+
+    with socket.socket() as listener:  # accepts connections, never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+        started = time.monotonic()
+        with pytest.raises(DeliveryError, match="timed out") as caught:
+            post_webhook(ChannelConfig("webhook", url=url), outgoing(), NOW, timeout=0.5)
+        assert caught.value.retryable and time.monotonic() - started < 5
+
+
+def test_file_channel_writes_eml_and_json_once_per_run(tmp_path: Path) -> None:
+    out = outgoing()
+    first = write_files(str(tmp_path / "outbox"), out)
+    again = write_files(str(tmp_path / "outbox"), out)
+    assert first == again and sorted(p.suffix for p in first) == [".eml", ".json"]
+    assert sorted(p.name for p in (tmp_path / "outbox").iterdir()) == sorted(
+        p.name for p in first)
+    assert parsed(first[0].read_bytes())["Message-ID"] == "<abc123.digest@example.org>"
+
+
+def test_sender_addresses_email_to_the_channel(smtp_server: Mailbox) -> None:
+    sender = Sender(smtp_config(smtp_server))
+    sender.send(ChannelConfig("email", to=("x@example.org",)), outgoing(), NOW)
+    [(_, recipients, raw)] = smtp_server.messages
+    assert recipients == ["x@example.org"] and parsed(raw)["To"] == "x@example.org"
