@@ -348,3 +348,31 @@ def test_alerts_go_out_once_per_story(store: Store, receiver: Receiver) -> None:
     first = json.loads(receiver.received[0].body)
     assert first["kind"] == "alert" and first["subject"].startswith("monitor alert — Kim: ")
     assert [r["digest"] for r in history(store)] == ["alerts", "alerts"]
+
+
+def test_source_health_footer(store: Store, receiver: Receiver) -> None:
+    from monitor.queries import feed_health
+
+    start = utc(2026, 11, 24, 0)
+    quiet, _ = store.add_feed("https://quiet.example/rss", start, name="Quiet Wire")
+    broken, _ = store.add_feed("https://broken.example/rss", start, name="Broken Wire")
+    steady, _ = store.add_feed("https://steady.example/rss", start, name="Steady Wire")
+    for i in range(6):  # both publish hourly...
+        for feed in (quiet, steady):
+            store.add_source(feed.id, f"k{i}", f"https://x.example/{feed.id}/{i}", None, None,
+                             start + timedelta(hours=i))
+    store.add_source(steady.id, "late", "https://x.example/late", None, None,
+                     start + timedelta(hours=14))  # ...but only one kept going
+    store.update_feed(broken.id, state="failing", error_count=4, last_error="HTTP 503")
+    for feed in (quiet, steady):
+        store.update_feed(feed.id, last_polled=start + timedelta(hours=15))
+    notes = feed_health(store, start + timedelta(hours=15))
+    assert [(n.feed, n.problem) for n in notes] == [
+        ("Quiet Wire", "silent for 10 hours (new items usually every 60 minutes)"),
+        ("Broken Wire", "failing: 4 polls in a row, last error: HTTP 503")]
+    config = config_with(store, daily(hook(receiver)))
+    ensure_schedules(store, config, start)
+    run_digests(store, config, RENDER, start + timedelta(days=1))
+    with store.engine.begin() as c:
+        text = c.execute(select(DigestRun.body_text)).scalar_one()
+    assert "-- Source health --" in text and "Broken Wire: failing" in text
