@@ -118,3 +118,40 @@ def test_unknown_digest_is_a_usage_error(tmp_path: Path, receiver: Receiver,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["-c", str(_config(tmp_path, receiver)), "digest", "send", "dayly"]) == 2
     assert "no digest 'dayly' (did you mean 'daily'?)" in capsys.readouterr().err
+
+
+def test_the_readme_receiver_verifies_real_deliveries(capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    import re
+    import threading
+    from http.server import HTTPServer
+
+    import httpx
+
+    from monitor.notify import post_webhook
+    from tests.test_notify import outgoing
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    code = re.search(r"<!-- receiver -->\n```python\n(.*?)```", readme, re.S)
+    assert code is not None
+    namespace: dict[str, object] = {"__name__": "readme_receiver"}
+    exec(compile(code[1], "README.md receiver", "exec"), namespace)
+    httpd = HTTPServer(("127.0.0.1", 0), namespace["Receiver"])  # type: ignore[arg-type]
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    try:
+        channel = ChannelConfig("webhook", url=url, secret="the channel's secret")
+        now = datetime.now(UTC)
+        out = replace(outgoing(), payload=json.dumps({"subject": "monitor daily — 1 story"}))
+        post_webhook(channel, out, now)
+        post_webhook(channel, out, now)  # a resend: accepted, not handled twice
+        assert capsys.readouterr().out.count("monitor daily") == 1
+        with pytest.raises(Exception, match="HTTP 401"):
+            post_webhook(ChannelConfig("webhook", url=url, secret="wrong"), out, now)
+        forged = httpx.post(url, content=b'{"subject": "forged"}',
+                            headers={"X-Monitor-Signature": "t=1,v1=00",
+                                     "Idempotency-Key": "x"})
+        assert forged.status_code == 401
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
