@@ -249,6 +249,11 @@ def deliver(store: Store, config: Config, now: datetime, sender: Sender | None =
             .where(Delivery.status == "pending", Delivery.next_attempt <= now)
             .order_by(Delivery.id)).all()
     for delivery_id, attempts, ident, run_name in due_rows:
+        if attempts >= config.delivery.max_attempts:  # claimed that often, never recorded
+            _finish(store, delivery_id, "failed", f"gave up after {attempts} attempts that "
+                    "ended without an outcome (the process died while sending?)", None)
+            report.failed += 1
+            continue
         if not _claim(store, delivery_id, attempts, now):
             continue  # another process has it
         channel = channel_for(config, run_name, ident)
@@ -265,6 +270,10 @@ def deliver(store: Store, config: Config, now: datetime, sender: Sender | None =
             sender.send(channel, out, clock() if clock else now)
         except DeliveryError as exc:
             _failed(store, config, delivery_id, attempts + 1, exc, now, report)
+            continue
+        except Exception as exc:  # a bug or an odd reply must not stop the other deliveries
+            _failed(store, config, delivery_id, attempts + 1,
+                    DeliveryError(f"{ident}: {type(exc).__name__}: {exc}"), now, report)
             continue
         _finish(store, delivery_id, "sent", None, now)
         report.sent += 1

@@ -376,3 +376,24 @@ def test_source_health_footer(store: Store, receiver: Receiver) -> None:
     with store.engine.begin() as c:
         text = c.execute(select(DigestRun.body_text)).scalar_one()
     assert "-- Source health --" in text and "Broken Wire: failing" in text
+
+
+class Broken(Sender):
+    def send(self, channel: ChannelConfig, out: Outgoing, now: datetime) -> None:
+        raise RuntimeError("unexpected reply")
+
+
+def test_unexpected_errors_and_repeated_crashes_end_in_failed(store: Store,
+                                                               receiver: Receiver) -> None:
+    config = config_with(store, daily(hook(receiver)), attempts=3)
+    ensure_schedules(store, config, utc(2026, 11, 20, 9))
+    add_story(store, 1, utc(2026, 11, 20, 12))
+    now = utc(2026, 11, 21, 7)
+    run_digests(store, config, RENDER, now)
+    report = deliver(store, config, now, Broken(None))
+    assert report.retrying == 1 and "RuntimeError: unexpected reply" in report.errors[0]
+    for minutes in (5, 20):  # the process dies mid-send, twice
+        with pytest.raises(Crash):
+            deliver(store, config, now + timedelta(minutes=minutes), CrashAfterSending(None))
+    assert deliver(store, config, now + timedelta(hours=1)).failed == 1
+    assert "without an outcome" in history(store)[0]["deliveries"][0]["last_error"]
