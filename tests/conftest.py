@@ -97,7 +97,25 @@ class Reply:
     delay: float = 0.0  # seconds before answering (a slow server)
 
 
-class Server:
+class _Loopback:
+    """A threaded HTTP server on 127.0.0.1 (port 0) with a request handler class."""
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class Server(_Loopback):
     """Routes path -> Reply (or a function of the request); records every request."""
 
     def __init__(self) -> None:
@@ -138,21 +156,10 @@ class Server:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        self._serve(_Handler)
 
     def hits(self, path: str) -> int:
         return sum(1 for r in self.requests if r.path.split("?")[0] == path)
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture
@@ -281,7 +288,7 @@ class Received:
     body: bytes
 
 
-class Receiver:
+class Receiver(_Loopback):
     """Answers POSTs with the statuses in ``replies`` (then 200); records every request."""
 
     def __init__(self) -> None:
@@ -306,17 +313,7 @@ class Receiver:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def url(self, path: str = "/hook") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self._serve(_Handler)
 
 
 @pytest.fixture
