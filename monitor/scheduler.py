@@ -1,0 +1,171 @@
+"""The daemon (`monitor run`): APScheduler 3 drives the jobs, the store holds the state.
+
+    poll         every TICK: the feeds whose next_poll has come (each feed keeps its own
+                 interval, jitter and back-off in the store), then alerts and deliveries
+    digest:NAME  on the digest's cron schedule, in its timezone (and once at start, so a
+                 window missed while the daemon was down is caught up)
+    deliveries   every TICK: pending deliveries whose retry time has come
+    housekeeping hourly: raw pages older than raw_retention
+
+Each job is a method that takes the time from the injected clock, so tests drive them
+directly; `monitor run --once` runs each once and exits.  A restart picks up where the
+store says (next polls, windows sent, the delivery queue).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from monitor import outbox
+from monitor.config import Config
+from monitor.digest import cron_trigger
+from monitor.notify import Sender
+from monitor.pipeline import Context, Summary, cycle, sync_feeds, utc_now
+from monitor.render import Renderer
+from monitor.store import Store
+from monitor.watchlist import Watchlist
+
+TICK = 30.0  # seconds between looks at due feeds and deliveries
+GRACE = 20.0  # seconds in-flight work gets after SIGTERM
+
+log = logging.getLogger("monitor")
+
+
+@dataclass
+class Daemon:
+    config: Config
+    store: Store
+    watchlists: list[Watchlist]
+    clock: Callable[[], datetime] = utc_now
+    sender: Sender | None = None
+    renderer: Renderer = field(init=False)
+    last_cycle: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.renderer = Renderer(self.config.templates)
+        self.context = Context.create(self.config, self.store, self.watchlists, self.clock)
+        self.context.renderer, self.context.sender = self.renderer, self.sender
+
+    # --- jobs -----------------------------------------------------------------------------
+
+    def poll(self) -> Summary:
+        """Poll the due feeds, alert on what they brought, send what is due."""
+        now = self.clock()
+        feeds = self.store.due_feeds(now)
+        summary = cycle(self.context, feeds)
+        self.last_cycle = self.clock()
+        if feeds or summary.alerts or summary.delivered:
+            log.info("poll: %s", summary.line(), extra={"job": "poll"})
+        for error in summary.errors[:20]:
+            log.warning("%s", error, extra={"job": "poll"})
+        return summary
+
+    def digests(self, name: str | None = None) -> list[outbox.Made]:
+        now = self.clock()
+        made = outbox.run_digests(self.store, self.config, self.renderer, now,
+                                  None if name is None else [name])
+        for m in made:
+            log.info("digest %s: %s (%d hits, %d deliveries)", m.name, m.digest.subject,
+                     len(m.digest.hit_ids), m.deliveries, extra={"digest": m.name})
+        self.deliveries()
+        return made
+
+    def deliveries(self) -> outbox.DeliveryReport:
+        report = outbox.deliver(self.store, self.config, self.clock(), self.sender, self.clock)
+        for error in report.errors:
+            log.warning("delivery: %s", error, extra={"job": "deliveries"})
+        return report
+
+    def housekeeping(self) -> int:
+        if self.config.raw_retention <= 0:
+            return 0
+        pruned = self.store.prune_pages(self.clock() - timedelta(
+            seconds=self.config.raw_retention))
+        if pruned:
+            log.info("housekeeping: %d raw pages past raw_retention removed", pruned)
+        return pruned
+
+    def once(self) -> Summary:
+        """One cycle of everything (cron, tests): poll, digests due, deliveries, pruning."""
+        sync_feeds(self.store, self.config.feeds, self.clock())
+        summary = self.poll()
+        self.digests()
+        self.housekeeping()
+        return summary
+
+    # --- the schedule ---------------------------------------------------------------------
+
+    def schedule(self, scheduler: BackgroundScheduler) -> None:
+        def guarded(job: Callable[[], Any], name: str) -> Callable[[], None]:
+            def run() -> None:  # a failing job is logged; the daemon goes on
+                try:
+                    job()
+                except Exception:
+                    log.exception("job %s failed; it runs again on schedule", name)
+            return run
+
+        now = self.clock()
+        common: dict[str, Any] = {"max_instances": 1, "coalesce": True,
+                                  "misfire_grace_time": None}
+        scheduler.add_job(guarded(self.poll, "poll"), "interval", seconds=TICK, id="poll",
+                          next_run_time=now, **common)
+        scheduler.add_job(guarded(self.deliveries, "deliveries"), "interval", seconds=TICK,
+                          id="deliveries", **common)
+        scheduler.add_job(guarded(self.housekeeping, "housekeeping"), "interval", hours=1,
+                          id="housekeeping", next_run_time=now, **common)
+        for digest in self.config.digests:
+            job = guarded(functools.partial(self.digests, digest.name), f"digest {digest.name}")
+            trigger = cron_trigger(digest.schedule, ZoneInfo(digest.timezone))
+            scheduler.add_job(job, trigger, id=f"digest:{digest.name}", **common)
+            scheduler.add_job(job, "date", run_date=now, id=f"catch-up:{digest.name}")
+
+
+def run(config: Config, store: Store, watchlists: list[Watchlist],
+        grace: float = GRACE) -> int:
+    """Run until SIGTERM or SIGINT: then stop taking work, give in-flight jobs ``grace``
+    seconds, exit 0.  A second signal exits at once (130)."""
+    daemon = Daemon(config, store, watchlists)
+    sync_feeds(store, config.feeds, utc_now())
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if stop.is_set():
+            log.warning("second signal: exiting now")
+            logging.shutdown()
+            os._exit(130)  # running jobs' threads would otherwise be waited for
+        log.info("%s: stopping (in-flight work gets %gs)", signal.Signals(signum).name, grace)
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    scheduler = BackgroundScheduler(timezone="UTC")
+    daemon.schedule(scheduler)
+    scheduler.start()
+    log.info("monitor running: %d feeds, %d digests, database %s", len(config.feeds),
+             len(config.digests), store.engine.url.render_as_string(hide_password=True))
+    try:
+        while not stop.wait(1.0):
+            pass
+        finisher = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True},
+                                    daemon=True)
+        finisher.start()
+        finisher.join(grace)
+        if finisher.is_alive():
+            log.warning("in-flight work did not finish within %gs; it is redone on the next "
+                        "start (nothing half-written is kept)", grace)
+        else:
+            log.info("stopped")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

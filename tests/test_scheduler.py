@@ -1,0 +1,154 @@
+"""The daemon: its jobs driven with an injected clock, the APScheduler schedule it builds,
+`monitor run --once`, and SIGTERM / a second signal against a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from monitor.config_delivery import ChannelConfig, DigestConfig
+from monitor.queries import article_rows
+from monitor.scheduler import Daemon
+from monitor.store import Store
+from monitor.watchlist import load_watchlists
+from tests.conftest import ROOT, Reply, Server, article_html
+from tests.test_pipeline import PARAGRAPHS, config_for, feed_of
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def daemon_for(store: Store, server: Server, tmp_path: Path, clock: Clock) -> Daemon:
+    server.routes["/a"] = Reply(200, article_html("Putin in Pyongyang", PARAGRAPHS),
+                                {"Content-Type": "text/html"})
+    feed_of(server, "/feed", [("Putin in Pyongyang", "/a")])
+    digest = DigestConfig("daily", "0 7 * * *", "Europe/Berlin",
+                          channels=(ChannelConfig("file", dir=str(tmp_path / "outbox")),))
+    config = replace(config_for(str(store.engine.url), [server.url("/feed")]),
+                     digests=(digest,), raw_retention=7 * 86400)
+    return Daemon(config, store, load_watchlists(config.watchlists), clock)
+
+
+def test_once_polls_then_sends_the_digest_when_its_window_closes(
+        server: Server, store: Store, tmp_path: Path) -> None:
+    clock = Clock(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+    daemon = daemon_for(store, server, tmp_path, clock)
+    summary = daemon.once()
+    assert (summary.feeds_polled, summary.articles_new) == (1, 1)
+    assert not (tmp_path / "outbox").exists()  # the window closes tomorrow at 07:00
+    clock.now = datetime(2026, 11, 25, 6, 0, 30, tzinfo=UTC)  # 07:00:30 in Berlin
+    assert daemon.once().articles_new == 0
+    [eml] = (tmp_path / "outbox").glob("*.eml")
+    assert "1 story" in eml.read_text()
+    clock.now += timedelta(minutes=5)
+    daemon.once()
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
+
+
+def test_feeds_are_polled_when_due_not_every_tick(server: Server, store: Store,
+                                                  tmp_path: Path) -> None:
+    clock = Clock(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+    daemon = daemon_for(store, server, tmp_path, clock)
+    daemon.once()
+    assert server.hits("/feed") == 1
+    clock.now += timedelta(minutes=5)
+    assert daemon.poll().feeds_polled == 0  # interval 15 min (with jitter)
+    clock.now += timedelta(minutes=30)
+    assert daemon.poll().feeds_polled == 1 and server.hits("/feed") == 2
+
+
+def test_housekeeping_prunes_raw_pages_past_retention(server: Server, store: Store,
+                                                      tmp_path: Path) -> None:
+    clock = Clock(datetime(2026, 11, 1, 10, 0, tzinfo=UTC))
+    daemon = daemon_for(store, server, tmp_path, clock)
+    daemon.once()
+    article_id = article_rows(store)[0]["article_id"]
+    assert store.page(article_id) is not None
+    clock.now += timedelta(days=6)
+    assert daemon.housekeeping() == 0
+    clock.now += timedelta(days=2)
+    assert daemon.housekeeping() == 1 and store.page(article_id) is None
+
+
+def test_the_schedule(server: Server, store: Store, tmp_path: Path) -> None:
+    clock = Clock(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+    daemon = daemon_for(store, server, tmp_path, clock)
+    scheduler = BackgroundScheduler(timezone="UTC")
+    daemon.schedule(scheduler)
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"poll", "deliveries", "housekeeping", "digest:daily",
+                         "catch-up:daily"}
+    trigger = jobs["digest:daily"].trigger
+    assert trigger.get_next_fire_time(None, clock.now) == datetime(2026, 11, 25, 6, 0,
+                                                                   tzinfo=UTC)
+
+
+def _start(tmp_path: Path, server: Server, *args: str) -> subprocess.Popen[str]:
+    config = tmp_path / "monitor.yaml"
+    config.write_text(f"""\
+database: sqlite:///{tmp_path / 'm.db'}
+watchlists: {ROOT / 'watchlists'}
+fetch: {{timeout: 30s, allow_private_addresses: true}}
+feeds: ["{server.url('/feed')}"]
+""")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "monitor", "-c", str(config), "run", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env, cwd=tmp_path)
+
+
+def _slow_page(server: Server, delay: float) -> None:
+    server.routes["/a"] = Reply(200, article_html("Putin in Pyongyang", PARAGRAPHS),
+                                {"Content-Type": "text/html"}, delay=delay)
+    feed_of(server, "/feed", [("Putin in Pyongyang", "/a")])
+
+
+def _wait_for_request(server: Server, path: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while server.hits(path) == 0:
+        assert process.poll() is None, process.communicate()[0]
+        assert time.monotonic() < deadline, "the daemon never fetched " + path
+        time.sleep(0.05)
+
+
+def test_sigterm_during_a_poll_finishes_it_and_exits_0(server: Server, tmp_path: Path) -> None:
+    _slow_page(server, 2.0)
+    process = _start(tmp_path, server, "--log-format", "json")
+    _wait_for_request(server, "/a", process)  # the page is being fetched
+    process.send_signal(signal.SIGTERM)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, out
+    messages = [json.loads(line)["message"] for line in out.splitlines()
+                if line.startswith("{")]
+    assert any(m.startswith("SIGTERM: stopping") for m in messages), out
+    assert messages[-1] == "stopped", out
+    store = Store(f"sqlite:///{tmp_path / 'm.db'}")
+    assert len(article_rows(store)) == 1  # the in-flight poll was finished, not dropped
+    store.close()
+
+
+def test_a_second_signal_exits_at_once(server: Server, tmp_path: Path) -> None:
+    _slow_page(server, 30.0)
+    process = _start(tmp_path, server)
+    _wait_for_request(server, "/a", process)
+    process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)  # let the first signal be handled (not waiting for a schedule)
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=20)
+    assert process.returncode == 130, out
+    assert time.monotonic() - started < 10 and "second signal" in out
