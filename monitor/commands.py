@@ -79,15 +79,16 @@ def cmd_poll(args: argparse.Namespace) -> int:
     with _opened(config) as store:
         now = utc_now()
         sync_feeds(store, config.feeds, now)
-        if args.feed:
-            feed = store.feed(args.feed)
-            if feed is None:
+        if args.feed or args.all:
+            feed = store.feed(args.feed) if args.feed else None
+            if args.feed and feed is None:
                 raise UsageError(f"no feed {args.feed!r}: see `monitor feeds list`")
-            feeds = [feed]
-        else:
-            feeds = [f for f in store.feeds() if f.state != "disabled"] if args.all \
-                else store.due_feeds(now)
-        summary = cycle(Context.create(config, store, watchlists), feeds)
+            feeds = [feed] if feed else [f for f in store.feeds() if f.state != "disabled"]
+            summary = cycle(Context.create(config, store, watchlists), feeds)
+        else:  # the due feeds, claimed like the daemon does (no replica polls them too)
+            from monitor.scheduler import Daemon
+
+            summary = Daemon(config, store, watchlists).poll()
     print(summary.line())
     for error in summary.errors[:20]:
         print(f"  {error}", file=sys.stderr)

@@ -70,6 +70,9 @@ class Feed(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     next_poll: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime)
+    # a replica polling this feed now, until when (a replica that dies loses it then)
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Story(Base):

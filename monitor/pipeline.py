@@ -52,7 +52,7 @@ class Summary:
 
     def add(self, other: Summary) -> None:
         for name in ("feeds_polled", "not_modified", "failed", "articles_new", "stories_new",
-                     "hits_new", "pages_failed"):
+                     "hits_new", "pages_failed", "alerts", "delivered"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors += other.errors
 
@@ -184,7 +184,8 @@ class FeedStates:
         self.pending: list[tuple[int, dict[str, Any]]] = []
 
     def set(self, feed_id: int, **fields: Any) -> None:
-        self.pending.append((feed_id, fields))
+        """The feed's state after a poll; this also releases its lease."""
+        self.pending.append((feed_id, {**fields, "lease_owner": None, "lease_until": None}))
         if len(self.pending) >= self.batch:
             self.flush()
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import secrets
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +40,11 @@ from monitor.watchlist import Watchlist
 
 TICK = 30.0  # seconds between looks at due feeds and deliveries
 GRACE = 20.0  # seconds in-flight work gets after SIGTERM
+LEASE = timedelta(minutes=10)  # a replica that dies holds its claimed feeds this long
+
+
+def replica_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 log = logging.getLogger("monitor")
 
@@ -49,6 +56,9 @@ class Daemon:
     watchlists: list[Watchlist]
     clock: Callable[[], datetime] = utc_now
     sender: Sender | None = None
+    owner: str = field(default_factory=replica_id)
+    lease: timedelta = LEASE
+    stopping: threading.Event = field(default_factory=threading.Event)
     renderer: Renderer = field(init=False)
     last_cycle: datetime | None = None
 
@@ -59,13 +69,23 @@ class Daemon:
 
     # --- jobs -----------------------------------------------------------------------------
 
+    @property
+    def chunk(self) -> int:
+        """Feeds claimed at a time: enough to keep the fetcher busy, few enough that other
+        replicas get their share."""
+        return self.config.fetch.concurrency * 4
+
     def poll(self) -> Summary:
-        """Poll the due feeds, alert on what they brought, send what is due."""
-        now = self.clock()
-        feeds = self.store.due_feeds(now)
-        summary = cycle(self.context, feeds)
+        """Claim due feeds a chunk at a time (no other replica polls them meanwhile), poll
+        them, alert on what they brought, send what is due."""
+        summary = Summary()
+        while not self.stopping.is_set():
+            feeds = self.store.claim_feeds(self.clock(), self.owner, self.lease, self.chunk)
+            summary.add(cycle(self.context, feeds))
+            if len(feeds) < self.chunk:
+                break
         self.last_cycle = self.clock()
-        if feeds or summary.alerts or summary.delivered:
+        if summary.feeds_polled or summary.alerts or summary.delivered:
             log.info("poll: %s", summary.line(), extra={"job": "poll"})
         for error in summary.errors[:20]:
             log.warning("%s", error, extra={"job": "poll"})
@@ -146,6 +166,7 @@ def run(config: Config, store: Store, watchlists: list[Watchlist],
             os._exit(130)  # running jobs' threads would otherwise be waited for
         log.info("%s: stopping (in-flight work gets %gs)", signal.Signals(signum).name, grace)
         stop.set()
+        daemon.stopping.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     scheduler = BackgroundScheduler(timezone="UTC")

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, inspect, select, update
+from sqlalchemy import Connection, delete, func, inspect, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -127,6 +127,24 @@ class Store:
                 select(Feed).where(Feed.state != "disabled",
                                    (Feed.next_poll.is_(None)) | (Feed.next_poll <= now))
                 .order_by(Feed.next_poll, Feed.id)))
+
+    def claim_feeds(self, now: datetime, owner: str, lease: timedelta, limit: int
+                    ) -> list[Feed]:
+        """Due feeds no other replica holds, leased to ``owner`` until now + lease (the
+        poll's state update releases them).  On PostgreSQL the due rows are locked with
+        FOR UPDATE SKIP LOCKED, so replicas claiming at once get different feeds; SQLite
+        serialises the statement."""
+        due = (select(Feed.id).where(
+            Feed.state != "disabled", or_(Feed.next_poll.is_(None), Feed.next_poll <= now),
+            or_(Feed.lease_until.is_(None), Feed.lease_until <= now))
+            .order_by(Feed.next_poll, Feed.id).limit(limit))
+        if self.engine.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        claim = (update(Feed).where(Feed.id.in_(due.scalar_subquery()))
+                 .values(lease_owner=owner, lease_until=now + lease).returning(Feed))
+        with self.session() as s:
+            feeds = list(s.scalars(claim, execution_options={"synchronize_session": False}))
+        return sorted(feeds, key=lambda f: (f.next_poll or now, f.id))
 
     def update_feed(self, feed_id: int, **fields: Any) -> None:
         self.update_feeds([(feed_id, fields)])
