@@ -14,6 +14,7 @@ from monitor.commands import add_commands
 from monitor.digest_commands import add_digest_commands
 from monitor.errors import MonitorError, UsageError
 from monitor.match import Matcher, Mention
+from monitor.ops_commands import add_ops_commands
 from monitor.watchlist import check_watchlists, load_watchlists
 
 
@@ -129,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     derive.set_defaults(func=cmd_watchlist_derive)
     add_commands(commands)
     add_digest_commands(commands)
+    add_ops_commands(commands)
     return parser
 
 

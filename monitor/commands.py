@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import signal
 import sys
 import threading
@@ -93,23 +92,6 @@ def cmd_poll(args: argparse.Namespace) -> int:
     for error in summary.errors[:20]:
         print(f"  {error}", file=sys.stderr)
     return 0
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from monitor import logs, scheduler
-
-    fmt = args.log_format or os.environ.get("MONITOR_LOG_FORMAT", "text")
-    if fmt not in ("text", "json"):
-        raise UsageError(f"log format {fmt!r}: text or json")
-    logs.setup(fmt)
-    config = _config(args)
-    watchlists = load_watchlists(config.watchlists)
-    with _opened(config) as store:
-        if args.once:
-            summary = scheduler.Daemon(config, store, watchlists).once()
-            print(summary.line())
-            return 0
-        return scheduler.run(config, store, watchlists)
 
 
 def cmd_feeds_add(args: argparse.Namespace) -> int:
@@ -302,13 +284,6 @@ def add_commands(commands: Any) -> None:
     db_actions = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_actions.add_parser("upgrade", help="apply migrations (also done on start)").set_defaults(
         func=cmd_db_upgrade)
-
-    r = commands.add_parser("run", help="the daemon: poll, digests, alerts, retries")
-    r.add_argument("--once", action="store_true",
-                   help="one cycle of everything (poll, digests due, deliveries), then exit")
-    r.add_argument("--log-format", choices=("text", "json"),
-                   help="log lines (default: text, or $MONITOR_LOG_FORMAT)")
-    r.set_defaults(func=cmd_run)
 
     p = commands.add_parser("poll", help="poll feeds once and store what is new")
     p.add_argument("--once", action="store_true", help="one cycle, then exit")

@@ -45,7 +45,7 @@ _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _SIZES = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20,
           "gib": 2**30}
 _TOP_KEYS = ("database", "watchlists", "fetch", "feeds", "raw_retention", "smtp", "digests",
-             "alerts", "delivery", "templates")
+             "alerts", "delivery", "templates", "server")
 _FETCH_KEYS = ("timeout", "max_bytes", "concurrency", "per_host", "user_agent",
                "allow_private_addresses")
 _FEED_KEYS = ("url", "name", "interval", "full_text", "language", "country", "tags")
@@ -79,6 +79,20 @@ class FeedConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """The health and metrics endpoint (health.py); ``server: false`` turns it off."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    enabled: bool = True
+
+    @property
+    def healthz(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}/healthz"
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     database: str = "sqlite:///data/monitor.db"
     watchlists: str = "watchlists"
@@ -90,6 +104,7 @@ class Config:
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     templates: str | None = None  # a folder whose templates override the built-in ones
+    server: ServerConfig = field(default_factory=ServerConfig)
     path: str = ""
 
     def digest(self, name: str) -> DigestConfig | None:
@@ -239,6 +254,25 @@ def _feed(reader: _Reader, data: Any, index: int) -> FeedConfig | None:
     )
 
 
+def _server(reader: _Reader, data: Any, env: dict[str, str]) -> ServerConfig:
+    default = ServerConfig()
+    if data is False:
+        return ServerConfig(enabled=False)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        reader.add(data, None, "'server' must be a mapping (host, port) or false")
+        return default
+    reader.keys(data, ("host", "port"), "server")
+    host = env.get("MONITOR_SERVER_HOST") or reader.text(data, "host", "server") or default.host
+    port = reader.integer(data, "port", default.port, low=0, where="server")
+    if "MONITOR_SERVER_PORT" in env:
+        if not env["MONITOR_SERVER_PORT"].isdigit():
+            raise UsageError(f"MONITOR_SERVER_PORT={env['MONITOR_SERVER_PORT']!r}: a port number")
+        port = int(env["MONITOR_SERVER_PORT"])
+    return ServerConfig(host=host, port=port)
+
+
 def parse_config(text: str, path: str, env: dict[str, str] | None = None) -> Config:
     """The configuration in ``text`` (the file at ``path``), or ConfigError with every problem."""
     data, problems = parse_yaml(text, path)
@@ -282,7 +316,8 @@ def parse_config(text: str, path: str, env: dict[str, str] | None = None) -> Con
         smtp=smtp, digests=parse_digests(reader, data, base, env, smtp),
         alerts=parse_alerts(reader, data.get("alerts"), base, env, smtp),
         delivery=parse_delivery(reader, data.get("delivery")),
-        templates=str(base / templates) if templates else None, path=path,
+        templates=str(base / templates) if templates else None,
+        server=_server(reader, data.get("server"), env), path=path,
     )
     if reader.problems:
         raise ConfigError(reader.problems)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -49,12 +50,14 @@ class Summary:
     alerts: int = 0
     delivered: int = 0
     errors: list[str] = field(default_factory=list)
+    deliveries: list[tuple[str, str]] = field(default_factory=list)  # (channel, outcome)
 
     def add(self, other: Summary) -> None:
         for name in ("feeds_polled", "not_modified", "failed", "articles_new", "stories_new",
                      "hits_new", "pages_failed", "alerts", "delivered"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors += other.errors
+        self.deliveries += other.deliveries
 
     def line(self) -> str:
         return (f"feeds polled {self.feeds_polled}, not modified {self.not_modified}, "
@@ -96,6 +99,12 @@ class Context:
     inflight: dict[str, asyncio.Event] = field(default_factory=dict)
     renderer: Renderer | None = None
     sender: Sender | None = None  # None: notify.Sender for the configured SMTP server
+    # metrics: observe("feed" | "page" | "extract", seconds)
+    observe: Callable[[str, float], None] | None = None
+
+    def timed(self, kind: str, started: float) -> None:
+        if self.observe is not None:
+            self.observe(kind, time.perf_counter() - started)
 
     @classmethod
     def create(cls, config: Config, store: Store, watchlists: Sequence[Watchlist],
@@ -114,6 +123,7 @@ def cycle(ctx: Context, feeds: Sequence[Feed]) -> Summary:
     report = deliver(ctx.store, ctx.config, now, ctx.sender, ctx.clock)
     summary.delivered = report.sent
     summary.errors += report.errors
+    summary.deliveries = report.outcomes
     return summary
 
 
@@ -229,8 +239,10 @@ def _failure(ctx: Context, states: FeedStates, feed: Feed, response: Response,
 async def _poll_feed(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: Feed
                      ) -> Summary:
     summary = Summary(feeds_polled=1)
+    started = time.perf_counter()
     response = await fetcher.get(feed.url, etag=feed.etag, last_modified=feed.last_modified,
                                  accept=FEED_ACCEPT)
+    ctx.timed("feed", started)
     if not response.ok and not response.not_modified:
         _failure(ctx, states, feed, response, summary)
         return summary
@@ -293,11 +305,15 @@ async def _fetch_and_store(ctx: Context, fetcher: Fetcher, feed: Feed, key: str,
     link = item.link
     extracted, page = None, None
     if link and feed.full_text:
+        started = time.perf_counter()
         page = await fetcher.get(link, accept=PAGE_ACCEPT)
+        ctx.timed("page", started)
         if page.ok:
+            started = time.perf_counter()
             text = decode_page(page.body, page.headers.get("content-type"))
             extracted = extract_page(text, page.final_url,
                                      search_date=item.published is None)
+            ctx.timed("extract", started)
         else:
             summary.pages_failed += 1
             summary.errors.append(f"{link}: {page.error}")

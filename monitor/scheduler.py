@@ -30,8 +30,9 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from monitor import outbox
-from monitor.config import Config
+from monitor.config import DEFAULT_INTERVAL, Config
 from monitor.digest import cron_trigger
+from monitor.health import Health, HttpServer, Metrics
 from monitor.notify import Sender
 from monitor.pipeline import Context, Summary, cycle, sync_feeds, utc_now
 from monitor.render import Renderer
@@ -59,13 +60,22 @@ class Daemon:
     owner: str = field(default_factory=replica_id)
     lease: timedelta = LEASE
     stopping: threading.Event = field(default_factory=threading.Event)
+    metrics: Metrics = field(init=False)
     renderer: Renderer = field(init=False)
     last_cycle: datetime | None = None
 
     def __post_init__(self) -> None:
+        self.metrics = Metrics(self.store)
         self.renderer = Renderer(self.config.templates)
         self.context = Context.create(self.config, self.store, self.watchlists, self.clock)
         self.context.renderer, self.context.sender = self.renderer, self.sender
+        self.context.observe = self.metrics.observe
+
+    def health(self, running: Callable[[], bool]) -> Health:
+        shortest = min((f.interval for f in self.config.feeds), default=DEFAULT_INTERVAL)
+        quiet = timedelta(seconds=max(3 * shortest, 3 * TICK))
+        return Health(self.store, self.clock, quiet, self.clock(), running,
+                      lambda: self.last_cycle)
 
     # --- jobs -----------------------------------------------------------------------------
 
@@ -85,6 +95,7 @@ class Daemon:
             if len(feeds) < self.chunk:
                 break
         self.last_cycle = self.clock()
+        self.metrics.record_poll(summary)
         if summary.feeds_polled or summary.alerts or summary.delivered:
             log.info("poll: %s", summary.line(), extra={"job": "poll"})
         for error in summary.errors[:20]:
@@ -103,6 +114,7 @@ class Daemon:
 
     def deliveries(self) -> outbox.DeliveryReport:
         report = outbox.deliver(self.store, self.config, self.clock(), self.sender, self.clock)
+        self.metrics.record_deliveries(report.outcomes)
         for error in report.errors:
             log.warning("delivery: %s", error, extra={"job": "deliveries"})
         return report
@@ -172,6 +184,12 @@ def run(config: Config, store: Store, watchlists: list[Watchlist],
     scheduler = BackgroundScheduler(timezone="UTC")
     daemon.schedule(scheduler)
     scheduler.start()
+    server = None
+    if config.server.enabled:
+        server = HttpServer(config.server.host, config.server.port,
+                            daemon.health(lambda: bool(scheduler.running)), daemon.metrics)
+        log.info("health and metrics on http://%s:%d/ (/healthz, /metrics)",
+                 config.server.host, server.port)
     log.info("monitor running: %d feeds, %d digests, database %s", len(config.feeds),
              len(config.digests), store.engine.url.render_as_string(hide_password=True))
     try:
@@ -187,6 +205,8 @@ def run(config: Config, store: Store, watchlists: list[Watchlist],
         else:
             log.info("stopped")
     finally:
+        if server is not None:
+            server.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0

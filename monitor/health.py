@@ -1,0 +1,189 @@
+"""Health and metrics over HTTP (`server: {host, port}`), for the container and Prometheus.
+
+    /healthz   200 {"status": "ok", ...} when the scheduler runs, the database answers and a
+               poll cycle finished recently (3 x the shortest feed interval); else 503 with
+               the reason in "checks"
+    /metrics   Prometheus text: feeds by state, polls by outcome, fetch and extract
+               durations, articles, stories, hits, deliveries by channel and outcome, the
+               delivery queue, stored counts
+
+`monitor health` asks /healthz and exits 0 or 1 (the image's HEALTHCHECK: no curl there).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select, text
+
+from monitor.models import Delivery, Feed
+from monitor.store import Store
+
+_TIME_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 60)
+
+
+class Metrics:
+    """The daemon's counters and histograms; gauges come from the store when scraped."""
+
+    def __init__(self, store: Store | None = None) -> None:
+        self.registry = CollectorRegistry()
+        self.polls = Counter("monitor_polls", "Feed polls by outcome", ["outcome"],
+                             registry=self.registry)
+        self.fetch_seconds = Histogram("monitor_fetch_seconds", "Feed and page fetch time",
+                                       ["kind"], buckets=_TIME_BUCKETS, registry=self.registry)
+        self.extract_seconds = Histogram("monitor_extract_seconds", "Text extraction time",
+                                         buckets=_TIME_BUCKETS, registry=self.registry)
+        self.articles = Counter("monitor_articles", "New articles stored",
+                                registry=self.registry)
+        self.stories = Counter("monitor_stories", "New stories", registry=self.registry)
+        self.hits = Counter("monitor_hits", "New hits", registry=self.registry)
+        self.deliveries = Counter("monitor_deliveries", "Delivery attempts by outcome",
+                                  ["channel", "outcome"], registry=self.registry)
+        if store is not None:
+            self.registry.register(_StoreCollector(store))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def observe(self, kind: str, seconds: float) -> None:
+        """pipeline.Context.observe: "feed" and "page" fetches, "extract"."""
+        if kind == "extract":
+            self.extract_seconds.observe(seconds)
+        else:
+            self.fetch_seconds.labels(kind).observe(seconds)
+
+    def record_poll(self, summary: Any) -> None:
+        """Counts from a pipeline.Summary."""
+        ok = summary.feeds_polled - summary.failed - summary.not_modified
+        for outcome, n in (("ok", ok), ("not_modified", summary.not_modified),
+                           ("failed", summary.failed)):
+            if n:
+                self.polls.labels(outcome).inc(n)
+        self.articles.inc(summary.articles_new)
+        self.stories.inc(summary.stories_new)
+        self.hits.inc(summary.hits_new)
+        self.record_deliveries(summary.deliveries)
+
+    def record_deliveries(self, outcomes: list[tuple[str, str]]) -> None:
+        for channel, outcome in outcomes:
+            self.deliveries.labels(channel, outcome).inc()
+
+
+class _StoreCollector(Collector):
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        feeds = GaugeMetricFamily("monitor_feeds", "Feeds by state", labels=["state"])
+        queue = GaugeMetricFamily("monitor_delivery_queue", "Deliveries by status",
+                                  labels=["status"])
+        stored = GaugeMetricFamily("monitor_stored", "Rows in the store", labels=["table"])
+        try:
+            with self.store.engine.connect() as c:
+                by_state = dict(c.execute(select(Feed.state, func.count())
+                                          .group_by(Feed.state)).all())
+                by_status = dict(c.execute(select(Delivery.status, func.count())
+                                           .group_by(Delivery.status)).all())
+            counts = self.store.counts()
+        except Exception:  # the database is away: /healthz says so; metrics stay scrapeable
+            return
+        for state in ("active", "failing", "disabled"):
+            feeds.add_metric([state], by_state.get(state, 0))
+        for status in ("pending", "sent", "failed"):
+            queue.add_metric([status], by_status.get(status, 0))
+        for table, n in counts.items():
+            stored.add_metric([table], n)
+        yield from (feeds, queue, stored)
+
+
+@dataclass
+class Health:
+    """What /healthz checks; the daemon updates ``last_cycle`` and ``running``."""
+
+    store: Store
+    clock: Callable[[], datetime]
+    max_quiet: timedelta
+    started: datetime
+    running: Callable[[], bool] = lambda: True
+    last_cycle: Callable[[], datetime | None] = lambda: None
+
+    def check(self) -> tuple[bool, dict[str, Any]]:
+        now = self.clock()
+        checks = {"scheduler": "ok" if self.running() else "not running"}
+        try:
+            with self.store.engine.connect() as c:
+                c.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"not answering: {type(exc).__name__}"
+        last = self.last_cycle()
+        since = last or self.started
+        if now - since <= self.max_quiet:
+            checks["poll"] = "ok"
+        else:
+            what = f"last poll cycle finished at {since.isoformat()}" if last \
+                else f"no poll cycle finished since the start at {since.isoformat()}"
+            checks["poll"] = f"{what}, more than {self.max_quiet} ago"
+        ok = all(v == "ok" for v in checks.values())
+        return ok, {"status": "ok" if ok else "fail", "checks": checks,
+                    "last_cycle": last.isoformat() if last else None}
+
+
+class HttpServer:
+    """/healthz and /metrics on a thread (the stdlib server: no extra dependency)."""
+
+    def __init__(self, host: str, port: int, health: Health, metrics: Metrics) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                path = self.path.split("?")[0]
+                if path == "/healthz":
+                    ok, body = health.check()
+                    self._reply(200 if ok else 503, json.dumps(body).encode(),
+                                "application/json")
+                elif path == "/metrics":
+                    self._reply(200, metrics.render(), "text/plain; version=0.0.4")
+                else:
+                    self._reply(404, b"not found: /healthz or /metrics\n", "text/plain")
+
+            def _reply(self, status: int, body: bytes, content_type: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer((host, port), Handler)
+        self.httpd.daemon_threads = True
+        self.port = int(self.httpd.server_address[1])
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def probe(url: str, timeout: float = 5.0) -> tuple[bool, str]:
+    """GET /healthz: (healthy, what it said)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status == 200, response.read().decode(errors="replace")
+    except urllib.error.HTTPError as exc:
+        return False, exc.read().decode(errors="replace")
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return False, f"no answer from {url}: {reason}"

@@ -1,0 +1,96 @@
+"""`monitor run`, `monitor health`, `monitor status`: running the daemon and looking at it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from sqlalchemy import func, select
+
+from monitor.commands import _config, _opened
+from monitor.errors import UsageError
+from monitor.health import probe
+from monitor.models import Delivery, Feed
+from monitor.queries import iso
+from monitor.store import Store
+from monitor.watchlist import load_watchlists
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from monitor import logs, scheduler
+
+    fmt = args.log_format or os.environ.get("MONITOR_LOG_FORMAT", "text")
+    if fmt not in ("text", "json"):
+        raise UsageError(f"MONITOR_LOG_FORMAT={fmt!r}: text or json")
+    logs.setup(fmt)
+    config = _config(args)
+    watchlists = load_watchlists(config.watchlists)
+    with _opened(config) as store:
+        if args.once:
+            summary = scheduler.Daemon(config, store, watchlists).once()
+            print(summary.line())
+            return 0
+        return scheduler.run(config, store, watchlists)
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    url = args.url or _config(args).server.healthz
+    ok, said = probe(url, args.timeout)
+    print(said.strip())
+    return 0 if ok else 1
+
+
+def status(store: Store) -> dict[str, Any]:
+    with store.engine.connect() as c:
+        states = dict(c.execute(select(Feed.state, func.count()).group_by(Feed.state)).all())
+        last = c.execute(select(func.max(Feed.last_polled))).scalar()
+        queue = dict(c.execute(select(Delivery.status, func.count())
+                               .group_by(Delivery.status)).all())
+        failing = c.execute(select(Feed.name, Feed.url, Feed.error_count, Feed.last_error)
+                            .where(Feed.state != "active").order_by(Feed.id).limit(20)).all()
+    return {
+        "feeds": {"ok": states.get("active", 0), "failing": states.get("failing", 0),
+                  "disabled": states.get("disabled", 0)},
+        "last_poll": iso(last), "deliveries": {k: queue.get(k, 0) for k in
+                                               ("pending", "sent", "failed")},
+        "counts": store.counts(),
+        "problems": [{"feed": name or url, "errors": n, "last_error": error}
+                     for name, url, n, error in failing],
+    }
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with _opened(_config(args)) as store:
+        data = status(store)
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False))
+        return 0
+    feeds, queue = data["feeds"], data["deliveries"]
+    print(f"feeds: {feeds['ok']} ok, {feeds['failing']} failing, {feeds['disabled']} disabled"
+          f"; last poll {data['last_poll'] or 'never'}")
+    print(f"deliveries: {queue['pending']} pending, {queue['sent']} sent, "
+          f"{queue['failed']} failed")
+    print("stored: " + ", ".join(f"{n} {table}" for table, n in data["counts"].items()))
+    for problem in data["problems"]:
+        print(f"  {problem['feed']}: {problem['errors']} errors, last: {problem['last_error']}",
+              file=sys.stdout)
+    return 0
+
+
+def add_ops_commands(commands: Any) -> None:
+    r = commands.add_parser("run", help="the daemon: poll, digests, alerts, retries")
+    r.add_argument("--once", action="store_true",
+                   help="one cycle of everything (poll, digests due, deliveries), then exit")
+    r.add_argument("--log-format", choices=("text", "json"),
+                   help="log lines (default: text, or $MONITOR_LOG_FORMAT)")
+    r.set_defaults(func=cmd_run)
+    h = commands.add_parser("health", help="ask the running daemon's /healthz; exit 0 or 1")
+    h.add_argument("--url", help="default: from the config's server: section")
+    h.add_argument("--timeout", type=float, default=5.0)
+    h.set_defaults(func=cmd_health)
+    s = commands.add_parser("status", help="feeds, last poll, deliveries, counts")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_status)
