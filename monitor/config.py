@@ -32,6 +32,7 @@ from monitor.config_delivery import (
     parse_digests,
     parse_smtp,
 )
+from monitor.config_env import apply_env
 from monitor.countries import is_country_code
 from monitor.errors import Problem, ProblemsError, UsageError, did_you_mean
 from monitor.watchlist import parse_yaml
@@ -254,7 +255,7 @@ def _feed(reader: _Reader, data: Any, index: int) -> FeedConfig | None:
     )
 
 
-def _server(reader: _Reader, data: Any, env: dict[str, str]) -> ServerConfig:
+def _server(reader: _Reader, data: Any) -> ServerConfig:
     default = ServerConfig()
     if data is False:
         return ServerConfig(enabled=False)
@@ -264,12 +265,8 @@ def _server(reader: _Reader, data: Any, env: dict[str, str]) -> ServerConfig:
         reader.add(data, None, "'server' must be a mapping (host, port) or false")
         return default
     reader.keys(data, ("host", "port"), "server")
-    host = env.get("MONITOR_SERVER_HOST") or reader.text(data, "host", "server") or default.host
+    host = reader.text(data, "host", "server") or default.host
     port = reader.integer(data, "port", default.port, low=0, where="server")
-    if "MONITOR_SERVER_PORT" in env:
-        if not env["MONITOR_SERVER_PORT"].isdigit():
-            raise UsageError(f"MONITOR_SERVER_PORT={env['MONITOR_SERVER_PORT']!r}: a port number")
-        port = int(env["MONITOR_SERVER_PORT"])
     return ServerConfig(host=host, port=port)
 
 
@@ -284,10 +281,11 @@ def parse_config(text: str, path: str, env: dict[str, str] | None = None) -> Con
         raise ConfigError([Problem(path, 1, "must be a mapping of settings (database, feeds...)")])
     reader.keys(data, _TOP_KEYS, None)
     env = dict(os.environ) if env is None else env
+    data, env_problems = apply_env(data, env)
+    reader.problems += env_problems
     base = Path(path).resolve().parent if path else Path.cwd()
     defaults = Config()
-    database = (env.get("MONITOR_DATABASE_URL") or reader.text(data, "database")
-                or defaults.database)
+    database = reader.text(data, "database") or defaults.database
     if database.startswith("sqlite:///") and not database.startswith("sqlite:////"):
         relative = database[len("sqlite:///"):]
         if relative and relative != ":memory:":
@@ -317,7 +315,7 @@ def parse_config(text: str, path: str, env: dict[str, str] | None = None) -> Con
         alerts=parse_alerts(reader, data.get("alerts"), base, env, smtp),
         delivery=parse_delivery(reader, data.get("delivery")),
         templates=str(base / templates) if templates else None,
-        server=_server(reader, data.get("server"), env), path=path,
+        server=_server(reader, data.get("server")), path=path,
     )
     if reader.problems:
         raise ConfigError(reader.problems)

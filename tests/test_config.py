@@ -201,3 +201,31 @@ def test_email_without_smtp_is_an_error() -> None:
     with pytest.raises(ConfigError, match="e-mail needs an smtp: section"):
         parse_config("digests:\n  - name: d\n    channels:\n      - email: {to: [a@b.org]}\n",
                      "m.yaml", env={})
+
+
+def test_environment_overrides_and_docker_secrets(tmp_path: Path) -> None:
+    (tmp_path / "db").write_text("postgresql+psycopg://monitor@db/monitor\n")
+    (tmp_path / "pw").write_text("s3cret\n")
+    text = "fetch: {timeout: 20s}\nsmtp: {host: mail.example.org}\n"
+    config = parse_config(text, str(tmp_path / "m.yaml"), env={
+        "MONITOR_DATABASE_URL_FILE": str(tmp_path / "db"),
+        "MONITOR_FETCH_TIMEOUT": "5s", "MONITOR_FETCH_ALLOW_PRIVATE_ADDRESSES": "true",
+        "MONITOR_SERVER_HOST": "0.0.0.0", "MONITOR_SERVER_PORT": "9090",
+        "MONITOR_SMTP_PORT": "465", "MONITOR_SMTP_SECURITY": "ssl",
+        "MONITOR_SMTP_PASSWORD_FILE": str(tmp_path / "pw"),
+        "MONITOR_WEBHOOK_SECRET": "named by a file, not a setting",
+    })
+    assert config.database == "postgresql+psycopg://monitor@db/monitor"
+    assert config.fetch.timeout == 5 and config.fetch.allow_private_addresses
+    assert (config.server.host, config.server.port) == ("0.0.0.0", 9090)
+    assert config.smtp is not None
+    assert (config.smtp.host, config.smtp.port, config.smtp.security) == (
+        "mail.example.org", 465, "ssl")
+    assert config.smtp.password == "s3cret"
+
+
+def test_misspelt_environment_settings_are_errors() -> None:
+    with pytest.raises(ConfigError, match=r"\$MONITOR_FETCH_TIMOUT: not a setting"):
+        parse_config("", "m.yaml", env={"MONITOR_FETCH_TIMOUT": "5s"})
+    with pytest.raises(ConfigError, match="'soon' is not a duration"):
+        parse_config("", "m.yaml", env={"MONITOR_FETCH_TIMEOUT": "soon"})
