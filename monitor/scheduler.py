@@ -47,6 +47,24 @@ LEASE = timedelta(minutes=10)  # a replica that dies holds its claimed feeds thi
 def replica_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
+
+def _dead_here(owner: str, me: str) -> bool:
+    """A replica on this host (container) that is gone: its process no longer exists, or
+    it had our pid (a restarted container is pid 1 again) but is not us."""
+    host, _, rest = owner.partition(":")
+    pid, _, _ = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit() or owner == me:
+        return False
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
 log = logging.getLogger("monitor")
 
 
@@ -128,9 +146,20 @@ class Daemon:
             log.info("housekeeping: %d raw pages past raw_retention removed", pruned)
         return pruned
 
+    def recover(self) -> int:
+        """At start: release the feeds a replica of this host held when it died (kill -9),
+        instead of waiting for their leases to expire.  Other hosts' leases expire."""
+        dead = [o for o in self.store.lease_owners(self.clock()) if _dead_here(o, self.owner)]
+        released = self.store.release_leases(dead)
+        if released:
+            log.info("released %d feeds held by %s (no longer running)", released,
+                     ", ".join(dead))
+        return released
+
     def once(self) -> Summary:
         """One cycle of everything (cron, tests): poll, digests due, deliveries, pruning."""
         sync_feeds(self.store, self.config.feeds, self.clock())
+        self.recover()
         summary = self.poll()
         self.digests()
         self.housekeeping()
@@ -169,6 +198,7 @@ def run(config: Config, store: Store, watchlists: list[Watchlist],
     seconds, exit 0.  A second signal exits at once (130)."""
     daemon = Daemon(config, store, watchlists)
     sync_feeds(store, config.feeds, utc_now())
+    daemon.recover()
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:

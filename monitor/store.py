@@ -146,6 +146,20 @@ class Store:
             feeds = list(s.scalars(claim, execution_options={"synchronize_session": False}))
         return sorted(feeds, key=lambda f: (f.next_poll or now, f.id))
 
+    def lease_owners(self, now: datetime) -> list[str]:
+        with self.engine.connect() as c:
+            return list(c.scalars(select(Feed.lease_owner).distinct().where(
+                Feed.lease_owner.is_not(None), Feed.lease_until > now)))
+
+    def release_leases(self, owners: Sequence[str]) -> int:
+        """Give back the feeds these (dead) replicas held."""
+        if not owners:
+            return 0
+        with self.engine.begin() as c:
+            result = c.execute(update(Feed).where(Feed.lease_owner.in_(list(owners)))
+                               .values(lease_owner=None, lease_until=None))
+            return int(result.rowcount or 0)
+
     def update_feed(self, feed_id: int, **fields: Any) -> None:
         self.update_feeds([(feed_id, fields)])
 
