@@ -59,9 +59,12 @@ def feed(n: int, round_: int) -> bytes:
            f"</channel></rss>".encode()
 
 
-def serve(port_out: multiprocessing.Queue, round_value: Any) -> None:  # type: ignore[type-arg]
+def serve(port_out: multiprocessing.Queue, round_value: Any,  # type: ignore[type-arg]
+          delay: float = 0.0, counts: Any = None) -> None:
     """A minimal asyncio HTTP/1.1 server (keep-alive, GET only): the stdlib's threaded server
-    tops out near 300 requests/s, below the rate this benchmark must show."""
+    tops out near 300 requests/s, below the rate this benchmark must show.  ``delay``:
+    seconds before each answer (network latency, no CPU); ``counts``: a shared array counting
+    the requests per feed."""
 
     def answer(path: str, if_none_match: str | None) -> bytes:
         n = int(path.strip("/").split(".")[0])
@@ -80,7 +83,12 @@ def serve(port_out: multiprocessing.Queue, round_value: Any) -> None:  # type: i
                 lines = head.decode("latin-1").split("\r\n")
                 headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
                 tag = next((v for k, v in headers.items() if k.lower() == "if-none-match"), None)
-                writer.write(answer(lines[0].split(" ")[1], tag))
+                path = lines[0].split(" ")[1]
+                if counts is not None:
+                    counts[int(path.strip("/").split(".")[0])] += 1
+                if delay:
+                    await asyncio.sleep(delay)
+                writer.write(answer(path, tag))
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
