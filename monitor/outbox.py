@@ -327,3 +327,15 @@ def _failed(store: Store, config: Config, delivery_id: int, attempts: int, exc: 
         why = "gave up after" if exc.retryable else "not retried:"
         _finish(store, delivery_id, "failed", f"{why} attempt {attempts}: {exc}", None)
         report.failed += 1
+
+
+def prune(store: Store, before: datetime) -> int:
+    """Drop the rendered bodies of runs made before ``before`` whose deliveries are all
+    done (sent or failed).  The runs and their claims stay: they are what keeps every hit
+    in one digest."""
+    pending = exists().where(Delivery.run_id == DigestRun.id, Delivery.status == "pending")
+    with store.engine.begin() as c:
+        result = c.execute(update(DigestRun).where(
+            DigestRun.created < before, DigestRun.body_html != "", ~pending,
+        ).values(body_text="", body_html="", payload="", slack=""))
+        return int(result.rowcount or 0)

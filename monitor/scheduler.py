@@ -41,6 +41,7 @@ from monitor.watchlist import Watchlist
 
 TICK = 30.0  # seconds between looks at due feeds and deliveries
 GRACE = 20.0  # seconds in-flight work gets after SIGTERM
+DELIVERIES_KEPT = timedelta(days=90)  # rendered digests kept for resends and inspection
 LEASE = timedelta(minutes=10)  # a replica that dies holds its claimed feeds this long
 
 
@@ -117,7 +118,8 @@ class Daemon:
         if summary.feeds_polled or summary.alerts or summary.delivered:
             log.info("poll: %s", summary.line(), extra={"job": "poll"})
         for error in summary.errors[:20]:
-            log.warning("%s", error, extra={"job": "poll"})
+            url, _, reason = error.partition(": ")
+            log.warning("%s", reason or error, extra={"job": "poll", "feed": url})
         return summary
 
     def digests(self, name: str | None = None) -> list[outbox.Made]:
@@ -138,10 +140,14 @@ class Daemon:
         return report
 
     def housekeeping(self) -> int:
+        """Raw pages past raw_retention; rendered digests older than DELIVERIES_KEPT."""
+        now = self.clock()
+        bodies = outbox.prune(self.store, now - DELIVERIES_KEPT)
+        if bodies:
+            log.info("housekeeping: %d old digests' rendered bodies removed", bodies)
         if self.config.raw_retention <= 0:
             return 0
-        pruned = self.store.prune_pages(self.clock() - timedelta(
-            seconds=self.config.raw_retention))
+        pruned = self.store.prune_pages(now - timedelta(seconds=self.config.raw_retention))
         if pruned:
             log.info("housekeeping: %d raw pages past raw_retention removed", pruned)
         return pruned

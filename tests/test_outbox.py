@@ -397,3 +397,19 @@ def test_unexpected_errors_and_repeated_crashes_end_in_failed(store: Store,
             deliver(store, config, now + timedelta(minutes=minutes), CrashAfterSending(None))
     assert deliver(store, config, now + timedelta(hours=1)).failed == 1
     assert "without an outcome" in history(store)[0]["deliveries"][0]["last_error"]
+
+
+def test_old_rendered_digests_are_pruned_but_their_claims_kept(store: Store,
+                                                               receiver: Receiver) -> None:
+    from monitor.outbox import prune
+
+    config = config_with(store, daily(hook(receiver)))
+    ensure_schedules(store, config, utc(2026, 11, 20, 9))
+    add_story(store, 1, utc(2026, 11, 20, 12))
+    run_digests(store, config, RENDER, utc(2026, 11, 21, 7))
+    assert prune(store, utc(2027, 1, 1)) == 0  # its delivery is still pending
+    deliver(store, config, utc(2026, 11, 21, 7))
+    assert prune(store, utc(2026, 11, 21)) == 0  # not old enough
+    assert prune(store, utc(2027, 1, 1)) == 1
+    assert len(claims(store)) == 1 and history(store)[0]["status"] == "sent"
+    assert run_digests(store, config, RENDER, utc(2026, 11, 22, 7))[0].digest.stories == []
