@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT, Reply, Server, _free_port, article_html
-from tests.test_pipeline import PARAGRAPHS, feed_of
+from tests.conftest import ROOT, Server, _free_port
+from tests.test_pipeline import one_article_feed
 
 DOCKERFILE = ROOT / "Dockerfile"
 
@@ -95,9 +95,7 @@ def _command(words: list[str]) -> list[str]:
 
 def test_the_images_entrypoint_runs_checks_healthy_and_stops_on_its_stopsignal(
         server: Server, tmp_path: Path) -> None:
-    server.routes["/a"] = Reply(200, article_html("Putin in Pyongyang", PARAGRAPHS),
-                                {"Content-Type": "text/html"})
-    feed_of(server, "/feed", [("Putin in Pyongyang", "/a")])
+    one_article_feed(server)
     env, data = _layout(tmp_path, server)
     entrypoint = json.loads(instruction("ENTRYPOINT")[0]) + json.loads(instruction("CMD")[0])
     check = json.loads(instruction("HEALTHCHECK")[0].split("CMD ", 1)[1])

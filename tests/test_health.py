@@ -23,8 +23,8 @@ from monitor.health import HttpServer
 from monitor.scheduler import Daemon
 from monitor.store import Store
 from monitor.watchlist import load_watchlists
-from tests.conftest import ROOT, Proxy, Reply, Server, _free_port, _postgres_or_skip, article_html
-from tests.test_pipeline import PARAGRAPHS, config_for, feed_of
+from tests.conftest import ROOT, Proxy, Server, _free_port, _postgres_or_skip
+from tests.test_pipeline import config_for, one_article_feed
 
 
 class Clock:
@@ -86,9 +86,7 @@ def test_healthz_follows_the_database_and_the_poll_cycle(
 
 
 def test_metrics(server: Server, store: Store, tmp_path: Path) -> None:
-    server.routes["/a"] = Reply(200, article_html("Putin in Pyongyang", PARAGRAPHS),
-                                {"Content-Type": "text/html"})
-    feed_of(server, "/feed", [("Putin in Pyongyang", "/a")])
+    one_article_feed(server)
     digest = DigestConfig("daily", "0 7 * * *", "UTC",
                           channels=(ChannelConfig("file", dir=str(tmp_path / "outbox")),))
     config = replace(config_for(str(store.engine.url), [server.url("/feed")]),

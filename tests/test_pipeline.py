@@ -61,6 +61,13 @@ def feed_of(server: Server, path: str, items: list[tuple[str, str]]) -> None:
                                 {"Content-Type": "application/rss+xml", "ETag": f'"{path}"'})
 
 
+def one_article_feed(server: Server, delay: float = 0.0) -> None:
+    """/feed with one item linking /a, a page about Putin in Pyongyang."""
+    server.routes["/a"] = Reply(200, article_html("Putin in Pyongyang", PARAGRAPHS),
+                                {"Content-Type": "text/html"}, delay=delay)
+    feed_of(server, "/feed", [("Putin in Pyongyang", "/a")])
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()

@@ -20,8 +20,8 @@ from monitor.queries import article_rows
 from monitor.scheduler import Daemon
 from monitor.store import Store
 from monitor.watchlist import load_watchlists
-from tests.conftest import ROOT, Reply, Server, article_html
-from tests.test_pipeline import PARAGRAPHS, config_for, feed_of
+from tests.conftest import ROOT, Server
+from tests.test_pipeline import config_for, one_article_feed
 
 
 class Clock:
@@ -33,9 +33,7 @@ class Clock:
 
 
 def daemon_for(store: Store, server: Server, tmp_path: Path, clock: Clock) -> Daemon:
-    server.routes["/a"] = Reply(200, article_html("Putin in Pyongyang", PARAGRAPHS),
-                                {"Content-Type": "text/html"})
-    feed_of(server, "/feed", [("Putin in Pyongyang", "/a")])
+    one_article_feed(server)
     digest = DigestConfig("daily", "0 7 * * *", "Europe/Berlin",
                           channels=(ChannelConfig("file", dir=str(tmp_path / "outbox")),))
     config = replace(config_for(str(store.engine.url), [server.url("/feed")]),
@@ -112,9 +110,7 @@ feeds: ["{server.url('/feed')}"]
 
 
 def _slow_page(server: Server, delay: float) -> None:
-    server.routes["/a"] = Reply(200, article_html("Putin in Pyongyang", PARAGRAPHS),
-                                {"Content-Type": "text/html"}, delay=delay)
-    feed_of(server, "/feed", [("Putin in Pyongyang", "/a")])
+    one_article_feed(server, delay)
 
 
 def _wait_for_request(server: Server, path: str, process: subprocess.Popen[str]) -> None:
