@@ -20,12 +20,14 @@ Secrets come from the environment or a file, are read once at start-up and never
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.policy import default as email_policy
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.errors import did_you_mean
@@ -66,13 +68,25 @@ class ChannelConfig:
     secret: str | None = field(default=None, repr=False)
     format: str = "json"  # json | slack
     dir: str = ""
+    allow_private_addresses: bool = False  # webhook: may post to a private or local address
 
     @property
     def ident(self) -> str:
         """What a delivery row records to find its channel again (never a secret)."""
         if self.kind == "email":
             return "email:" + ",".join(self.to)
-        return f"webhook:{self.url}" if self.kind == "webhook" else f"file:{self.dir}"
+        return f"webhook:{shown_url(self.url)}" if self.kind == "webhook" else f"file:{self.dir}"
+
+
+def shown_url(url: str) -> str:
+    """A webhook URL fit for logs and status: its origin, and for the path and query (where
+    Slack-style hooks keep their token) a short hash that tells two hooks apart."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    if parts.path.strip("/") or parts.query:
+        digest = hashlib.sha256(url.encode()).hexdigest()[:8]
+        return f"{origin}/…#{digest}"
+    return origin
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +225,8 @@ def _channel(reader: _Reader, data: Any, where: str, base: Path, env: dict[str, 
             reader.add(data, kind, "e-mail needs an smtp: section (host, port, ...)", where)
         return ChannelConfig("email", to=to)
     if kind == "webhook":
-        reader.keys(spec, ("url", "secret_env", "secret_file", "format"), where)
+        reader.keys(spec, ("url", "secret_env", "secret_file", "format",
+                           "allow_private_addresses"), where)
         from monitor.config import check_url
 
         problem = check_url(spec.get("url"))
@@ -222,7 +237,9 @@ def _channel(reader: _Reader, data: Any, where: str, base: Path, env: dict[str, 
             reader.add(spec, "format", f"{fmt!r} must be json or slack", where)
             fmt = "json"
         return ChannelConfig("webhook", url=str(spec.get("url", "")).strip(), format=fmt,
-                             secret=_secret(reader, spec, "secret", where, env))
+                             secret=_secret(reader, spec, "secret", where, env),
+                             allow_private_addresses=reader.boolean(
+                                 spec, "allow_private_addresses", False, where))
     reader.keys(spec, ("dir",), where)
     folder = reader.text(spec, "dir", where) or "outbox"
     return ChannelConfig("file", dir=str(base / folder))

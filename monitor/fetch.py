@@ -2,16 +2,16 @@
 on concurrency (overall and per host), time and size.  A failure is a value (``Response``
 with ``error`` set), never an exception, so one bad feed or page costs nothing else.
 
-Feed content is untrusted: unless ``allow_private_addresses`` is set, a URL (or any
-redirect hop) whose host resolves to a loopback, private, link-local, multicast or
-reserved address is refused before any connection is made.
+Feed content is untrusted: unless ``allow_private_addresses`` is set, a host (of the URL
+or of any redirect hop) that resolves to an address that is not public is refused, and the
+connection goes to the address that was checked (monitor.netguard).  Each hop has one
+deadline, ``timeout``, for connecting, the headers and the whole body: a server that sends
+a byte a second cannot hold a slot for longer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +21,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from monitor.config import FetchConfig
+from monitor.netguard import Policy, async_transport, blocked_reason
 
 MAX_REDIRECTS = 8
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -47,10 +48,6 @@ class Response:
         return self.status == 304
 
 
-class BlockedAddress(Exception):
-    pass
-
-
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     """Retry-After as seconds: delta-seconds or an HTTP date."""
     if not value:
@@ -67,18 +64,10 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
-def _blocked(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return bool(ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-                or ip.is_reserved or ip.is_unspecified)
-
-
 class Fetcher:
     """One per poll: shares an httpx client and the concurrency limits."""
 
-    def __init__(self, config: FetchConfig) -> None:
+    def __init__(self, config: FetchConfig, policy: Policy | None = None) -> None:
         self.config = config
         self._overall = asyncio.Semaphore(config.concurrency)
         # Pages between fetched and stored: when extraction is slower than the network, at
@@ -86,13 +75,16 @@ class Fetcher:
         self.pages = asyncio.Semaphore(config.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(config.per_host))
+        policy = policy or Policy(config.allow_private_addresses,
+                                  "fetch.allow_private_addresses")
+        limits = httpx.Limits(max_connections=config.concurrency,
+                              max_keepalive_connections=config.concurrency)
         self._client = httpx.AsyncClient(
             follow_redirects=False,
             timeout=httpx.Timeout(config.timeout),
             headers={"User-Agent": config.user_agent,
                      "Accept-Encoding": "gzip, deflate"},
-            limits=httpx.Limits(max_connections=config.concurrency,
-                                max_keepalive_connections=config.concurrency),
+            transport=async_transport(policy, limits),
         )
 
     async def close(self) -> None:
@@ -103,20 +95,6 @@ class Fetcher:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-    async def _check_host(self, url: str) -> None:
-        if self.config.allow_private_addresses:
-            return
-        host = urlsplit(url).hostname or ""
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None,
-                                                                 type=socket.SOCK_STREAM)
-        except socket.gaierror as exc:
-            raise httpx.ConnectError(f"cannot resolve {host}: {exc.strerror}") from exc
-        for info in infos:
-            if _blocked(str(info[4][0])):
-                raise BlockedAddress(f"{host} resolves to {info[4][0]}, a private or local "
-                                     "address (set fetch.allow_private_addresses to allow)")
 
     async def get(self, url: str, *, etag: str | None = None,
                   last_modified: str | None = None, accept: str | None = None) -> Response:
@@ -135,7 +113,6 @@ class Fetcher:
                 if urlsplit(current).scheme not in ("http", "https"):
                     result.error = f"refused to follow a redirect to {current!r}"
                     return result
-                await self._check_host(current)
                 status, response_headers, body = await self._one(current, headers)
                 result.final_url, result.status, result.headers = current, status, response_headers
                 if status in REDIRECTS and "location" in response_headers:
@@ -152,14 +129,13 @@ class Fetcher:
                     result.error = f"HTTP {status}"
                 return result
             result.error = f"more than {MAX_REDIRECTS} redirects"
-        except BlockedAddress as exc:
-            result.error = str(exc)
         except _TooBig as exc:
             result.error = str(exc)
         except (httpx.TimeoutException, TimeoutError):
             result.error = f"timed out after {self.config.timeout:g}s"
         except httpx.HTTPError as exc:
-            result.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            result.error = blocked_reason(exc) or (
+                f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
         except (OSError, ValueError) as exc:  # invalid URL, socket errors outside httpx
             result.error = f"{type(exc).__name__}: {exc}"
         return result
@@ -168,10 +144,9 @@ class Fetcher:
                    ) -> tuple[int, dict[str, str], bytes]:
         host = urlsplit(url).hostname or ""
         limit = self.config.max_bytes
-        async with self._overall, self._hosts[host]:
+        async with self._overall, self._hosts[host], asyncio.timeout(self.config.timeout):
             request = self._client.build_request("GET", url, headers=headers)
-            response = await asyncio.wait_for(self._client.send(request, stream=True),
-                                              self.config.timeout)
+            response = await self._client.send(request, stream=True)
             try:
                 declared = response.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > limit:
@@ -179,13 +154,11 @@ class Fetcher:
                 chunks: list[bytes] = []
                 size = 0
                 if response.status_code not in REDIRECTS:
-                    async with asyncio.timeout(self.config.timeout):
-                        async for chunk in response.aiter_bytes():  # decoded: gzip bombs stop too
-                            size += len(chunk)
-                            if size > limit:
-                                raise _TooBig(
-                                    f"body larger than fetch.max_bytes ({limit:,} bytes)")
-                            chunks.append(chunk)
+                    async for chunk in response.aiter_bytes():  # decoded: gzip bombs stop too
+                        size += len(chunk)
+                        if size > limit:
+                            raise _TooBig(f"body larger than fetch.max_bytes ({limit:,} bytes)")
+                        chunks.append(chunk)
                 return (response.status_code, {k.lower(): v for k, v in response.headers.items()},
                         b"".join(chunks))
             finally:

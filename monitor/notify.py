@@ -19,6 +19,7 @@ import smtplib
 import socket
 import ssl
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -28,10 +29,12 @@ from pathlib import Path
 import httpx
 
 from monitor import __version__
-from monitor.config_delivery import ChannelConfig, SmtpConfig
+from monitor.config_delivery import ChannelConfig, SmtpConfig, shown_url
 from monitor.errors import MonitorError
+from monitor.netguard import Policy, blocked_reason, sync_transport
 
 WEBHOOK_TIMEOUT = 20.0
+RECEIPT_BYTES = 4096  # of a webhook's answer, kept for the error message
 SIGNATURE_TOLERANCE = 300  # seconds
 
 
@@ -123,26 +126,52 @@ def _os_reason(exc: BaseException) -> str:
 
 
 def post_webhook(channel: ChannelConfig, out: Outgoing, now: datetime,
-                 timeout: float = WEBHOOK_TIMEOUT) -> None:
+                 timeout: float = WEBHOOK_TIMEOUT, policy: Policy | None = None) -> None:
     text = json.dumps({"text": out.slack}) if channel.format == "slack" else out.payload
     body = text.encode()
     headers = {"Content-Type": "application/json", "Idempotency-Key": out.key,
                "User-Agent": f"monitor/{__version__}"}
     if channel.secret:
         headers["X-Monitor-Signature"] = sign(channel.secret, int(now.timestamp()), body)
+    shown = shown_url(channel.url)
+    policy = policy or Policy(channel.allow_private_addresses,
+                              "allow_private_addresses on this webhook")
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-            response = client.post(channel.url, content=body, headers=headers)
+        with httpx.Client(timeout=timeout, follow_redirects=False,
+                          transport=sync_transport(policy)) as client:
+            status, text, location = _post(client, channel.url, body, headers, timeout)
     except httpx.TimeoutException as exc:
-        raise DeliveryError(f"webhook {channel.url}: timed out after {timeout:g}s") from exc
+        raise DeliveryError(f"webhook {shown}: timed out after {timeout:g}s") from exc
     except httpx.HTTPError as exc:
-        raise DeliveryError(f"webhook {channel.url}: {exc or type(exc).__name__}") from exc
-    if 200 <= response.status_code < 300:
+        refused = blocked_reason(exc)
+        if refused:  # a configuration problem: retrying cannot help
+            raise DeliveryError(f"webhook {shown}: {refused}", retryable=False) from exc
+        reason = str(exc).replace(channel.url, shown) or type(exc).__name__
+        raise DeliveryError(f"webhook {shown}: {reason}") from exc
+    if 200 <= status < 300:
         return
-    status = response.status_code
-    detail = " ".join(response.text[:200].split())
-    raise DeliveryError(f"webhook {channel.url}: HTTP {status} {detail}".rstrip(),
+    detail = " ".join(text[:200].split())
+    if 300 <= status < 400:  # never followed: a hook that moves is a configuration problem
+        detail = f"redirects to {shown_url(location)}; update the URL"
+    raise DeliveryError(f"webhook {shown}: HTTP {status} {detail}".rstrip(),
                         retryable=status >= 500 or status in (408, 425, 429))
+
+
+def _post(client: httpx.Client, url: str, body: bytes, headers: dict[str, str],
+          timeout: float) -> tuple[int, str, str]:
+    """POST; the answer's status, the start of its body and its Location.  The body is read
+    under one deadline and a size cap: a receiver that trickles cannot hold the queue."""
+    deadline = time.monotonic() + timeout
+    with client.stream("POST", url, content=body, headers=headers) as response:
+        received = b""
+        for chunk in response.iter_bytes():
+            received += chunk
+            if len(received) >= RECEIPT_BYTES:
+                break
+            if time.monotonic() > deadline:
+                raise httpx.ReadTimeout("the answer took too long")
+        return (response.status_code, received[:RECEIPT_BYTES].decode("utf-8", "replace"),
+                response.headers.get("location", ""))
 
 
 def write_files(folder: str, out: Outgoing) -> list[Path]:

@@ -290,11 +290,14 @@ class Received:
 
 
 class Receiver(_Loopback):
-    """Answers POSTs with the statuses in ``replies`` (then 200); records every request."""
+    """Answers POSTs with the statuses in ``replies`` (then 200) and the ``headers``;
+    records every request.  ``trickle``: seconds between the bytes of a long answer."""
 
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.replies: list[int] = []
+        self.headers: dict[str, str] = {}
+        self.trickle = 0.0
         receiver = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -307,6 +310,20 @@ class Receiver(_Loopback):
                 status = receiver.replies.pop(0) if receiver.replies else 200
                 reply = b"ok" if status < 300 else b"try again later"
                 self.send_response(status)
+                for key, value in receiver.headers.items():
+                    self.send_header(key, value)
+                if receiver.trickle:
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.close_connection = True
+                    for _ in range(200):
+                        try:
+                            self.wfile.write(b"x")
+                            self.wfile.flush()
+                        except OSError:
+                            return
+                        time.sleep(receiver.trickle)
+                    return
                 self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
                 self.wfile.write(reply)

@@ -96,7 +96,7 @@ def test_backfill_hits_reach_the_next_digest_only_with_notify(
     from monitor.outbox import deliver, ensure_schedules, run_digests
     from monitor.render import Renderer
 
-    hook = ChannelConfig("webhook", url=receiver.url())
+    hook = ChannelConfig("webhook", url=receiver.url(), allow_private_addresses=True)
     config = Config(digests=(DigestConfig("daily", "0 7 * * *", channels=(hook,)),))
     ensure_schedules(store, config, NOW - timedelta(days=2))
     stored(store, 1, " ".join(PARAGRAPHS))  # polled a day ago: its putin hit is notified

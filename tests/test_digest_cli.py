@@ -31,7 +31,7 @@ entries:
 def test_high_priority_alerts_go_out_in_the_cycle_that_found_them(
         server: Server, store: Store, receiver: Receiver, tmp_path: Path) -> None:
     (tmp_path / "desk.yaml").write_text(WATCHLIST)
-    hook = ChannelConfig("webhook", url=receiver.url("/alerts"))
+    hook = ChannelConfig("webhook", url=receiver.url("/alerts"), allow_private_addresses=True)
     config = replace(config_for(str(store.engine.url), [server.url("/feed")]),
                      watchlists=str(tmp_path), digests=(), alerts=AlertsConfig((hook,)))
     server.routes["/a"] = Reply(200, article_html("Putin meets Kim", PARAGRAPHS),
@@ -67,7 +67,7 @@ digests:
     schedule: "0 7 * * *"
     timezone: Europe/Berlin
     channels:
-      - webhook: {{url: "{receiver.url()}"}}
+      - webhook: {{url: "{receiver.url()}", allow_private_addresses: true}}
       - file: {{dir: outbox/}}
 """)
     return path
@@ -140,14 +140,15 @@ def test_the_readme_receiver_verifies_real_deliveries(capsys: pytest.CaptureFixt
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{httpd.server_address[1]}/"
     try:
-        channel = ChannelConfig("webhook", url=url, secret="the channel's secret")
+        channel = ChannelConfig("webhook", url=url, secret="the channel's secret",
+                                allow_private_addresses=True)
         now = datetime.now(UTC)
         out = replace(outgoing(), payload=json.dumps({"subject": "monitor daily — 1 story"}))
         post_webhook(channel, out, now)
         post_webhook(channel, out, now)  # a resend: accepted, not handled twice
         assert capsys.readouterr().out.count("monitor daily") == 1
         with pytest.raises(Exception, match="HTTP 401"):
-            post_webhook(ChannelConfig("webhook", url=url, secret="wrong"), out, now)
+            post_webhook(replace(channel, secret="wrong"), out, now)
         forged = httpx.post(url, content=b'{"subject": "forged"}',
                             headers={"X-Monitor-Signature": "t=1,v1=00",
                                      "Idempotency-Key": "x"})

@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import json
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -14,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config_delivery import ChannelConfig, SmtpConfig
+from monitor.config_delivery import ChannelConfig, SmtpConfig, shown_url
+from monitor.netguard import Policy
 from monitor.notify import (
     DeliveryError,
     Outgoing,
@@ -30,6 +32,12 @@ from tests.conftest import SMTP_PASSWORD, SMTP_USER, Mailbox, Receiver, _free_po
 
 NOW = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
 SECRET = "webhook-secret"
+
+
+def local_hook(url: str, **settings: object) -> ChannelConfig:
+    """A webhook on loopback, which a channel has to allow explicitly."""
+    return ChannelConfig("webhook", url=url, allow_private_addresses=True,
+                         **settings)  # type: ignore[arg-type]
 
 
 def outgoing(subject: str = "monitor daily — 1 story: Vladimir Putin (1)") -> Outgoing:
@@ -127,7 +135,7 @@ def test_hostile_subject_cannot_inject_headers() -> None:
 
 
 def test_webhook_is_signed_and_carries_the_idempotency_key(receiver: Receiver) -> None:
-    channel = ChannelConfig("webhook", url=receiver.url(), secret=SECRET)
+    channel = local_hook(receiver.url(), secret=SECRET)
     post_webhook(channel, outgoing(), NOW)
     [got] = receiver.received
     assert got.headers["idempotency-key"] == "abc123"
@@ -147,14 +155,14 @@ def test_signature_format() -> None:
 
 
 def test_slack_format_posts_mrkdwn_text(receiver: Receiver) -> None:
-    post_webhook(ChannelConfig("webhook", url=receiver.url(), format="slack"), outgoing(), NOW)
+    post_webhook(local_hook(receiver.url(), format="slack"), outgoing(), NOW)
     assert json.loads(receiver.received[0].body) == {"text": "*slack* text"}
     assert "x-monitor-signature" not in receiver.received[0].headers  # no secret, no signature
 
 
 def test_webhook_errors_say_whether_to_retry(receiver: Receiver) -> None:
     receiver.replies = [503, 400]
-    channel = ChannelConfig("webhook", url=receiver.url())
+    channel = local_hook(receiver.url())
     with pytest.raises(DeliveryError) as first:
         post_webhook(channel, outgoing(), NOW)
     assert first.value.retryable and "HTTP 503" in str(first.value)
@@ -172,8 +180,60 @@ def test_webhook_that_never_answers_times_out() -> None:
         url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
         started = time.monotonic()
         with pytest.raises(DeliveryError, match="timed out") as caught:
-            post_webhook(ChannelConfig("webhook", url=url), outgoing(), NOW, timeout=0.5)
+            post_webhook(local_hook(url), outgoing(), NOW, timeout=0.5)
         assert caught.value.retryable and time.monotonic() - started < 5
+
+
+def test_webhooks_to_private_addresses_are_refused_unless_allowed(receiver: Receiver) -> None:
+    channel = ChannelConfig("webhook", url=receiver.url("/services/T0/B0/token123"))
+    with pytest.raises(DeliveryError) as refused:
+        post_webhook(channel, outgoing(), NOW)
+    assert not refused.value.retryable  # a setting to change, not a server to wait for
+    assert "private or local address (set allow_private_addresses on this webhook" in str(
+        refused.value)
+    assert "token123" not in str(refused.value) and receiver.received == []
+    post_webhook(replace(channel, allow_private_addresses=True), outgoing(), NOW)
+    assert len(receiver.received) == 1
+
+
+def test_a_webhook_connects_to_the_address_it_checked(receiver: Receiver) -> None:
+    asked: list[str] = []
+
+    def rebinding(host: str, port: int) -> list[str]:  # public first, then private
+        asked.append(host)
+        return ["127.0.0.1"] if len(asked) == 1 else ["169.254.169.254"]
+
+    policy = Policy(False, "x", resolver=rebinding,
+                    public=lambda address: address == "127.0.0.1")
+    channel = ChannelConfig("webhook", url=f"http://hooks.rebind.test:{receiver.port}/h")
+    post_webhook(channel, outgoing(), NOW, policy=policy)
+    assert asked == ["hooks.rebind.test"] and len(receiver.received) == 1
+
+
+def test_webhook_redirects_are_not_followed(receiver: Receiver) -> None:
+    receiver.replies = [307]
+    receiver.headers = {"Location": "http://169.254.169.254/latest/meta-data"}
+    with pytest.raises(DeliveryError) as caught:
+        post_webhook(local_hook(receiver.url()), outgoing(), NOW)
+    assert "HTTP 307 redirects to http://169.254.169.254/…" in str(caught.value)
+    assert not caught.value.retryable and len(receiver.received) == 1
+
+
+def test_a_webhook_answer_that_trickles_meets_one_deadline(receiver: Receiver) -> None:
+    receiver.trickle = 0.05
+    started = time.monotonic()
+    with pytest.raises(DeliveryError, match=r"timed out after 0\.5s") as caught:
+        post_webhook(local_hook(receiver.url()), outgoing(), NOW, timeout=0.5)
+    assert caught.value.retryable and time.monotonic() - started < 3
+
+
+def test_webhook_urls_are_shown_without_their_token() -> None:
+    url = "https://hooks.slack.com/services/T000/B000/XXXXsecretXXXX"
+    other = "https://hooks.slack.com/services/T000/B000/YYYYsecretYYYY"
+    for shown in (shown_url(url), ChannelConfig("webhook", url=url).ident):
+        assert "secret" not in shown and "hooks.slack.com/…#" in shown
+    assert shown_url(url) != shown_url(other)
+    assert shown_url("https://hooks.example.org") == "https://hooks.example.org"
 
 
 def test_file_channel_writes_eml_and_json_once_per_run(tmp_path: Path) -> None:

@@ -79,7 +79,8 @@ def config_with(store: Store, *digests: DigestConfig, smtp: SmtpConfig | None = 
 
 
 def hook(receiver: Receiver, **changes: object) -> ChannelConfig:
-    base: dict[str, object] = {"url": receiver.url(), "secret": SECRET}
+    base: dict[str, object] = {"url": receiver.url(), "secret": SECRET,
+                             "allow_private_addresses": True}
     base.update(changes)
     return ChannelConfig("webhook", **base)  # type: ignore[arg-type]
 
