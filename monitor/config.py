@@ -2,7 +2,7 @@
 
     database: sqlite:///data/monitor.db     # MONITOR_DATABASE_URL overrides it
     watchlists: watchlists/                 # file or folder, relative to the config file
-    fetch: {timeout: 20s, max_bytes: 10MB, concurrency: 16, per_host: 2,
+    fetch: {timeout: 20s, max_bytes: 10MB, concurrency: 16, per_host: 2, max_items: 1000,
             user_agent: ..., allow_private_addresses: false}
     raw_retention: 30d                      # how long raw pages are kept (0: not kept)
     feeds:
@@ -47,7 +47,7 @@ _SIZES = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2*
           "gib": 2**30}
 _TOP_KEYS = ("database", "watchlists", "fetch", "feeds", "raw_retention", "smtp", "digests",
              "alerts", "delivery", "templates", "server")
-_FETCH_KEYS = ("timeout", "max_bytes", "concurrency", "per_host", "user_agent",
+_FETCH_KEYS = ("timeout", "max_bytes", "concurrency", "per_host", "max_items", "user_agent",
                "allow_private_addresses")
 _FEED_KEYS = ("url", "name", "interval", "full_text", "language", "country", "tags")
 
@@ -64,6 +64,7 @@ class FetchConfig:
     max_bytes: int = 10 * 10**6
     concurrency: int = 16
     per_host: int = 2
+    max_items: int = 1000  # of one feed document, first ones (the newest, by convention)
     user_agent: str = DEFAULT_USER_AGENT
     allow_private_addresses: bool = False
 
@@ -215,6 +216,7 @@ def _fetch(reader: _Reader, data: Any) -> FetchConfig:
         max_bytes=max_bytes,
         concurrency=reader.integer(data, "concurrency", default.concurrency),
         per_host=reader.integer(data, "per_host", default.per_host),
+        max_items=reader.integer(data, "max_items", default.max_items),
         user_agent=reader.text(data, "user_agent", "fetch") or default.user_agent,
         allow_private_addresses=reader.boolean(data, "allow_private_addresses",
                                                default.allow_private_addresses, "fetch"),

@@ -24,7 +24,7 @@ from monitor.errors import Problem
 TOP = {"database_url": "database", "watchlists": "watchlists",
        "raw_retention": "raw_retention", "templates": "templates"}
 SECTIONS = {
-    "fetch": ("timeout", "max_bytes", "concurrency", "per_host", "user_agent",
+    "fetch": ("timeout", "max_bytes", "concurrency", "per_host", "max_items", "user_agent",
               "allow_private_addresses"),
     "smtp": ("host", "port", "security", "username", "from", "timeout", "ca_file"),
     "server": ("host", "port"),

@@ -35,6 +35,9 @@ _BY = re.compile(r"^\s*by\s+", re.IGNORECASE)
 _DATE_KEYS = ("article:published_time", "og:published_time", "datepublished",
               "dc.date.issued", "dcterms.created", "dc.date", "date", "pubdate", "publishdate",
               "parsely-pub-date", "sailthru.date", "ptime", "displaydate")
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"),
+         (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe", "utf-16-le"),
+         (b"\xfe\xff", "utf-16-be"))
 _SPACES = re.compile(r"[ \t\r\f\v\xa0]+")
 _LINES = re.compile(r"\n\s*\n+")
 
@@ -51,16 +54,34 @@ class Extracted:
 
 
 def decode_page(body: bytes, content_type: str | None) -> str:
-    """The page's text: charset from the header, else the page's <meta>, else UTF-8."""
-    charset = None
+    """The page's text.  A byte-order mark wins; then UTF-8 when the bytes are valid UTF-8
+    (a header or <meta> that says latin-1 over UTF-8 bytes is a charset that lies, and
+    valid UTF-8 by accident is vanishingly rare); else the declared charset (header, then
+    <meta>); else windows-1252, the web's legacy default."""
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return body[len(bom):].decode(codec, errors="replace")
+    declared = None
     if content_type and "charset=" in content_type.lower():
-        charset = content_type.lower().split("charset=", 1)[1].split(";")[0].strip(" \"'")
-    if charset is None:
+        declared = content_type.lower().split("charset=", 1)[1].split(";")[0].strip(" \"'")
+    if declared is None:
         found = _CHARSET.search(body[:4096])
-        charset = found[1].decode("ascii") if found else "utf-8"
+        declared = found[1].decode("ascii").lower() if found else None
+    if declared and declared.replace("-", "").replace("_", "").startswith(("utf16", "utf32")):
+        return _decode(body, declared)
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if declared and declared.replace("-", "").replace("_", "") not in ("utf8", "unicode11utf8"):
+        return _decode(body, declared)
+    return body.decode("windows-1252", errors="replace")
+
+
+def _decode(body: bytes, charset: str) -> str:
     try:
         return body.decode(charset, errors="replace")
-    except LookupError:
+    except LookupError:  # an unknown charset name
         return body.decode("utf-8", errors="replace")
 
 

@@ -10,12 +10,14 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
 import feedparser
 
 from monitor.config import check_url
 from monitor.errors import UsageError
+from monitor.extract import strip_html
 
 MAX_BACKOFF = 6 * 3600.0
 JITTER = 0.1  # up to 10% of the interval, so 500 feeds do not fire in the same second
@@ -50,31 +52,66 @@ def _when(entry: Any) -> datetime | None:
     return None
 
 
-def parse_feed(body: bytes, url: str = "", content_type: str | None = None) -> ParsedFeed:
-    """The items of a feed; a malformed feed keeps what can be recovered (and says why)."""
+def _link(value: Any, base: str) -> str | None:
+    """An item's link as an absolute http(s) URL (relative ones against the feed's URL);
+    None for anything else (javascript:, data:, mailto:, garbage)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        link = urljoin(base, value.strip()) if base else value.strip()
+        parts = urlsplit(link)
+    except ValueError:
+        return None
+    return link if parts.scheme in ("http", "https") and parts.hostname else None
+
+
+def plain(value: Any) -> str:
+    """Text fit for a title: markup and scripts removed, entities decoded, one line."""
+    text = value if isinstance(value, str) else ""
+    if "<" in text or "&" in text:
+        text = strip_html(text)
+    return " ".join(text.split())
+
+
+def parse_feed(body: bytes, url: str = "", content_type: str | None = None, *,
+               now: datetime | None = None, max_items: int = 1000) -> ParsedFeed:
+    """The items of a feed; a malformed feed keeps what can be recovered (and says why).
+
+    Links are made absolute against ``url``; titles are plain text; a date after ``now``
+    (a clock that is wrong somewhere) becomes ``now``; only the first ``max_items`` entries
+    are read (a 50,000-item document is a problem recorded on the feed, not 50,000 fetches).
+    """
     headers = {"content-type": content_type} if content_type else None
     parsed = feedparser.parse(body, response_headers=headers, resolve_relative_uris=False,
                               sanitize_html=False)
-    problem = None
+    problems = []
     if parsed.get("bozo"):
         exc = parsed.get("bozo_exception")
-        problem = f"{type(exc).__name__}: {exc}" if exc else "malformed feed"
+        problems.append(f"malformed, recovered what could be: {type(exc).__name__}: {exc}"
+                        if exc else "malformed, recovered what could be")
+    if len(parsed.entries) > max_items:
+        problems.append(f"the feed lists {len(parsed.entries):,} items; only the first "
+                        f"{max_items:,} are read (fetch.max_items)")
     items = []
-    for entry in parsed.entries:
+    for entry in parsed.entries[:max_items]:
         contents = [c.get("value", "") for c in entry.get("content", []) or []]
+        published = _when(entry)
+        if now is not None and published is not None and published > now:
+            published = now
         items.append(FeedItem(
             guid=(entry.get("id") or None),
-            link=entry.get("link") or None,
-            title=(entry.get("title") or "").strip(),
+            link=_link(entry.get("link"), url),
+            title=plain(entry.get("title")),
             summary=entry.get("summary") or "",
             content=max(contents, key=len) if contents else "",
-            published=_when(entry),
-            author=entry.get("author") or None,
+            published=published,
+            author=plain(entry.get("author")) or None,
         ))
+    problem = "; ".join(problems) or None
     if not items and not parsed.get("version"):
         why = problem or "no RSS, Atom or RDF document found"
         return ParsedFeed(None, [], f"not a feed: {why}")
-    return ParsedFeed(parsed.feed.get("title"), items, problem)
+    return ParsedFeed(plain(parsed.feed.get("title")) or None, items, problem)
 
 
 def body_hash(body: bytes) -> str:

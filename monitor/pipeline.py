@@ -254,13 +254,13 @@ async def _poll_feed(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: F
         summary.not_modified += 1
     else:
         parsed = parse_feed(response.body, response.final_url,
-                            response.headers.get("content-type"))
+                            response.headers.get("content-type"), now=ctx.clock(),
+                            max_items=ctx.config.fetch.max_items)
         if not parsed.items and parsed.problem:
             response.error = parsed.problem
             _failure(ctx, states, feed, response, summary)
             return summary
-        changes["last_error"] = (f"recovered from a malformed feed: {parsed.problem}"
-                                 if parsed.problem else None)
+        changes["last_error"] = parsed.problem
         await _new_items(ctx, fetcher, feed, parsed.items, summary)
     now = ctx.clock()
     states.set(
@@ -308,6 +308,8 @@ async def _fetch_and_store(ctx: Context, fetcher: Fetcher, feed: Feed, key: str,
         started = time.perf_counter()
         page = await fetcher.get(link, accept=PAGE_ACCEPT)
         ctx.timed("page", started)
+        if page.ok and not is_page(page.headers.get("content-type")):
+            page.error = f"not a web page ({page.headers['content-type'].split(';')[0]})"
         if page.ok:
             started = time.perf_counter()
             text = decode_page(page.body, page.headers.get("content-type"))
@@ -334,6 +336,16 @@ async def _fetch_and_store(ctx: Context, fetcher: Fetcher, feed: Feed, key: str,
         summary.articles_new += 1
         summary.stories_new += int(stored.new_story)
         summary.hits_new += stored.new_hits
+
+
+def is_page(content_type: str | None) -> bool:
+    """Whether a body is worth extracting: HTML, XHTML, text, or unlabelled (sniffed by the
+    parser); an image, PDF or archive is not, and the feed's own text stands in."""
+    if not content_type:
+        return True
+    kind = content_type.split(";")[0].strip().lower()
+    return kind.startswith("text/") or kind in ("application/xhtml+xml", "application/xml",
+                                                "application/octet-stream", "")
 
 
 def _without_url(new: NewArticle, feed: Feed, key: str) -> NewArticle:

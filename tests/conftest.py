@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
@@ -413,3 +414,44 @@ class Proxy:
             except OSError:
                 pass
         self.sockets = []
+
+
+# --- the store's invariants, checked after every fault -----------------------------------
+
+
+@dataclass
+class Counts:
+    articles: int
+    items: int
+    stories: int
+    hits: int
+
+
+def assert_consistent(store: Store) -> Counts:
+    """Nothing duplicated, nothing half-written: one article per canonical URL, one hit per
+    (story, watchlist, entry), no story without articles, every hit's article in its story,
+    every item's article present; SQLite's own integrity check.  Returns the counts."""
+    from sqlalchemy import func, select, text
+
+    from monitor.models import Article, Hit, Item, Story
+
+    with store.engine.connect() as c:
+        def one(query: Any) -> int:
+            return int(c.execute(query).scalar_one())
+
+        counts = Counts(*(one(select(func.count()).select_from(model))
+                          for model in (Article, Item, Story, Hit)))
+        assert one(select(func.count(func.distinct(Article.canonical_url)))) == counts.articles
+        dupes = c.execute(select(Hit.story_id, Hit.watchlist, Hit.entry).group_by(
+            Hit.story_id, Hit.watchlist, Hit.entry).having(func.count() > 1)).all()
+        assert dupes == []
+        assert one(select(func.count()).select_from(Story).where(
+            ~select(Article.id).where(Article.story_id == Story.id).exists())) == 0
+        assert one(select(func.count()).select_from(Hit).join(
+            Article, Article.id == Hit.article_id).where(Article.story_id != Hit.story_id)) == 0
+        assert one(select(func.count()).select_from(Item).where(
+            Item.article_id.is_not(None),
+            ~select(Article.id).where(Article.id == Item.article_id).exists())) == 0
+        if store.engine.dialect.name == "sqlite":
+            assert c.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+    return counts

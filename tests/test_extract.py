@@ -117,3 +117,17 @@ def test_decode_page_charsets() -> None:
     meta = f'<meta charset="koi8-r"><p>{text}</p>'.encode("koi8-r")
     assert text in decode_page(meta, "text/html")
     assert decode_page("Hà Nội".encode(), "text/html; charset=no-such-charset") == "Hà Nội"
+
+
+def test_a_charset_that_lies_does_not_garble_the_text() -> None:
+    text = "Tô Lâm met Putin in Hà Nội"
+    # The header says latin-1 over UTF-8 bytes (a CMS default nobody changed).
+    assert decode_page(text.encode(), "text/html; charset=iso-8859-1") == text
+    assert decode_page(f'<meta charset="windows-1252">{text}'.encode(), None).endswith(text)
+    # The header says UTF-8 over windows-1252 bytes: the legacy default, not U+FFFD.
+    assert decode_page("Zelensky’s café".encode("cp1252"), "text/html; charset=utf-8") == \
+        "Zelensky’s café"
+    # A byte-order mark wins over everything.
+    assert decode_page("Путин".encode("utf-16"), "text/html; charset=utf-8") == "Путин"
+    assert decode_page(b"\xef\xbb\xbfPutin", "text/html; charset=iso-8859-1") == "Putin"
+    assert decode_page(b"", None) == ""
