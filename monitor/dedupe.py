@@ -49,15 +49,19 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 def canonical_url(url: str) -> str:
     """One spelling per page: lower-case scheme and host, no default port, no fragment, no
     tracking parameters (utm_*, fbclid, gclid, mc_*...), sorted query, no AMP variant
-    (amp.example.com, /amp/, .amp.html, ?amp), no trailing slash on a path."""
-    parts = urlsplit(url.strip())
+    (amp.example.com, /amp/, .amp.html, ?amp), no trailing slash on a path.  A URL that
+    cannot be parsed (a bad port, a broken IPv6 host) is its own key, never an error."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return url.strip()
     scheme = parts.scheme.lower() or "http"
     host = (parts.hostname or "").lower().rstrip(".")
     if host.startswith("amp."):
         host = host[4:]
     if host.startswith("www."):
         host = host[4:]
-    port = parts.port
     netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
     path = _AMP_PATH.sub("", parts.path) or "/"
     if len(path) > 1:

@@ -20,6 +20,7 @@ from monitor.errors import UsageError
 from monitor.extract import strip_html
 
 MAX_BACKOFF = 6 * 3600.0
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
 JITTER = 0.1  # up to 10% of the interval, so 500 feeds do not fire in the same second
 
 
@@ -54,12 +55,19 @@ def _when(entry: Any) -> datetime | None:
 
 def _link(value: Any, base: str) -> str | None:
     """An item's link as an absolute http(s) URL (relative ones against the feed's URL);
-    None for anything else (javascript:, data:, mailto:, garbage)."""
-    if not isinstance(value, str) or not value.strip():
+    None for anything else (javascript:, data:, mailto:, control characters, garbage).
+    As browsers do, surrounding spaces and control characters, and tabs and line breaks
+    inside, are removed, and spaces inside are percent-encoded."""
+    if not isinstance(value, str):
         return None
+    link = value.strip(_C0_AND_SPACE).replace("\t", "").replace("\n", "").replace("\r", "")
+    if not link or any(c < " " or c == "\x7f" for c in link):
+        return None
+    link = link.replace(" ", "%20")
     try:
-        link = urljoin(base, value.strip()) if base else value.strip()
+        link = urljoin(base, link) if base else link
         parts = urlsplit(link)
+        parts.port  # noqa: B018 - raises for a port that is not one
     except ValueError:
         return None
     return link if parts.scheme in ("http", "https") and parts.hostname else None
@@ -82,8 +90,11 @@ def parse_feed(body: bytes, url: str = "", content_type: str | None = None, *,
     are read (a 50,000-item document is a problem recorded on the feed, not 50,000 fetches).
     """
     headers = {"content-type": content_type} if content_type else None
-    parsed = feedparser.parse(body, response_headers=headers, resolve_relative_uris=False,
-                              sanitize_html=False)
+    try:
+        parsed = feedparser.parse(body, response_headers=headers, resolve_relative_uris=False,
+                                  sanitize_html=False)
+    except Exception as failure:  # feedparser's own bugs, found by fuzzing
+        return ParsedFeed(None, [], f"not a feed: the parser failed: {type(failure).__name__}")
     problems = []
     if parsed.get("bozo"):
         exc = parsed.get("bozo_exception")

@@ -9,12 +9,15 @@ poll goes on; only what the store says is new goes further.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.config import Config, FeedConfig
 from monitor.dedupe import canonical_url, fingerprint, item_key
@@ -28,6 +31,8 @@ from monitor.outbox import deliver, ensure_schedules, make_alerts
 from monitor.render import Renderer
 from monitor.store import NewArticle, Store
 from monitor.watchlist import Watchlist
+
+log = logging.getLogger("monitor.pipeline")
 
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml, "
                "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8")
@@ -211,12 +216,30 @@ async def poll(ctx: Context, feeds: Sequence[Feed]) -> Summary:
     states = FeedStates(ctx.store)
     try:
         async with Fetcher(ctx.config.fetch) as fetcher:
-            for result in await asyncio.gather(*(_poll_feed(ctx, fetcher, states, f)
+            for result in await asyncio.gather(*(_guarded(ctx, fetcher, states, f)
                                                  for f in feeds)):
                 summary.add(result)
     finally:
         states.flush()
     return summary
+
+
+async def _guarded(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: Feed
+                   ) -> Summary:
+    """One feed's poll; a bug that one feed's content triggers is that feed's failure (on
+    its row, backed off), not the cycle's.  Database errors still end the cycle: its
+    unfinished work is retried by the next one, and each article is one transaction."""
+    try:
+        return await _poll_feed(ctx, fetcher, states, feed)
+    except (SQLAlchemyError, asyncio.CancelledError):
+        raise
+    except Exception as exc:
+        log.exception("feed %s: unexpected %s", feed.url, type(exc).__name__)
+        summary = Summary(feeds_polled=1)
+        response = Response(url=feed.url, final_url=feed.url,
+                            error=f"unexpected {type(exc).__name__}: {exc}"[:500])
+        _failure(ctx, states, feed, response, summary)
+        return summary
 
 
 def _failure(ctx: Context, states: FeedStates, feed: Feed, response: Response,

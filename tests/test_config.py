@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from monitor.config import ConfigError, load_config, parse_config, parse_duration, parse_size
 from tests.conftest import ROOT
@@ -229,3 +232,25 @@ def test_misspelt_environment_settings_are_errors() -> None:
         parse_config("", "m.yaml", env={"MONITOR_FETCH_TIMOUT": "5s"})
     with pytest.raises(ConfigError, match="'soon' is not a duration"):
         parse_config("", "m.yaml", env={"MONITOR_FETCH_TIMEOUT": "soon"})
+
+
+KEYS = ["database", "watchlists", "fetch", "feeds", "url", "interval", "timeout", "max_bytes",
+        "smtp", "host", "port", "digests", "name", "schedule", "timezone", "channels",
+        "webhook", "email", "to", "file", "dir", "alerts", "delivery", "server", "x"]
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=300) | st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 10**12) | st.floats(allow_nan=True)
+    | st.text(max_size=12) | st.sampled_from(["15m", "10MB", "0 7 * * *", "http://x/", "-1s"]),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.sampled_from(KEYS), children, max_size=4),
+    max_leaves=25).map(lambda data: yaml.safe_dump(data, allow_unicode=True)))
+def test_any_yaml_gives_a_config_or_a_config_error(tmp_path_factory: pytest.TempPathFactory,
+                                                   text: str) -> None:
+    path = tmp_path_factory.mktemp("cfg") / "monitor.yaml"
+    try:
+        parse_config(text, str(path), env={})
+    except ConfigError as exc:
+        assert str(exc).startswith(str(path)) or str(path) in str(exc)

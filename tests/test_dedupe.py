@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.dedupe import canonical_url, content_hash, fingerprint, item_key, similarity
 
@@ -62,3 +64,15 @@ def test_fingerprints_are_stable_and_short_texts_have_none() -> None:
     short = fingerprint("Putin visits Pyongyang")
     assert short.signature == b"" and short.bands == ()
     assert content_hash("Putin, visits  PYONGYANG!") == content_hash("putin visits pyongyang")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=120) | st.builds(
+    lambda scheme, host, port, path: f"{scheme}://{host}{port}{path}",
+    st.sampled_from(["http", "https", "HTTP", "ftp", ""]),
+    st.text(max_size=20), st.sampled_from(["", ":80", ":443", ":99999", ":x", ":8080"]),
+    st.text(max_size=40)))
+def test_any_url_has_one_canonical_form_and_never_raises(url: str) -> None:
+    once = canonical_url(url)
+    assert isinstance(once, str)
+    assert canonical_url(once) == once or once == url.strip()  # idempotent where it parses

@@ -219,3 +219,28 @@ def test_a_feed_failing_again_backs_off_and_keeps_what_it_stored(
     assert row["state"] == "failing" and row["error_count"] == 3
     assert waits[0] < waits[1] < waits[2]  # backing off
     assert assert_consistent(store) == before  # what the feed brought before is all there
+
+
+def test_a_bug_one_feed_triggers_is_that_feeds_failure(
+        server: Server, store: Store, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    import monitor.feeds
+    import monitor.pipeline
+
+    one_article_feed(server)
+    server.routes["/poison"] = Reply(200, GOOD_RSS)
+    real = monitor.feeds.parse_feed
+
+    def parse(body: bytes, url: str = "", *args: object, **kwargs: object) -> object:
+        if url.endswith("/poison"):
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(body, url, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(monitor.pipeline, "parse_feed", parse)
+    summary = run(store, config_for(store.url, [server.url("/feed"), server.url("/poison")]),
+                  clock)
+    assert summary.failed == 1 and summary.articles_new == 1
+    rows = row_by_url(store)
+    assert rows["poison"]["state"] == "failing"
+    assert rows["poison"]["last_error"] == "unexpected RecursionError: maximum recursion depth " \
+        "exceeded"
+    assert assert_consistent(store).articles == 1

@@ -7,10 +7,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.errors import UsageError
 from monitor.extract import from_feed, snippet, strip_html
-from monitor.feeds import MAX_BACKOFF, OpmlFeed, next_poll, parse_feed, parse_opml, to_opml
+from monitor.feeds import (
+    MAX_BACKOFF,
+    OpmlFeed,
+    ParsedFeed,
+    next_poll,
+    parse_feed,
+    parse_opml,
+    to_opml,
+)
 from tests.conftest import rss
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -92,3 +102,44 @@ def test_snippet_is_the_sentence_around_the_mention() -> None:
     text = "First sentence here. Then Vladimir Putin arrived in Hanoi. Another one follows."
     start = text.index("Vladimir")
     assert snippet(text, start, start + 14) == "Then Vladimir Putin arrived in Hanoi."
+
+FIELD = st.text(max_size=60) | st.sampled_from([
+    "<script>alert(1)</script>", "javascript:alert(1)", "/relative/path", "http://[::1",
+    "http://a:99999/", "&amp;amp;", "Sat, 01 Jan 2999 00:00:00 GMT", "", " ", "\x00"])
+
+
+def _check(parsed: ParsedFeed) -> None:
+    for item in parsed.items:
+        assert item.link is None or item.link.startswith(("http://", "https://"))
+        assert item.link is None or all(" " < c != "\x7f" for c in item.link)
+        assert "\n" not in item.title and item.title == item.title.strip()
+        assert "<script" not in item.title.lower()
+        assert item.published is None or item.published <= NOW
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400))
+def test_any_bytes_give_a_parsed_feed_never_an_exception(body: bytes) -> None:
+    _check(parse_feed(body, "https://feeds.example.org/rss", now=NOW))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.fixed_dictionaries({}, optional={
+    "title": FIELD, "link": FIELD, "guid": FIELD, "description": FIELD, "pubDate": FIELD,
+    "author": FIELD}), max_size=5))
+def test_any_entry_fields_are_normalised(items: list[dict[str, str]]) -> None:
+    clean = [{k: "".join(c for c in v if c.isprintable() or c in "\n\t") for k, v in i.items()}
+             for i in items]
+    parsed = parse_feed(rss(clean), "https://feeds.example.org/world/rss", now=NOW)
+    _check(parsed)
+    assert len(parsed.items) == len(items)
+
+
+def test_what_fuzzing_found_in_feeds() -> None:
+    # feedparser raised UnicodeDecodeError on a non-UTF-8 byte in the declared encoding.
+    crash = b'<?xml \xe6version="1.0" encoding="uLo\xa7\x94ml"?><feed xmlns="x"></feed>'
+    assert parse_feed(crash).problem == "not a feed: the parser failed: UnicodeDecodeError"
+    # A link behind control characters came through with them.
+    body = rss([{"title": "t", "link": "\x05\x00http://example.org/a", "guid": "1"}])
+    body = body.replace(b"&#5;", b"\x05").replace(b"&#0;", b"\x00")
+    assert all(i.link in (None, "http://example.org/a") for i in parse_feed(body).items)

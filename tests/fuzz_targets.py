@@ -1,0 +1,74 @@
+"""Coverage-guided fuzzing (atheris) of what reads untrusted input.
+
+    python tests/fuzz_targets.py TARGET [CORPUS_DIR] [libFuzzer options, e.g. -runs=5000]
+
+Targets: feed (parse_feed on any bytes), url (canonical_url), match (the seed matcher on
+any text: offsets inside it, surface == text[start:end]), watchlist (any YAML text: a
+watchlist or problems), config (any YAML text: a Config or a ConfigError).  Anything else
+raised is a crash, which atheris reports with the input that caused it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import atheris
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+with atheris.instrument_imports(include=["monitor", "feedparser", "yaml"]):
+    from monitor.config import ConfigError, parse_config
+    from monitor.dedupe import canonical_url
+    from monitor.feeds import parse_feed
+    from monitor.match import Matcher
+    from monitor.watchlist import load_watchlists, parse_watchlist
+
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+
+def feed(data: bytes) -> None:
+    for item in parse_feed(data, "https://feeds.example.org/rss", now=NOW).items:
+        assert item.link is None or item.link.startswith(("http://", "https://"))
+
+
+def url(data: bytes) -> None:
+    canonical_url(atheris.FuzzedDataProvider(data).ConsumeUnicodeNoSurrogates(200))
+
+
+_matcher: list[Matcher] = []
+
+
+def match(data: bytes) -> None:
+    if not _matcher:
+        _matcher.append(Matcher(load_watchlists(ROOT / "watchlists")))
+    text = atheris.FuzzedDataProvider(data).ConsumeUnicodeNoSurrogates(400)
+    for mention in _matcher[0].match(text):
+        assert 0 <= mention.start < mention.end <= len(text)
+        assert text[mention.start:mention.end] == mention.text
+
+
+def watchlist(data: bytes) -> None:
+    text = atheris.FuzzedDataProvider(data).ConsumeUnicodeNoSurrogates(400)
+    found, problems = parse_watchlist(text, "w.yaml")
+    assert found is not None or problems
+
+
+def config(data: bytes) -> None:
+    text = atheris.FuzzedDataProvider(data).ConsumeUnicodeNoSurrogates(400)
+    with contextlib.suppress(ConfigError):
+        parse_config(text, "/nonexistent/monitor.yaml", env={})
+
+
+TARGETS: dict[str, Callable[[bytes], None]] = {
+    "feed": feed, "url": url, "match": match, "watchlist": watchlist, "config": config}
+
+
+if __name__ == "__main__":
+    target = TARGETS[sys.argv[1]]
+    atheris.Setup([sys.argv[0], *sys.argv[2:]], target)
+    atheris.Fuzz()
