@@ -305,7 +305,7 @@ def parse_config(text: str, path: str, env: dict[str, str] | None = None) -> Con
                        f"feeds[{i}]")
         elif feed is not None:
             seen[feed.url] = i
-    smtp = parse_smtp(reader, data.get("smtp"), env)
+    smtp = parse_smtp(reader, data.get("smtp"), env, base)
     templates = reader.text(data, "templates")
     if templates is not None and not (base / templates).is_dir():
         reader.add(data, "templates", f"{templates}: no such folder")

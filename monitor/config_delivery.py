@@ -120,8 +120,9 @@ def default_digests(base: Path) -> tuple[DigestConfig, ...]:
 
 
 def _secret(reader: _Reader, data: dict[str, Any], name: str, where: str,
-            env: dict[str, str]) -> str | None:
-    """``<name>_env`` (a variable's name) or ``<name>_file`` (a path); also ``<VAR>_FILE``."""
+            env: dict[str, str], base: Path) -> str | None:
+    """``<name>_env`` (a variable's name) or ``<name>_file`` (a path, relative to the config
+    file); also ``<VAR>_FILE``.  A problem names the setting, never the secret."""
     var, path = data.get(f"{name}_env"), data.get(f"{name}_file")
     if var is not None and path is not None:
         reader.add(data, f"{name}_file", f"give {name}_env or {name}_file, not both", where)
@@ -140,14 +141,15 @@ def _secret(reader: _Reader, data: dict[str, Any], name: str, where: str,
     if path is None:
         return None
     try:
-        return Path(str(path)).read_text(encoding="utf-8").strip()
+        return (base / str(path)).read_text(encoding="utf-8").strip()
     except OSError as exc:
         reader.add(data, f"{name}_file" if f"{name}_file" in data else f"{name}_env",
                    f"cannot read {path}: {exc.strerror or exc}", where)
         return None
 
 
-def parse_smtp(reader: _Reader, data: Any, env: dict[str, str]) -> SmtpConfig | None:
+def parse_smtp(reader: _Reader, data: Any, env: dict[str, str], base: Path
+               ) -> SmtpConfig | None:
     if data is None:
         return None
     if not isinstance(data, dict):
@@ -168,11 +170,13 @@ def parse_smtp(reader: _Reader, data: Any, env: dict[str, str]) -> SmtpConfig | 
     if not _address_ok(sender):
         reader.add(data, "from", f"{sender!r} is not an e-mail address", "smtp")
     ca_file = reader.text(data, "ca_file", "smtp")
-    if ca_file is not None and not Path(ca_file).is_file():
-        reader.add(data, "ca_file", f"{ca_file}: no such file", "smtp")
+    if ca_file is not None:
+        ca_file = str(base / ca_file)
+        if not Path(ca_file).is_file():
+            reader.add(data, "ca_file", f"{ca_file}: no such file", "smtp")
     return SmtpConfig(
         host=host, port=port, security=security, username=reader.text(data, "username", "smtp"),
-        password=_secret(reader, data, "password", "smtp", env), sender=sender,
+        password=_secret(reader, data, "password", "smtp", env, base), sender=sender,
         timeout=reader.duration(data, "timeout", 30.0, "smtp") or 30.0, ca_file=ca_file)
 
 
@@ -237,7 +241,7 @@ def _channel(reader: _Reader, data: Any, where: str, base: Path, env: dict[str, 
             reader.add(spec, "format", f"{fmt!r} must be json or slack", where)
             fmt = "json"
         return ChannelConfig("webhook", url=str(spec.get("url", "")).strip(), format=fmt,
-                             secret=_secret(reader, spec, "secret", where, env),
+                             secret=_secret(reader, spec, "secret", where, env, base),
                              allow_private_addresses=reader.boolean(
                                  spec, "allow_private_addresses", False, where))
     reader.keys(spec, ("dir",), where)

@@ -4,6 +4,7 @@ Alembic migrations, the kept pages' compression, and the SQL the store runs, bui
 
 from __future__ import annotations
 
+import re
 import zlib
 from datetime import datetime
 from functools import lru_cache
@@ -12,6 +13,7 @@ from typing import Any, TypeVar
 
 import zstandard
 from sqlalchemy import Engine, bindparam, create_engine, event, func, insert, select, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import Update
@@ -98,6 +100,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def shown_url(url: str) -> str:
+    """A database URL fit for messages and logs: its password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not parseable: mask anything between :// and @
+        return re.sub(r"(?<=://)[^/@]*@", "***@", url)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
@@ -105,14 +115,15 @@ def make_engine(url: str) -> Engine:
             try:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise UsageError(f"database {url}: cannot create its folder: {exc}") from exc
+                raise UsageError(f"database {shown_url(url)}: cannot create its folder: "
+                                 f"{exc}") from exc
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     try:
         return create_engine(url, pool_pre_ping=True)
     except Exception as exc:  # bad URL, missing driver
-        raise UsageError(f"database {url!r}: {exc}") from exc
+        raise UsageError(f"database {shown_url(url)!r}: {exc}".replace(url, "…")) from exc
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -18,7 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import db
-from monitor.db import StoreError, compress_page, decompress_page, make_engine, upgrade
+from monitor.db import (
+    StoreError,
+    compress_page,
+    decompress_page,
+    make_engine,
+    shown_url,
+    upgrade,
+)
 
 __all__ = ["NewArticle", "Store", "StoreError", "Stored", "StoredArticle", "compress_page",
            "decompress_page", "make_engine", "upgrade"]
@@ -80,7 +87,8 @@ class Store:
         if migrate:
             upgrade(self.engine)
         elif "feeds" not in inspect(self.engine).get_table_names():
-            raise StoreError(f"database {url!r} has no schema: run `monitor db upgrade`")
+            raise StoreError(f"database {shown_url(url)!r} has no schema: run "
+                             "`monitor db upgrade`")
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         dialect_insert = sqlite_insert if self.engine.dialect.name == "sqlite" else pg_insert
         self._insert_hit = dialect_insert(Hit).on_conflict_do_nothing().returning(Hit.id)
