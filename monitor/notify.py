@@ -11,6 +11,7 @@ repeats of a key and reject signatures older than a few minutes (see ``verify``)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -19,6 +20,7 @@ import smtplib
 import socket
 import ssl
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -80,12 +82,17 @@ def verify(secret: str, header: str, body: bytes, now: float,
 def send_email(smtp: SmtpConfig, to: tuple[str, ...], message: EmailMessage) -> None:
     context = ssl.create_default_context(cafile=smtp.ca_file)
     where = f"SMTP {smtp.host}:{smtp.port}"
+    client: smtplib.SMTP = (smtplib.SMTP_SSL(timeout=smtp.timeout, context=context)
+                            if smtp.security == "ssl" else smtplib.SMTP(timeout=smtp.timeout))
+    # One deadline for the whole exchange (a server that answers a byte at a time passes
+    # every per-read timeout): past it, the socket is shut and the send fails, retryable.
+    expired = threading.Event()
+    watchdog = threading.Timer(smtp.timeout * 2, _cut, (client, expired))
+    watchdog.daemon = True
+    watchdog.start()
+    client._host = smtp.host  # type: ignore[attr-defined]  # as the constructor would: TLS checks it
     try:
-        if smtp.security == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout,
-                                                    context=context)
-        else:
-            client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+        client.connect(smtp.host, smtp.port)
         with client:
             if smtp.security == "starttls":
                 client.starttls(context=context)
@@ -108,10 +115,21 @@ def send_email(smtp: SmtpConfig, to: tuple[str, ...], message: EmailMessage) -> 
     except ssl.SSLError as exc:
         raise DeliveryError(f"{where}: TLS failed: {exc.reason or exc}") from exc
     except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(f"{where}: {_os_reason(exc)}") from exc
+        reason = f"timed out after {smtp.timeout * 2:g}s" if expired.is_set() else _os_reason(exc)
+        raise DeliveryError(f"{where}: {reason}") from exc
+    finally:
+        watchdog.cancel()
     if refused:
         raise DeliveryError(f"{where}: some recipients refused: {_refusals(refused)}",
                             retryable=False)
+
+
+def _cut(client: smtplib.SMTP, expired: threading.Event) -> None:
+    expired.set()
+    sock = getattr(client, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _refusals(refused: dict[str, tuple[int, bytes]]) -> str:

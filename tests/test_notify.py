@@ -123,6 +123,36 @@ def test_server_down_is_retryable() -> None:
     assert caught.value.retryable
 
 
+@pytest.mark.parametrize("greeting", [b"", b"220 smtp.example.org ESMTP ready, slowly" * 50])
+def test_a_silent_or_trickling_smtp_server_meets_one_deadline(greeting: bytes) -> None:
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve() -> None:  # greets a byte every 50 ms (each read is in time), or never
+        conn, _ = listener.accept()
+        with conn:
+            for byte in greeting:
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+                time.sleep(0.05)
+            time.sleep(5)
+
+    threading.Thread(target=serve, daemon=True).start()
+    box = Mailbox(listener.getsockname()[1], "")
+    started = time.monotonic()
+    with pytest.raises(DeliveryError, match="timed out") as caught:
+        send_email(smtp_config(box, ca_file=None, timeout=0.5), ("a@example.org",),
+                   outgoing().message)
+    assert caught.value.retryable and time.monotonic() - started < 3
+    listener.close()
+
+
 def test_hostile_subject_cannot_inject_headers() -> None:
     from monitor.digest import clean_header
 
