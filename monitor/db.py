@@ -91,7 +91,6 @@ def decompress_page(body: bytes) -> bytes:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     # Checkpoint (and fsync) every ~40 MB of WAL rather than every 4 MB: a tenth of the
@@ -117,7 +116,9 @@ def make_engine(url: str) -> Engine:
             except OSError as exc:
                 raise UsageError(f"database {shown_url(url)}: cannot create its folder: "
                                  f"{exc}") from exc
-        engine = create_engine(url, connect_args={"timeout": 30})
+        # A writer waits up to 30 s for another (``?timeout=`` in the URL says otherwise).
+        waits = "timeout" in make_url(url).query
+        engine = create_engine(url, connect_args={} if waits else {"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     try:

@@ -214,13 +214,21 @@ async def poll(ctx: Context, feeds: Sequence[Feed]) -> Summary:
     """Poll these feeds concurrently (within the fetch limits) and store what is new."""
     summary = Summary()
     states = FeedStates(ctx.store)
+    failure: BaseException | None = None
     try:
         async with Fetcher(ctx.config.fetch) as fetcher:
+            # Every feed finishes or fails on its own; a database error fails the cycle once
+            # all are done (what they stored stays; the rest is retried by the next cycle).
             for result in await asyncio.gather(*(_guarded(ctx, fetcher, states, f)
-                                                 for f in feeds)):
-                summary.add(result)
+                                                 for f in feeds), return_exceptions=True):
+                if isinstance(result, BaseException):
+                    failure = failure or result
+                else:
+                    summary.add(result)
     finally:
         states.flush()
+    if failure is not None:
+        raise failure
     return summary
 
 

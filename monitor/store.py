@@ -141,10 +141,12 @@ class Store:
         """Due feeds no other replica holds, leased to ``owner`` until now + lease (the
         poll's state update releases them).  On PostgreSQL the due rows are locked with
         FOR UPDATE SKIP LOCKED, so replicas claiming at once get different feeds; SQLite
-        serialises the statement."""
+        serialises the statement.  A feed ``owner`` itself still holds is left from a cycle
+        that failed (the database went away): one owner polls one cycle at a time, so it is
+        claimed again at once instead of at the lease's end."""
         due = (select(Feed.id).where(
             Feed.state != "disabled", or_(Feed.next_poll.is_(None), Feed.next_poll <= now),
-            or_(Feed.lease_until.is_(None), Feed.lease_until <= now))
+            or_(Feed.lease_until.is_(None), Feed.lease_until <= now, Feed.lease_owner == owner))
             .order_by(Feed.next_poll, Feed.id).limit(limit))
         if self.engine.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)

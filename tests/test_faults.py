@@ -6,6 +6,7 @@ nothing lost, nothing duplicated, nothing half-written, and the bad feed's probl
 from __future__ import annotations
 
 import gzip
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -244,3 +245,93 @@ def test_a_bug_one_feed_triggers_is_that_feeds_failure(
     assert rows["poison"]["last_error"] == "unexpected RecursionError: maximum recursion depth " \
         "exceeded"
     assert assert_consistent(store).articles == 1
+
+
+# --- the database misbehaving -----------------------------------------------------------------
+
+
+def many_feeds(server: Server, feeds: int, items: int, delay: float = 0.0) -> list[str]:
+    for f in range(feeds):
+        entries = []
+        for i in range(items):
+            server.routes[f"/p{f}-{i}"] = Reply(200, article_html(
+                f"Report {f}-{i}", [f"Dispatch {f}-{i}: " + " ".join(PARAGRAPHS)]),
+                {"Content-Type": "text/html"}, delay=delay)
+            entries.append({"title": f"Report {f}-{i}", "link": server.url(f"/p{f}-{i}"),
+                            "guid": f"p{f}-{i}", "description": PUTIN})
+        server.routes[f"/f{f}"] = Reply(200, rss(entries))
+    return [server.url(f"/f{f}") for f in range(feeds)]
+
+
+def test_sqlite_busy_fails_the_cycle_and_the_next_one_catches_up(
+        server: Server, tmp_path: Path, clock: Clock) -> None:
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from monitor.pipeline import sync_feeds
+
+    path = tmp_path / "monitor.db"
+    store = Store(f"sqlite:///{path}?timeout=0.3")
+    try:
+        config = config_for(store.url, many_feeds(server, 3, 2))
+        sync_feeds(store, config.feeds, clock())
+        # Another process holds the write lock for longer than the busy timeout.
+        blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        blocker.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(OperationalError, match="locked"):
+            run(store, config, clock)
+        blocker.execute("ROLLBACK")
+        # A lock held for less than the busy timeout only makes the writer wait.
+        blocker.execute("BEGIN EXCLUSIVE")
+        threading.Timer(0.1, blocker.execute, ("ROLLBACK",)).start()
+        summary = run(store, config, clock)  # the same feeds: still due, nothing was lost
+        assert summary.articles_new == 6 and summary.failed == 0
+        assert assert_consistent(store).articles == 6
+        blocker.close()
+    finally:
+        store.close()
+
+
+def test_postgresql_restarting_mid_cycle_loses_nothing(server: Server, clock: Clock) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from monitor.pipeline import sync_feeds
+    from monitor.scheduler import Daemon
+    from monitor.watchlist import load_watchlists
+    from tests.conftest import Proxy, _postgres_or_skip
+
+    url = _postgres_or_skip()
+    proxy = Proxy(("127.0.0.1", 5432))
+    store = Store(url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}"))
+    try:
+        config = replace(config_for(store.url, many_feeds(server, 6, 3, delay=0.1)),
+                         digests=())
+        daemon = Daemon(config, store, load_watchlists(config.watchlists), clock)
+        sync_feeds(store, config.feeds, clock())
+        failed: list[BaseException] = []
+
+        def first_cycle() -> None:
+            try:
+                daemon.poll()
+            except SQLAlchemyError as exc:
+                failed.append(exc)
+
+        worker = threading.Thread(target=first_cycle)
+        worker.start()
+        deadline = time.monotonic() + 30
+        while sum(r.path.startswith("/p") for r in server.requests) < 6:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        proxy.stop()  # PostgreSQL restarts: every connection dropped, none accepted
+        time.sleep(0.3)
+        proxy.start()
+        worker.join(60)
+        assert failed, "the cycle should have failed while the database was away"
+        summary = daemon.poll()  # reconnects (pool pre-ping) and claims what was left
+        assert summary.failed == 0
+        counts = assert_consistent(store)
+        assert (counts.articles, counts.items) == (18, 18)
+    finally:
+        store.close()
+        proxy.stop()
