@@ -110,6 +110,12 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
         line = key_node.start_mark.line + 1
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a name, not a list or a mapping",
+                key_node.start_mark) from None
         if key in out:
             out.duplicates.append((key, line))
         out[key] = loader.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]

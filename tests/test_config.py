@@ -254,3 +254,8 @@ def test_any_yaml_gives_a_config_or_a_config_error(tmp_path_factory: pytest.Temp
         parse_config(text, str(path), env={})
     except ConfigError as exc:
         assert str(exc).startswith(str(path)) or str(path) in str(exc)
+
+
+def test_a_list_as_a_key_names_the_file_and_line() -> None:
+    with pytest.raises(ConfigError, match=r"monitor.yaml:2: .*a key must be a name"):
+        parse_config("fetch:\n  [timeout]: 1s\n", "monitor.yaml", env={})

@@ -164,3 +164,10 @@ def test_any_yaml_structure_gives_problems_not_exceptions(data: object) -> None:
 
     watchlist, found = parse_watchlist(yaml.safe_dump(data), "w.yaml")
     assert watchlist is not None or found
+
+
+def test_a_list_or_mapping_as_a_key_is_a_problem_not_an_exception() -> None:
+    # Found by fuzzing: `[a]: 1` and `? {a: 1}` made the loader raise TypeError.
+    for text in ("[a]: 1\n", "entries:\n  - ? {a: 1}\n    : x\n"):
+        watchlist, found = parse_watchlist(text, "w.yaml")
+        assert watchlist is None and "a key must be a name" in str(found[0])
