@@ -299,6 +299,7 @@ class Receiver(_Loopback):
         self.replies: list[int] = []
         self.headers: dict[str, str] = {}
         self.trickle = 0.0
+        self.delay = 0.0  # seconds before answering (after recording the request)
         receiver = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -310,6 +311,7 @@ class Receiver(_Loopback):
                     self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                 status = receiver.replies.pop(0) if receiver.replies else 200
                 reply = b"ok" if status < 300 else b"try again later"
+                time.sleep(receiver.delay)
                 self.send_response(status)
                 for key, value in receiver.headers.items():
                     self.send_header(key, value)
