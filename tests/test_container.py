@@ -123,3 +123,46 @@ def test_compose_file() -> None:
     assert monitor["depends_on"]["db"]["condition"] == "service_healthy"
     assert "MONITOR_DATABASE_URL_FILE" in monitor["environment"]
     assert db["image"].startswith("postgres:")
+    assert monitor["read_only"] is True and monitor["tmpfs"] == ["/tmp"]
+
+
+READ_ONLY = """
+set -e
+while [ "$1" != "--" ]; do
+  mount --bind "$1" "$1" && mount -o remount,bind,ro "$1"
+  shift
+done
+shift
+exec "$@"
+"""
+
+
+def test_the_entrypoint_runs_on_a_read_only_root_with_only_data_and_tmp_writable(
+        server: Server, tmp_path: Path) -> None:
+    """As `docker run --read-only --tmpfs /tmp -v ...:/data` (and compose.yaml) run it: in
+    a mount namespace everything the process could write to is read-only (the code, the
+    virtualenv, the interpreter, /etc, /usr, the image's /etc/monitor) except /data and
+    /tmp, and a whole cycle, status and a backfill still work."""
+    if shutil.which("unshare") is None or subprocess.run(
+            ["unshare", "-m", "true"], capture_output=True, check=False).returncode != 0:
+        pytest.skip("needs unshare -m (root, or a user namespace) to mount read-only")
+    one_article_feed(server)
+    env, data = _layout(tmp_path, server)
+    env["HOME"] = str(data)  # the image's user lives in /data
+    (tmp_path / "saved.txt").write_text("Saved report\nPutin arrived in Pyongyang.")
+    interpreter = Path(os.path.realpath(sys.executable)).parents[1]
+    read_only = sorted({str(ROOT), str(tmp_path / "etc"), str(Path(sys.prefix)),
+                        str(interpreter), "/etc", "/usr", os.path.expanduser("~")})
+    for words in (["monitor", "run", "--once"], ["monitor", "status"],
+                  ["monitor", "backfill", "--from", str(tmp_path / "saved.txt"),
+                   "--workers", "1"]):
+        result = subprocess.run(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c", READ_ONLY, "sh",
+             *read_only, "--", *_command(words)],
+            cwd=data, env=env, capture_output=True, text=True, timeout=180, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert (data / "monitor.db").exists() and server.hits("/a") == 1
+    probe = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                            READ_ONLY, "sh", str(ROOT), "--", "touch", str(ROOT / "x")],
+                           capture_output=True, text=True, check=False)
+    assert probe.returncode != 0 and "Read-only" in probe.stderr  # the namespace holds
