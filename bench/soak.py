@@ -1,0 +1,265 @@
+"""Soak: the daemon's poll job against 1,000 local feeds that publish an item every minute,
+5% of them faulty, for 10 minutes of a clock running 60x faster than the wall clock.
+
+    python bench/soak.py [--feeds 1000] [--minutes 10] [--speed 60] [--db URL]
+
+The feed server runs in its own process and reads the same accelerated clock: feed n lists
+its items of the last 20 minutes (guid, pubDate, text; every tenth feed links full pages,
+which are fetched and extracted).  Faulty feeds answer 500, broken XML, nothing for longer
+than the timeout, 404, or close the connection.  The daemon (scheduler.Daemon, the clock
+injected) polls whatever is due, as its job does, until the clock reaches the end, then
+catches up.  At 60x, 1,000 feeds publish 1,000 items a second, more than two cores match
+and store: the daemon falls behind (feeds list 50 minutes of items, so nothing is lost) and
+the figures are its throughput under overload.  Prints polls/s, articles/s, hits/s, p95 of
+publication-to-stored delay (in the accelerated clock's seconds, and real), memory one
+minute in and at the end (target: no growth beyond 10%), and the invariant check: every
+item of every healthy feed stored once, no duplicate article or hit, no empty story.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import multiprocessing
+import random
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import func, select  # noqa: E402
+
+from monitor.config import Config, FeedConfig, FetchConfig  # noqa: E402
+from monitor.models import Article, Hit, Item, Story  # noqa: E402
+from monitor.pipeline import Summary, sync_feeds  # noqa: E402
+from monitor.scheduler import Daemon  # noqa: E402
+from monitor.store import Store  # noqa: E402
+from monitor.watchlist import load_watchlists  # noqa: E402
+
+START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+WINDOW = 50  # minutes of items a feed lists (the daemon may fall this far behind)
+NAMES = ["Vladimir Putin", "Kim Jong Un", "Tô Lâm", "Volodymyr Zelensky", "Sergei Lavrov",
+         "the European Union", "NATO", "sanctions", "New START"]
+WORDS = ["minister", "talks", "border", "energy", "grain", "missile", "port", "summit", "aid",
+         "election", "court", "protest", "market", "oil", "drone", "navy", "trade", "visa",
+         "delegation", "agreement"]
+FAULTS = ("500", "broken", "silent", "404", "close")
+
+
+def faulty(n: int) -> str | None:
+    return FAULTS[(n // 20) % len(FAULTS)] if n % 20 == 7 else None
+
+
+def full_text(n: int) -> bool:
+    return n % 10 == 3
+
+
+class Clock:
+    """The accelerated clock, the same in both processes: START + (wall - t0) * speed."""
+
+    def __init__(self, t0: float, speed: float) -> None:
+        self.t0, self.speed = t0, speed
+
+    def __call__(self) -> datetime:
+        return START + timedelta(seconds=(time.time() - self.t0) * self.speed)
+
+
+def text(n: int, minute: int) -> str:
+    rng = random.Random(n * 100_003 + minute)
+    words = [rng.choice(WORDS) for _ in range(50)]
+    if rng.random() < 0.5:
+        words.insert(rng.randrange(len(words)), rng.choice(NAMES))
+    return f"Report {n}-{minute}: " + " ".join(words) + "."
+
+
+def feed_xml(n: int, last: int, port: int) -> bytes:
+    items = []
+    for minute in range(max(0, last - WINDOW + 1), last + 1):
+        when = (START + timedelta(minutes=minute)).strftime("%a, %d %b %Y %H:%M:%S GMT")
+        link = f"<link>http://127.0.0.1:{port}/p/{n}/{minute}</link>" if full_text(n) else ""
+        items.append(f"<item><title>Feed {n} at minute {minute}</title><guid>s{n}-{minute}"
+                     f"</guid>{link}<pubDate>{when}</pubDate><description>{text(n, minute)}"
+                     f"</description></item>")
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {n}</title>'
+            f"{''.join(reversed(items))}</channel></rss>").encode()
+
+
+def page_html(n: int, minute: int) -> bytes:
+    body = "".join(f"<p>{text(n, minute * 7 + k)}</p>" for k in range(6))
+    return (f"<html><head><title>Feed {n} at minute {minute}</title></head><body><article>"
+            f"<h1>Feed {n} at minute {minute}</h1><p>{text(n, minute)}</p>{body}</article>"
+            f"</body></html>").encode()
+
+
+def serve(port_out: Any, t0: float, speed: float, minutes: int) -> None:
+    clock = Clock(t0, speed)
+
+    def response(status: str, body: bytes, extra: str = "") -> bytes:
+        return (f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n{extra}\r\n").encode() \
+            + body
+
+    async def answer(path: str, tag: str | None, port: int) -> bytes | None:
+        parts = path.strip("/").split("/")
+        if parts[0] == "p":
+            return response("200 OK", page_html(int(parts[1]), int(parts[2])),
+                            "Content-Type: text/html\r\n")
+        n = int(parts[1].split(".")[0])
+        fault = faulty(n)
+        if fault == "500":
+            return response("500 Internal Server Error", b"oops")
+        if fault == "404":
+            return response("404 Not Found", b"gone")
+        if fault == "broken":
+            return response("200 OK", b"<rss><channel><item><title>\x00\xff<<<")
+        if fault == "silent":
+            await asyncio.sleep(30)
+        if fault in ("silent", "close"):
+            return None
+        last = min(minutes, int((clock() - START).total_seconds() // 60))
+        etag = f'"{n}-{last}"'
+        if tag == etag:
+            return response("304 Not Modified", b"", f"ETag: {etag}\r\n")
+        return response("200 OK", feed_xml(n, last, port),
+                        f"ETag: {etag}\r\nContent-Type: application/rss+xml\r\n")
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        port = writer.get_extra_info("sockname")[1]
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                lines = head.decode("latin-1").split("\r\n")
+                headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+                tag = next((v for k, v in headers.items() if k.lower() == "if-none-match"), None)
+                reply = await answer(lines[0].split(" ")[1], tag, port)
+                if reply is None:
+                    break
+                writer.write(reply)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=2048)
+        port_out.put(server.sockets[0].getsockname()[1])
+        await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def invariants(store: Store, feeds: int, minutes: int) -> list[str]:
+    problems = []
+    with store.engine.connect() as c:
+        articles = c.execute(select(func.count()).select_from(Article)).scalar_one()
+        distinct = c.execute(select(func.count(func.distinct(Article.canonical_url)))).scalar_one()
+        if articles != distinct:
+            problems.append(f"{articles - distinct} duplicate articles")
+        dupes = c.execute(select(Hit.story_id).group_by(Hit.story_id, Hit.watchlist, Hit.entry)
+                          .having(func.count() > 1)).all()
+        if dupes:
+            problems.append(f"{len(dupes)} duplicate hits")
+        empty = c.execute(select(func.count()).select_from(Story).where(
+            ~select(Article.id).where(Article.story_id == Story.id).exists())).scalar_one()
+        if empty:
+            problems.append(f"{empty} stories without articles")
+        keys = set(c.scalars(select(Item.key)))
+    healthy = [n for n in range(feeds) if faulty(n) is None]
+    from monitor.dedupe import item_key
+
+    missing = sum(1 for n in healthy for m in range(minutes + 1)
+                  if item_key(f"s{n}-{m}", None, "", "") not in keys)
+    if missing:
+        problems.append(f"{missing} published items not stored")
+    return problems
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--minutes", type=int, default=10)
+    parser.add_argument("--speed", type=float, default=60.0)
+    parser.add_argument("--db", help="database URL (default: SQLite in a temporary folder)")
+    args = parser.parse_args()
+    folder = tempfile.TemporaryDirectory()
+    database = args.db or f"sqlite:///{folder.name}/soak.db"
+    t0 = time.time() + 2.0  # the clock starts once both processes are up
+    clock = Clock(t0, args.speed)
+    ports: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+    server = multiprocessing.Process(target=serve, args=(ports, t0, args.speed, args.minutes),
+                                     daemon=True)
+    server.start()
+    port = ports.get(timeout=10)
+    fetch = FetchConfig(timeout=2.0, concurrency=32, per_host=32, allow_private_addresses=True)
+    feeds = tuple(FeedConfig(f"http://127.0.0.1:{port}/f/{n}.rss", interval=60,
+                             full_text=full_text(n)) for n in range(args.feeds))
+    config = Config(database=database, watchlists=str(ROOT / "watchlists"), fetch=fetch,
+                    feeds=feeds, digests=())
+    store = Store(database)
+    while time.time() < t0:
+        time.sleep(0.01)
+    sync_feeds(store, config.feeds, clock())
+    logging.getLogger().setLevel(logging.CRITICAL)  # the faulty feeds' warnings, trafilatura
+    daemon = Daemon(config, store, load_watchlists(config.watchlists), clock)
+    total = Summary()
+    memory: list[tuple[datetime, float]] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.25):
+            memory.append((clock(), rss_mb()))
+
+    threading.Thread(target=sample, daemon=True).start()
+    end = START + timedelta(minutes=args.minutes)
+    started = time.perf_counter()
+    while clock() < end + timedelta(minutes=2):  # two more minutes: every feed once more
+        summary = daemon.poll()  # returns when nothing is due (caught up)
+        total.add(summary)
+        if not summary.feeds_polled:
+            time.sleep(0.02)
+    elapsed = time.perf_counter() - started
+    done.set()
+    memory_start = next((mb for when, mb in memory if when >= START + timedelta(minutes=1)),
+                        rss_mb())
+    memory_end = rss_mb()
+    with store.engine.connect() as c:
+        rows = c.execute(select(Article.first_seen, Article.published)).all()
+    delays = sorted((first - published).total_seconds() for first, published in rows
+                    if published is not None)
+    p95 = delays[int(0.95 * (len(delays) - 1))] if delays else 0.0
+    problems = invariants(store, args.feeds, args.minutes)
+    bad = sum(1 for n in range(args.feeds) if faulty(n))
+    print(f"{args.feeds} feeds ({bad} faulty), {args.minutes} min at {args.speed:g}x "
+          f"({elapsed:.1f} s real), database {store.engine.dialect.name}")
+    print(f"polls/s:    {total.feeds_polled / elapsed:8.1f}   ({total.feeds_polled} polls, "
+          f"{total.failed} failed, {total.not_modified} not modified)")
+    print(f"articles/s: {total.articles_new / elapsed:8.1f}   ({total.articles_new} articles, "
+          f"{total.pages_failed} pages failed)")
+    print(f"hits/s:     {total.hits_new / elapsed:8.1f}   ({total.hits_new} hits)")
+    print(f"p95 published -> stored: {p95:.0f} s of the accelerated clock "
+          f"({p95 / args.speed:.1f} s real)")
+    growth = memory_end / memory_start if memory_start else 0.0
+    print(f"memory: {memory_start:.0f} MB one minute in, {memory_end:.0f} MB at the end "
+          f"(x{growth:.2f}; target <= 1.10 {'MET' if growth <= 1.10 else 'MISSED'})")
+    print("invariants: " + ("OK (every item of every healthy feed stored once; no duplicate "
+                            "article or hit; no empty story)" if not problems
+                            else "BROKEN: " + "; ".join(problems)))
+    store.close()
+    server.terminate()
+    folder.cleanup()
+
+
+if __name__ == "__main__":
+    main()
