@@ -136,16 +136,18 @@ class Store:
                                    (Feed.next_poll.is_(None)) | (Feed.next_poll <= now))
                 .order_by(Feed.next_poll, Feed.id)))
 
-    def claim_feeds(self, now: datetime, owner: str, lease: timedelta, limit: int
-                    ) -> list[Feed]:
+    def claim_feeds(self, now: datetime, owner: str, lease: timedelta, limit: int,
+                    due_by: datetime | None = None) -> list[Feed]:
         """Due feeds no other replica holds, leased to ``owner`` until now + lease (the
         poll's state update releases them).  On PostgreSQL the due rows are locked with
         FOR UPDATE SKIP LOCKED, so replicas claiming at once get different feeds; SQLite
         serialises the statement.  A feed ``owner`` itself still holds is left from a cycle
         that failed (the database went away): one owner polls one cycle at a time, so it is
-        claimed again at once instead of at the lease's end."""
+        claimed again at once instead of at the lease's end.  ``due_by``: only feeds due by
+        then (a pass over what was due when it began, so that it ends under load)."""
+        due_by = due_by or now
         due = (select(Feed.id).where(
-            Feed.state != "disabled", or_(Feed.next_poll.is_(None), Feed.next_poll <= now),
+            Feed.state != "disabled", or_(Feed.next_poll.is_(None), Feed.next_poll <= due_by),
             or_(Feed.lease_until.is_(None), Feed.lease_until <= now, Feed.lease_owner == owner))
             .order_by(Feed.next_poll, Feed.id).limit(limit))
         if self.engine.dialect.name == "postgresql":

@@ -15,12 +15,14 @@ from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from monitor.config import FeedConfig
 from monitor.config_delivery import ChannelConfig, DigestConfig
+from monitor.pipeline import sync_feeds
 from monitor.queries import article_rows
 from monitor.scheduler import Daemon
 from monitor.store import Store
 from monitor.watchlist import load_watchlists
-from tests.conftest import ROOT, Server
+from tests.conftest import ROOT, Reply, Server, rss
 from tests.test_pipeline import config_for, one_article_feed
 
 
@@ -67,6 +69,30 @@ def test_feeds_are_polled_when_due_not_every_tick(server: Server, store: Store,
     assert daemon.poll().feeds_polled == 0  # interval 15 min (with jitter)
     clock.now += timedelta(minutes=30)
     assert daemon.poll().feeds_polled == 1 and server.hits("/feed") == 2
+
+
+def test_a_pass_under_more_load_than_it_can_take_still_ends(
+        server: Server, store: Store, tmp_path: Path) -> None:
+    # Every reading of the clock jumps an hour: whatever a pass polls is due again before
+    # the pass ends.  The pass takes what was due when it began, once, and returns.
+    class Racing(Clock):
+        def __call__(self) -> datetime:
+            self.now += timedelta(hours=1)
+            return self.now
+
+    feeds = [f"/f{n}" for n in range(10)]
+    for path in feeds:
+        server.routes[path] = server.routes.get("/feed") or Reply(200, rss([]))
+    clock = Racing(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+    daemon = daemon_for(store, server, tmp_path, clock)
+    config = replace(daemon.config, feeds=tuple(FeedConfig(server.url(p)) for p in feeds),
+                     fetch=replace(daemon.config.fetch, concurrency=1))  # chunks of 4
+    daemon = Daemon(config, store, daemon.watchlists, clock)
+    sync_feeds(store, config.feeds, datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+    summary = daemon.poll()
+    assert summary.feeds_polled == len(feeds)
+    assert all(server.hits(p) == 1 for p in feeds)
+    assert daemon.last_cycle is not None
 
 
 def test_housekeeping_prunes_raw_pages_past_retention(server: Server, store: Store,
