@@ -305,7 +305,7 @@ async def _poll_feed(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: F
 async def _new_items(ctx: Context, fetcher: Fetcher, feed: Feed, items: Sequence[FeedItem],
                      summary: Summary) -> None:
     keyed = {item_key(i.guid, i.link, i.title, i.summary): i for i in reversed(items)}
-    unseen = ctx.store.unseen(feed.id, keyed)
+    unseen = await asyncio.to_thread(ctx.store.unseen, feed.id, keyed)
     await asyncio.gather(*(_item(ctx, fetcher, feed, key, keyed[key], summary)
                            for key in keyed if key in unseen))
 
@@ -319,12 +319,12 @@ async def _item(ctx: Context, fetcher: Fetcher, feed: Feed, key: str, item: Feed
     canonical = canonical_url(item.link)
     while canonical in ctx.inflight:
         await ctx.inflight[canonical].wait()
-    known = ctx.store.article_id_by_url(canonical)
-    if known is not None:  # the same article from another feed: one more source, no fetch
-        ctx.store.add_source(feed.id, key, item.link, item.published, known, ctx.clock())
-        return
-    ctx.inflight[canonical] = asyncio.Event()
+    ctx.inflight[canonical] = asyncio.Event()  # before any await: one fetch per URL
     try:
+        known = await asyncio.to_thread(ctx.store.article_id_by_url, canonical)
+        if known is not None:  # the same article from another feed: one more source
+            ctx.store.add_source(feed.id, key, item.link, item.published, known, ctx.clock())
+            return
         async with fetcher.pages:
             await _fetch_and_store(ctx, fetcher, feed, key, item, summary)
     finally:
@@ -362,7 +362,8 @@ async def _fetch_and_store(ctx: Context, fetcher: Fetcher, feed: Feed, key: str,
                   content_type=page.headers.get("content-type") if page is not None else None)
     if not link and extracted.canonical_url is None:  # no URL: one article per item
         new = _without_url(new, feed, key)
-    stored = ctx.store.add_article(new, ctx.clock())
+    # In a thread: the event loop keeps serving fetches (their deadlines run) meanwhile.
+    stored = await asyncio.to_thread(ctx.store.add_article, new, ctx.clock())
     if not stored.duplicate:
         summary.articles_new += 1
         summary.stories_new += int(stored.new_story)
