@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -33,6 +33,7 @@ from monitor.store import NewArticle, Store
 from monitor.watchlist import Watchlist
 
 log = logging.getLogger("monitor.pipeline")
+T = TypeVar("T")
 
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml, "
                "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8")
@@ -106,6 +107,14 @@ class Context:
     sender: Sender | None = None  # None: notify.Sender for the configured SMTP server
     # metrics: observe("feed" | "page" | "extract", seconds)
     observe: Callable[[str, float], None] | None = None
+
+    async def db(self, call: Callable[..., T], *args: Any) -> T:
+        """A store call from the poll's event loop.  On PostgreSQL it runs in a thread, so
+        fetches go on (and their deadlines do not expire) during the round trip; SQLite is
+        local and serialises writers, and threads only cost it time and memory."""
+        if self.store.engine.dialect.name == "sqlite":
+            return call(*args)
+        return await asyncio.to_thread(call, *args)
 
     def timed(self, kind: str, started: float) -> None:
         if self.observe is not None:
@@ -305,7 +314,7 @@ async def _poll_feed(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: F
 async def _new_items(ctx: Context, fetcher: Fetcher, feed: Feed, items: Sequence[FeedItem],
                      summary: Summary) -> None:
     keyed = {item_key(i.guid, i.link, i.title, i.summary): i for i in reversed(items)}
-    unseen = await asyncio.to_thread(ctx.store.unseen, feed.id, keyed)
+    unseen = await ctx.db(ctx.store.unseen, feed.id, keyed)
     await asyncio.gather(*(_item(ctx, fetcher, feed, key, keyed[key], summary)
                            for key in keyed if key in unseen))
 
@@ -321,7 +330,7 @@ async def _item(ctx: Context, fetcher: Fetcher, feed: Feed, key: str, item: Feed
         await ctx.inflight[canonical].wait()
     ctx.inflight[canonical] = asyncio.Event()  # before any await: one fetch per URL
     try:
-        known = await asyncio.to_thread(ctx.store.article_id_by_url, canonical)
+        known = await ctx.db(ctx.store.article_id_by_url, canonical)
         if known is not None:  # the same article from another feed: one more source
             ctx.store.add_source(feed.id, key, item.link, item.published, known, ctx.clock())
             return
@@ -362,8 +371,7 @@ async def _fetch_and_store(ctx: Context, fetcher: Fetcher, feed: Feed, key: str,
                   content_type=page.headers.get("content-type") if page is not None else None)
     if not link and extracted.canonical_url is None:  # no URL: one article per item
         new = _without_url(new, feed, key)
-    # In a thread: the event loop keeps serving fetches (their deadlines run) meanwhile.
-    stored = await asyncio.to_thread(ctx.store.add_article, new, ctx.clock())
+    stored = await ctx.db(ctx.store.add_article, new, ctx.clock())
     if not stored.duplicate:
         summary.articles_new += 1
         summary.stories_new += int(stored.new_story)
