@@ -242,7 +242,8 @@ def import_files(store: Store, watchlists: Sequence[Watchlist], options: Options
              for chunk in _chunks(records(), min(4, options.batch)))
     batch: list[NewArticle] = []
     with _pool(options.workers, watchlists) as pool:
-        for results in _pipelined(pool, tasks, options.workers * 4, stop):
+        # Eight chunks in flight per worker: it stays busy while this process stores a batch.
+        for results in _pipelined(pool, tasks, options.workers * 8, stop):
             for result in results:
                 if isinstance(result, Skipped):
                     report.skipped += 1
@@ -309,7 +310,7 @@ def rematch_stored(store: Store, watchlists: Sequence[Watchlist], options: Optio
              for page in articles() for part in _chunks(page, chunk))
     found: list[Rematched] = []
     with _pool(options.workers, watchlists) as pool:
-        for results in _pipelined(pool, tasks, options.workers * 4, stop):
+        for results in _pipelined(pool, tasks, options.workers * 8, stop):
             found += results
             if len(found) >= options.batch:
                 _store_hits(store, found, report, key, described, clock())
