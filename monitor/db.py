@@ -99,7 +99,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def shown_url(url: str) -> str:
+def masked_url(url: str) -> str:
     """A database URL fit for messages and logs: its password masked."""
     try:
         return make_url(url).render_as_string(hide_password=True)
@@ -114,7 +114,7 @@ def make_engine(url: str) -> Engine:
             try:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise UsageError(f"database {shown_url(url)}: cannot create its folder: "
+                raise UsageError(f"database {masked_url(url)}: cannot create its folder: "
                                  f"{exc}") from exc
         # A writer waits up to 30 s for another (``?timeout=`` in the URL says otherwise).
         waits = "timeout" in make_url(url).query
@@ -124,7 +124,7 @@ def make_engine(url: str) -> Engine:
     try:
         return create_engine(url, pool_pre_ping=True)
     except Exception as exc:  # bad URL, missing driver
-        raise UsageError(f"database {shown_url(url)!r}: {exc}".replace(url, "…")) from exc
+        raise UsageError(f"database {masked_url(url)!r}: {exc}".replace(url, "…")) from exc
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

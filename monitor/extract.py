@@ -67,13 +67,14 @@ def decode_page(body: bytes, content_type: str | None) -> str:
     if declared is None:
         found = _CHARSET.search(body[:4096])
         declared = found[1].decode("ascii").lower() if found else None
-    if declared and declared.replace("-", "").replace("_", "").startswith(("utf16", "utf32")):
-        return _decode(body, declared)
+    name = (declared or "").replace("-", "").replace("_", "")
+    if name.startswith(("utf16", "utf32")):
+        return _decode(body, declared or name)
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    if declared and declared.replace("-", "").replace("_", "") not in ("utf8", "unicode11utf8"):
+    if declared and name not in ("utf8", "unicode11utf8"):
         return _decode(body, declared)
     return body.decode("windows-1252", errors="replace")
 

@@ -157,7 +157,7 @@ def post_webhook(channel: ChannelConfig, out: Outgoing, now: datetime,
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False,
                           transport=sync_transport(policy)) as client:
-            status, text, location = _post(client, channel.url, body, headers, timeout)
+            status, answer, location = _post(client, channel.url, body, headers, timeout)
     except httpx.TimeoutException as exc:
         raise DeliveryError(f"webhook {shown}: timed out after {timeout:g}s") from exc
     except httpx.HTTPError as exc:
@@ -168,7 +168,7 @@ def post_webhook(channel: ChannelConfig, out: Outgoing, now: datetime,
         raise DeliveryError(f"webhook {shown}: {reason}") from exc
     if 200 <= status < 300:
         return
-    detail = " ".join(text[:200].split())
+    detail = " ".join(answer[:200].split())
     if 300 <= status < 400:  # never followed: a hook that moves is a configuration problem
         detail = f"redirects to {shown_url(location)}; update the URL"
     raise DeliveryError(f"webhook {shown}: HTTP {status} {detail}".rstrip(),

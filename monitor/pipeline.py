@@ -332,7 +332,8 @@ async def _item(ctx: Context, fetcher: Fetcher, feed: Feed, key: str, item: Feed
     try:
         known = await ctx.db(ctx.store.article_id_by_url, canonical)
         if known is not None:  # the same article from another feed: one more source
-            ctx.store.add_source(feed.id, key, item.link, item.published, known, ctx.clock())
+            await ctx.db(ctx.store.add_source, feed.id, key, item.link, item.published, known,
+                         ctx.clock())
             return
         async with fetcher.pages:
             await _fetch_and_store(ctx, fetcher, feed, key, item, summary)
@@ -363,7 +364,8 @@ async def _fetch_and_store(ctx: Context, fetcher: Fetcher, feed: Feed, key: str,
         extracted = from_feed(item.title, item.summary, item.content, item.author,
                               item.published)
         if not extracted.text:
-            ctx.store.add_source(feed.id, key, link, item.published, None, ctx.clock())
+            await ctx.db(ctx.store.add_source, feed.id, key, link, item.published, None,
+                         ctx.clock())
             return
     url = page.final_url if page is not None and page.ok else (link or feed.url)
     new = analyse(ctx.analyser, extracted, url=url, feed_id=feed.id, item=item, key=key,

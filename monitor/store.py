@@ -23,7 +23,7 @@ from monitor.db import (
     compress_page,
     decompress_page,
     make_engine,
-    shown_url,
+    masked_url,
     upgrade,
 )
 
@@ -87,7 +87,7 @@ class Store:
         if migrate:
             upgrade(self.engine)
         elif "feeds" not in inspect(self.engine).get_table_names():
-            raise StoreError(f"database {shown_url(url)!r} has no schema: run "
+            raise StoreError(f"database {masked_url(url)!r} has no schema: run "
                              "`monitor db upgrade`")
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         dialect_insert = sqlite_insert if self.engine.dialect.name == "sqlite" else pg_insert
