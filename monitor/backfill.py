@@ -15,7 +15,9 @@ import hashlib
 import json
 import multiprocessing
 import os
+import select
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -81,10 +83,39 @@ class Report:
 _analyser: Analyser | None = None
 
 
-def _init_worker(watchlists: Sequence[Watchlist]) -> None:
+def _init_worker(watchlists: Sequence[Watchlist], parent: int) -> None:
     global _analyser
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    _exit_with(parent)
     _analyser = Analyser.create(watchlists)
+
+
+def _exit_with(parent: int) -> None:
+    """End this worker when the process that started the pool ends, even by kill -9: a
+    worker waits for tasks on a pipe it holds both ends of, so it would wait forever (with
+    its memory, and the forkserver it keeps alive)."""
+
+    def watch() -> None:
+        try:  # Linux: a handle on that very process, readable once it has ended
+            handle = os.pidfd_open(parent)
+        except (AttributeError, OSError):
+            while _alive(parent):
+                time.sleep(1.0)
+        else:
+            select.select([handle], [], [])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _worker_analyser() -> Analyser:
@@ -178,7 +209,8 @@ def _pool(workers: int, watchlists: Sequence[Watchlist]) -> Iterator[ProcessPool
     else:
         context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context,
-                               initializer=_init_worker, initargs=(list(watchlists),))
+                               initializer=_init_worker,
+                               initargs=(list(watchlists), os.getpid()))
     try:
         yield pool
     finally:

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from monitor.models import Delivery, DigestHit, DigestRun, Hit, Story
@@ -148,3 +149,47 @@ digests:
     assert len(by_key) == sent and made >= sent  # (a window with nothing new sends nothing)
     every = [h for hits in by_key.values() for h in hits]
     assert len(every) == len(set(every))
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Not ended, or ended and not yet reaped (a zombie has ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_kill_9_of_a_backfill_leaves_no_worker_behind(
+        server: Server, db_url: str, tmp_path: Path) -> None:
+    """Pool workers wait for tasks on a pipe they hold both ends of: without a watch on the
+    process that started them they outlived its kill -9, with their memory, forever."""
+    archive = tmp_path / "archive"
+    _archive(archive)
+    config = _config(tmp_path, server, db_url)
+    process = _monitor(config, "backfill", "--from", str(archive), "--workers", "2")
+    deadline = time.monotonic() + 60
+    workers: list[int] = []
+    while len(workers) < 2 and time.monotonic() < deadline and process.poll() is None:
+        # The forkserver is a child of the command; the workers are the forkserver's.
+        workers = [w for child in _children(process.pid) for w in _children(child)]
+        time.sleep(0.05)
+    assert len(workers) == 2, "the pool's workers never started"
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)  # every holder of its output pipe has gone
+    deadline = time.monotonic() + 10
+    while any(_running(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_running(w) for w in workers)
