@@ -5,8 +5,14 @@
 # variables (MONITOR_DATABASE_URL, MONITOR_SMTP_PASSWORD, ...; *_FILE for Docker secrets).
 
 FROM python:3.11-slim-bookworm AS build
+# A C compiler for the matcher's folding (monitor/_fold.c); only this stage has it.
+# libc6-dev is not pinned: it must match the base image's libc6, which Debian updates.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc=4:12.2.0-3 libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY monitor ./monitor
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 

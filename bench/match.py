@@ -102,16 +102,44 @@ def load_articles(mb: float, watchlist: Watchlist, rng: random.Random) -> list[s
     return articles
 
 
-def timed(label: str, articles: list[str], fn: object, mb: float) -> float:
+def run(articles: list[str], fn: object) -> tuple[float, int]:
+    """Seconds to run fn over every article, and the mentions it found."""
     start = time.perf_counter()
     count = 0
     for article in articles:
         count += len(fn(article))  # type: ignore[operator]
-    elapsed = time.perf_counter() - start
+    return time.perf_counter() - start, count
+
+
+def show(label: str, articles: list[str], elapsed: float, count: int, mb: float) -> float:
     rate = mb / elapsed
     print(f"{label:<34} {rate:8.2f} MB/s {len(articles) / elapsed:10.0f} articles/s "
           f"{count:8d} mentions")
     return rate
+
+
+def timed(label: str, articles: list[str], fn: object, mb: float) -> float:
+    return show(label, articles, *run(articles, fn), mb)
+
+
+def rounds(articles: list[str], contenders: dict[str, object], mb: float, count: int
+           ) -> dict[str, float]:
+    """Each contender over the same articles, in turn, ``count`` times: the machines here are
+    noisy, so each one's best round is its figure (the per-round ratios are printed too)."""
+    best: dict[str, tuple[float, int]] = {}
+    ratios = []
+    for _ in range(count):
+        times = {}
+        for label, fn in contenders.items():
+            elapsed, found = run(articles, fn)
+            times[label] = elapsed
+            if label not in best or elapsed < best[label][0]:
+                best[label] = (elapsed, found)
+        first, second = list(times.values())[:2]
+        ratios.append(second / first)
+    print(f"({count} rounds each, in turn; the best of each is shown; per-round ratio "
+          f"{' '.join(f'{r:.2f}x' for r in ratios)})")
+    return {label: show(label, articles, *best[label], mb) for label in contenders}
 
 
 def main() -> None:
@@ -119,6 +147,7 @@ def main() -> None:
     parser.add_argument("--mb", type=float, default=5.0)
     parser.add_argument("--entries", type=int, default=10_000)
     parser.add_argument("--naive-sample", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     rng = random.Random(42)
 
@@ -145,9 +174,11 @@ def main() -> None:
             flash.add_keyword(name, entry.id)
 
     cold_rate = timed("monitor, first pass (cold caches)", articles, matcher.match, mb)
-    ours = timed("monitor, steady state", articles, matcher.match, mb)
-    theirs = timed("flashtext (exact, same names)", articles,
-                   lambda a: flash.extract_keywords(a, span_info=True), mb)
+    rates = rounds(articles, {
+        "monitor, steady state": matcher.match,
+        "flashtext (exact, same names)": lambda a: flash.extract_keywords(a, span_info=True),
+    }, mb, args.rounds)
+    ours, theirs = rates.values()
 
     from rapidfuzz import fuzz
 

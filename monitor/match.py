@@ -19,13 +19,17 @@ How it works (see README "How matching works"):
 
 from __future__ import annotations
 
+import gc
 import math
 import re
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import attrgetter
+from typing import NamedTuple
 
 import ahocorasick_rs
 from rapidfuzz.distance import OSA
@@ -36,7 +40,7 @@ from monitor.countries import (
     organization_names,
     region_names,
 )
-from monitor.normalize import Folded, fold, fold_text
+from monitor.normalize import Folded, candidate_tokens, fold, fold_text, token_set
 from monitor.watchlist import Entry, Watchlist
 
 # Roles of a pattern target.
@@ -50,12 +54,12 @@ _INFLECTIONS = frozenset("nsai")  # Russia/Russian, Korea/Koreas, Lavrov/Lavrova
 _DOTTED = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
 _NOT_WORD = re.compile(r"[\W_]+")
 _FIX_CACHE_SIZE = 200_000
+_MENTION_ORDER = attrgetter("start", "watchlist", "entry")
 # Places whose names contain a country's name but are not that country.
 EXTRA_SHADOWS = ("New Mexico", "New Jersey", "New South Wales", "New Guinea", "Georgia Tech")
 
 
-@dataclass(frozen=True, slots=True)
-class Mention:
+class Mention(NamedTuple):
     """One mention of a watchlist entry in a text; text == source[start:end]."""
 
     watchlist: str
@@ -77,6 +81,7 @@ class _Target:
     alias: str
     rule: int
     capital: bool  # the alias starts with a capital (fuzzy hits must too)
+    letters: str = ""  # EXACT: the alias's letters; NATIVE: casefolded (see _rule_holds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +116,7 @@ def _english_keys() -> dict[str, str]:
 
 
 def _letters(text: str) -> str:
-    return _NOT_WORD.sub("", unicodedata.normalize("NFC", text))
+    return _NOT_WORD.sub("", text if text.isascii() else unicodedata.normalize("NFC", text))
 
 
 def _is_acronym(alias: str) -> bool:
@@ -123,6 +128,10 @@ class Matcher:
     """Built once from watchlists; ``match(text)`` is pure and safe to call repeatedly."""
 
     def __init__(self, watchlists: Sequence[Watchlist], *, shadows: bool = True) -> None:
+        with _gc_paused():  # the build makes some 10^5 small objects that all stay alive
+            self._build(watchlists, shadows)
+
+    def _build(self, watchlists: Sequence[Watchlist], shadows: bool) -> None:
         self._entries: list[_EntryRef] = []
         self._keys: dict[str, int] = {}
         self._targets: list[list[_Target]] = []
@@ -140,11 +149,15 @@ class Matcher:
             ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MATCHKIND_STANDARD)
             if patterns else None
         )
+        # Per pattern: its padding, and its candidates when none needs a check (the usual).
+        self._hits = [(left, right, _plain(targets))
+                      for (left, right), targets in zip(self._pads, self._targets, strict=True)]
         self._key_tokens = [key.split() for key in self._keys]
         self._vocab = frozenset(t for tokens in self._key_tokens for t in tokens)
         self._build_fuzzy_index()
         self._fix_cache: dict[str, tuple[str, ...]] = {}
-        self._skip = set(self._vocab)  # tokens never corrected: the vocabulary, known no-fixes
+        # Tokens never corrected: the vocabulary, and the known no-fixes.
+        self._skip = token_set(self._vocab)
 
     # --- building --------------------------------------------------------------------------
 
@@ -178,7 +191,9 @@ class Matcher:
         capital = alias[:1].isupper()
         for rule in self._rules(alias, entry, native):
             text = " ".join(_letters(alias)) if rule == DOTTED else alias
-            self._add(text, _Target(role, entry_index, alias, rule, capital))
+            letters = ("" if rule not in (EXACT, NATIVE) else _letters(alias) if rule == EXACT
+                       else _letters(alias).casefold())
+            self._add(text, _Target(role, entry_index, alias, rule, capital, letters))
 
     def _add_entry(self, watchlist: str, entry: Entry) -> None:
         index = len(self._entries)
@@ -259,12 +274,19 @@ class Matcher:
         spans: dict[tuple[int, int], list[tuple[_Target, float]]] = {}
         excluded: dict[int, list[tuple[int, int]]] = {}
         required: set[int] = set()
-        pads = self._pads
+        hits = self._hits
         for index, start, end in self._automaton.find_matches_as_indexes(
             folded.hay, overlapping=True
         ):
-            left, right = pads[index]
+            left, right, plain = hits[index]
             span = (start + left, end - right)  # the hit's tokens, without the padding
+            if plain is not None:
+                found = spans.get(span)
+                if found is None:
+                    spans[span] = plain.copy()
+                else:
+                    found += plain
+                continue
             for target in self._targets[index]:
                 if target.rule != ANY and not _rule_holds(target, folded, span):
                     continue
@@ -280,44 +302,39 @@ class Matcher:
 
     def _resolve(self, folded: Folded, spans: dict[tuple[int, int], list[tuple[_Target, float]]],
                  excluded: dict[int, list[tuple[int, int]]], required: set[int]) -> list[Mention]:
-        starts: list[int] = []
-        ends: list[int] = []
         mentions: list[Mention] = []
-        for (start, end), found in sorted(spans.items(), key=lambda s: (s[0][0] - s[0][1], s[0])):
-            at = bisect_left(starts, start)
-            if at and ends[at - 1] > start:
-                continue
-            if at < len(starts) and starts[at] < end:
-                continue
-            starts.insert(at, start)
-            ends.insert(at, end)
-            mentions += self._mentions(folded, start, end, found, excluded, required)
-        mentions.sort(key=lambda m: (m.start, m.watchlist, m.entry))
+        for span in _longest_first(spans):
+            mentions += self._mentions(folded, *span, spans[span], excluded, required)
+        mentions.sort(key=_MENTION_ORDER)
         return mentions
 
     def _mentions(self, folded: Folded, start: int, end: int,
                   found: list[tuple[_Target, float]], excluded: dict[int, list[tuple[int, int]]],
-                  required: set[int]) -> Iterable[Mention]:
-        names = [(target, score) for target, score in found if target.role == NAME]
-        if not names:  # a shadow's span: it only keeps shorter names from matching inside it
-            return
-        ostart, oend = folded.span(start, end)
+                  required: set[int]) -> list[Mention]:
+        if len(found) > 1:  # the best score first; one mention per entry
+            found = sorted(found, key=lambda f: -f[1])
+        ostart = oend = -1
+        mentions: list[Mention] = []
         seen: set[int] = set()
-        for target, score in sorted(names, key=lambda f: -f[1]):
-            if target.entry in seen:
-                continue
+        for target, score in found:
+            if target.role != NAME or target.entry in seen:
+                continue  # a shadow's span only keeps shorter names from matching inside it
             seen.add(target.entry)
             ref = self._entries[target.entry]
             if ref.entry.requires and target.entry not in required:
                 continue
-            if any(s < oend and ostart < e for s, e in excluded.get(target.entry, ())):
+            if ostart < 0:
+                ostart, oend = folded.span(start, end)
+            vetoes = excluded.get(target.entry)
+            if vetoes and any(s < oend and ostart < e for s, e in vetoes):
                 continue
             stop = oend
             if target.rule == DOTTED and folded.text[oend:oend + 1] == ".":
                 stop += 1
-            yield Mention(ref.watchlist, ref.entry.id, ref.entry.kind, ref.entry.name,
-                          folded.text[ostart:stop], ostart, stop, score, target.alias,
-                          ref.entry.priority)
+            mentions.append(Mention(
+                ref.watchlist, ref.entry.id, ref.entry.kind, ref.entry.name,
+                folded.text[ostart:stop], ostart, stop, score, target.alias, ref.entry.priority))
+        return mentions
 
     # --- approximate matching ---------------------------------------------------------------
 
@@ -338,7 +355,7 @@ class Matcher:
             ))
         if len(self._fix_cache) + len(self._skip) >= _FIX_CACHE_SIZE + len(self._vocab):
             self._fix_cache.clear()
-            self._skip = set(self._vocab)
+            self._skip = token_set(self._vocab)
         if fixes:
             self._fix_cache[token] = fixes
         else:
@@ -349,8 +366,7 @@ class Matcher:
                ) -> None:
         hay = folded.hay
         # In C, iterating the text's tokens (not the vocabulary): most tokens stop here.
-        tokens = set(hay.split()).difference(self._skip)
-        for token in tokens:
+        for token in candidate_tokens(hay, self._skip, 3, self._longest + 1):
             fixes = self._fixes(token)
             if not fixes:
                 continue
@@ -395,6 +411,54 @@ class Matcher:
             if threshold is None or score < threshold or (target.capital and not typo_capital):
                 continue
             spans.setdefault(span, []).append((target, score))
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No garbage collection while a block makes many long-lived objects: each collection
+    would traverse the whole heap (word frequencies, CLDR names), a third of a build's time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _longest_first(spans: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """The spans that no longer span overlaps (of two as long, the earlier wins), in text
+    order: each group of overlapping spans is settled apart (most spans overlap none)."""
+    group: list[tuple[int, int]] = []
+    end = -1
+    for span in sorted(spans):
+        if span[0] >= end and group:
+            yield from _settle(group) if len(group) > 1 else group
+            group = []
+        group.append(span)
+        end = max(end, span[1])
+    yield from _settle(group) if len(group) > 1 else group
+
+
+def _settle(group: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping spans, longest first: each is kept unless it overlaps one kept before."""
+    starts: list[int] = []
+    ends: list[int] = []
+    for start, end in sorted(group, key=lambda s: (s[0] - s[1], s)):
+        at = bisect_left(starts, start)
+        if (at and ends[at - 1] > start) or (at < len(starts) and starts[at] < end):
+            continue
+        starts.insert(at, start)
+        ends.insert(at, end)
+    return list(zip(starts, ends, strict=True))
+
+
+def _plain(targets: list[_Target]) -> list[tuple[_Target, float]] | None:
+    """A pattern's candidates as exact hits, if none of its targets needs a check."""
+    for t in targets:
+        if t.rule != ANY or t.role > SHADOW:
+            return None
+    return [(t, 100.0) for t in targets]
 
 
 def _deletions(token: str) -> list[str]:
@@ -444,5 +508,5 @@ def _rule_holds(target: _Target, folded: Folded, span: tuple[int, int]) -> bool:
     if rule == DOTTED:
         return surface.isupper() and _DOTTED.fullmatch(surface) is not None
     if rule == EXACT:
-        return _letters(surface) == _letters(target.alias)
-    return _letters(surface).casefold() == _letters(target.alias).casefold()  # NATIVE
+        return _letters(surface) == target.letters
+    return _letters(surface).casefold() == target.letters  # NATIVE

@@ -10,10 +10,13 @@ The folded string ("haystack") is what the multi-pattern automaton scans; ``Fold
 maps a token span found in it back to character offsets in the original text, so mentions
 can be highlighted where they stand.
 
-The work is done in C (bytes/str ``translate``, two regular expressions); only the
-characters that fold to several characters (Ж -> zh, ß -> ss, € -> eur) or to none
-(combining accents) are visited in Python, and each one is recorded as an edit so that
-offsets stay exact.
+Two implementations give the same haystack and the same offsets (tests/test_normalize.py
+compares them on random text): the C extension monitor._fold, built with the package when
+a C compiler is present (one pass, an int32 offset per haystack character), and the pure
+Python reference below, used without it.  The Python one does its work in C too where it
+can (bytes/str ``translate``, two regular expressions); only the characters that fold to
+several characters (Ж -> zh, ß -> ss, € -> eur) or to none (combining accents) are visited
+in Python, and each one is recorded as an edit so that offsets stay exact.
 """
 
 from __future__ import annotations
@@ -21,12 +24,21 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate, chain
 from operator import add, sub
+from typing import Protocol
 
 from anyascii import anyascii
+
+try:
+    from monitor import _fold
+except ImportError:  # built without a C compiler: the pure-Python folding below
+    _fold = None  # type: ignore[assignment]
+
+SPEEDUPS = _fold is not None
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _RUNS = re.compile(r"(  +)")
@@ -92,6 +104,8 @@ _COMMON_SEPARATORS = "\u2019\u201c\u201d\u2018\u2013\u2014\u2026\u00a0"
 
 def fold(text: str) -> str:
     """The folded form of a short string (an alias, a token): tokens joined by single spaces."""
+    if _fold is not None:
+        return _fold.fold(text, fold_char)[0][1:-1]
     folded = text.translate(_TABLE)
     if _MULTI in folded:
         folded = "".join(fold_char(c) for c in text)
@@ -102,12 +116,14 @@ def fold(text: str) -> str:
 class Folded:
     """A text's haystack: ' ' + tokens joined by single spaces + ' ', with its offset map.
 
-    Two layers map a haystack index back: collapsed runs of separators (``_run_*``), then
+    The C folding gives the original index of every haystack character (``_origins``). The
+    Python one gives two layers instead: collapsed runs of separators (``_run_*``), then
     characters whose fold is not one character long (``_edit_*``, usually none).
     """
 
     text: str
     hay: str
+    _origins: Sequence[int] | None  # original index of each haystack character (C folding)
     _run_starts: list[int]  # collapsed index of each run of separators that was collapsed
     _run_extra: list[int]  # characters removed up to and including that run
     _shift: int  # haystack index minus collapsed index (0 or 1)
@@ -131,12 +147,16 @@ class Folded:
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original offsets of the haystack characters [start, end) (tokens, not padding)."""
-        ostart = self._orig(start)
-        oend = self._orig(end - 1) + 1
+        origins = self._origins
+        if origins is not None:
+            ostart, oend = origins[start], origins[end - 1] + 1
+        else:
+            ostart, oend = self._orig(start), self._orig(end - 1) + 1
         text = self.text
         # A folded character may stand for a character followed by combining marks.
-        while oend < len(text) and unicodedata.category(text[oend])[0] == "M":
-            oend += 1
+        if oend < len(text) and not text[oend].isascii():
+            while oend < len(text) and unicodedata.category(text[oend])[0] == "M":
+                oend += 1
         return ostart, oend
 
 
@@ -179,6 +199,41 @@ def _one_to_one(text: str) -> str:
 
 def fold_text(text: str) -> Folded:
     """Fold a whole text for matching, keeping the map back to original offsets."""
+    if _fold is None or not text:
+        return fold_text_python(text)
+    hay, origins = _fold.fold(text, fold_char)
+    return Folded(text, hay, memoryview(origins).cast("i"), [], [], 0, [], [], [])
+
+
+class TokenSet(Protocol):
+    """What candidate_tokens' ``skip`` is: a set[str], or a monitor._fold.TokenSet."""
+
+    def add(self, token: str, /) -> None: ...
+
+    def __contains__(self, token: object, /) -> bool: ...
+
+    def __len__(self) -> int: ...
+
+
+
+def token_set(tokens: Iterable[str] = ()) -> TokenSet:
+    """A set of tokens (add, in, len) for candidate_tokens' ``skip``: a C table with the
+    C folding, which tests a haystack's tokens without making a str of each."""
+    return set(tokens) if _fold is None else _fold.TokenSet(tokens)
+
+
+def candidate_tokens(hay: str, skip: TokenSet, shortest: int, longest: int) -> set[str]:
+    """The distinct tokens of a haystack that are ``shortest``..``longest`` characters long,
+    not in ``skip`` and not digits only (what the matcher's typo pass looks at)."""
+    if _fold is not None:
+        assert isinstance(skip, _fold.TokenSet)
+        return _fold.tokens(hay, skip, shortest, longest)
+    return {token for token in set(hay.split())
+            if shortest <= len(token) <= longest and not token.isdigit() and token not in skip}
+
+
+def fold_text_python(text: str) -> Folded:
+    """fold_text in pure Python: the reference the C folding is tested against."""
     # What stays is ASCII, unspaced scripts and markers for the characters that fold to several.
     text_1to1 = _one_to_one(text)
     if text_1to1.isascii():
@@ -198,4 +253,6 @@ def fold_text(text: str) -> Folded:
     starts = list(map(add, accumulate(map(len, pieces[:-1])), range(len(pieces) - 1)))
     shift = 0 if collapsed.startswith(" ") else 1
     hay = ("" if shift == 0 else " ") + collapsed + ("" if collapsed.endswith(" ") else " ")
-    return Folded(text, hay, starts, extra, shift, *edits)
+    if not collapsed:  # nothing folds to a character: no token
+        hay = " "
+    return Folded(text, hay, None, starts, extra, shift, *edits)

@@ -3,7 +3,8 @@
     python tests/fuzz_targets.py TARGET [CORPUS_DIR] [libFuzzer options, e.g. -runs=5000]
 
 Targets: feed (parse_feed on any bytes), url (canonical_url), match (the seed matcher on
-any text: offsets inside it, surface == text[start:end]), watchlist (any YAML text: a
+any text: offsets inside it, surface == text[start:end]), fold (the C folding against the
+pure-Python one: the same haystack and offsets), watchlist (any YAML text: a
 watchlist or problems), config (any YAML text: a Config or a ConfigError).  Anything else
 raised is a crash, which atheris reports with the input that caused it.
 """
@@ -11,6 +12,7 @@ raised is a crash, which atheris reports with the input that caused it.
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -26,6 +28,7 @@ with atheris.instrument_imports(include=["monitor", "feedparser", "yaml"]):
     from monitor.dedupe import canonical_url
     from monitor.feeds import parse_feed
     from monitor.match import Matcher
+    from monitor.normalize import SPEEDUPS, fold_text, fold_text_python
     from monitor.watchlist import load_watchlists, parse_watchlist
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -52,6 +55,14 @@ def match(data: bytes) -> None:
         assert text[mention.start:mention.end] == mention.text
 
 
+def fold(data: bytes) -> None:
+    text = atheris.FuzzedDataProvider(data).ConsumeUnicodeNoSurrogates(400)
+    got, expected = fold_text(text), fold_text_python(text)
+    assert SPEEDUPS and got.hay == expected.hay
+    for start, end in ((m.start(), m.end()) for m in re.finditer(r"[^ ]+", got.hay)):
+        assert got.span(start, end) == expected.span(start, end)
+
+
 def watchlist(data: bytes) -> None:
     text = atheris.FuzzedDataProvider(data).ConsumeUnicodeNoSurrogates(400)
     found, problems = parse_watchlist(text, "w.yaml")
@@ -65,7 +76,8 @@ def config(data: bytes) -> None:
 
 
 TARGETS: dict[str, Callable[[bytes], None]] = {
-    "feed": feed, "url": url, "match": match, "watchlist": watchlist, "config": config}
+    "feed": feed, "url": url, "match": match, "fold": fold, "watchlist": watchlist,
+    "config": config}
 
 
 if __name__ == "__main__":

@@ -22,12 +22,20 @@ from tests.test_pipeline import one_article_feed
 DOCKERFILE = ROOT / "Dockerfile"
 
 
-def final_stage() -> list[str]:
-    """The last stage's instructions, continuation lines joined."""
+def stages() -> list[list[str]]:
+    """Each stage's instructions, continuation lines joined."""
     text = re.sub(r"\\\n\s*", " ", DOCKERFILE.read_text())
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-    start = max(i for i, ln in enumerate(lines) if ln.startswith("FROM "))
-    return lines[start:]
+    found: list[list[str]] = []
+    for line in (ln.strip() for ln in text.splitlines()):
+        if line.startswith("FROM "):
+            found.append([])
+        if line and not line.startswith("#") and found:
+            found[-1].append(line)
+    return found
+
+
+def final_stage() -> list[str]:
+    return stages()[-1]
 
 
 def instruction(name: str) -> list[str]:
@@ -59,6 +67,15 @@ def test_the_image_is_built_as_documented() -> None:
     assert "MONITOR_CONFIG=/etc/monitor/monitor.yaml" in env
     assert "MONITOR_SERVER_HOST=0.0.0.0" in env
     assert any(ln.startswith("FROM python:3.11-slim") for ln in final_stage())
+
+
+def test_the_build_stage_has_what_the_wheel_is_built_from() -> None:
+    """The wheel holds the C folding: the build stage copies setup.py and has a compiler."""
+    build = stages()[0]
+    copied = {src for ln in build if ln.startswith("COPY ") for src in ln.split()[1:-1]}
+    assert {"pyproject.toml", "setup.py", "README.md", "monitor"} <= copied
+    assert any("apt-get install" in ln and " gcc" in ln and "libc6-dev" in ln for ln in build)
+    assert not any("gcc" in ln for ln in final_stage())  # the image itself has no compiler
 
 
 def _image_env() -> dict[str, str]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor import normalize
 from tests.conftest import ROOT, rss
 
 RUNS = int(os.environ.get("MONITOR_FUZZ_RUNS", "4000"))
@@ -25,7 +26,7 @@ def seeds(target: str) -> list[bytes]:
     if target == "url":
         return [b"https://www.Example.org:443/amp/a/?utm_source=x&b=2&a=1#frag",
                 b"http://[::1]:8080/x", b"//host/path"]
-    if target == "match":
+    if target in ("match", "fold"):
         return [next((ROOT / "seeds").glob("*.txt")).read_bytes()[:400],
                 "Путин и Ким Чен Ын; Tô Lâm, U.S., Zelenskyy's".encode()]
     if target == "watchlist":
@@ -33,9 +34,11 @@ def seeds(target: str) -> list[bytes]:
     return [(ROOT / "monitor.yaml").read_bytes()[:400]]
 
 
-@pytest.mark.parametrize("target", ["feed", "url", "match", "watchlist", "config"])
+@pytest.mark.parametrize("target", ["feed", "url", "match", "fold", "watchlist", "config"])
 def test_a_short_fuzzing_run_finds_no_crash(target: str, tmp_path: Path) -> None:
     pytest.importorskip("atheris", reason="atheris has wheels for Linux x86_64 only")
+    if target == "fold" and not normalize.SPEEDUPS:
+        pytest.skip("monitor._fold is not built: there is one folding only")
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for i, seed in enumerate(seeds(target)):

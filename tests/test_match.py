@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor import normalize
 from monitor.match import Matcher, Mention
+from monitor.watchlist import Watchlist
 from tests.conftest import watchlist_from_yaml
 
 WATCHLIST = """
@@ -32,9 +36,25 @@ entries:
 """
 
 
+@pytest.fixture(scope="module", autouse=True, params=["c", "python"])
+def folding(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test here runs with the C folding and with the pure-Python one."""
+    if request.param == "c" and not normalize.SPEEDUPS:
+        pytest.skip("monitor._fold is not built (no C compiler when installed)")
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param == "python":
+            patch.setattr(normalize, "_fold", None)
+        yield request.param
+
+
 @pytest.fixture(scope="module")
-def matcher() -> Matcher:
+def matcher(folding: str) -> Matcher:
     return Matcher([watchlist_from_yaml(WATCHLIST)])
+
+
+@pytest.fixture(scope="module")
+def seed_matcher(folding: str, seed_watchlists: list[Watchlist]) -> Matcher:
+    return Matcher(seed_watchlists)
 
 
 def hits(matcher: Matcher, text: str) -> list[tuple[str, str]]:

@@ -1,0 +1,556 @@
+/* monitor._fold: the text folding of monitor.normalize.fold_text, in one pass in C.
+ *
+ * fold(text, fold_char) -> (hay, origins)
+ *   hay: ' ' + the folded tokens joined by single spaces + ' ', exactly as the pure-Python
+ *        fold_text builds it; every character is folded by fold_char (ASCII inline), whose
+ *        results are cached here for the Basic Multilingual Plane.
+ *   origins: bytes, one native int32 per character of hay: the index in text of the character
+ *        it came from (the first separator of a collapsed run for a space).
+ *
+ * tokens(hay, skip, shortest, longest) -> set[str]
+ *   The distinct tokens of a haystack that are shortest..longest characters long, not in
+ *   skip (a TokenSet) and not made of digits only: the candidates of the matcher's typo pass.
+ *   A TokenSet is an open-addressing table of the tokens' characters, so the tokens it holds
+ *   (nearly all of a text's, once the matcher has seen a few texts) are tested where they
+ *   stand in the haystack, without making a str of each.
+ *
+ * Both functions are optional speed-ups: monitor.normalize falls back to pure Python (its
+ * reference implementation, which the tests compare these with) when this module is absent.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define BMP 0x10000
+
+static PyObject *bmp_cache[BMP]; /* code point -> its fold (a str), filled lazily */
+
+/* The haystack being built: one byte per character while every character is ASCII (news
+ * text in Latin, Cyrillic, Greek... script), widened to UCS4 at the first that is not (a
+ * script written without spaces); the origins are written straight into a bytes object. */
+typedef struct {
+    Py_UCS1 *narrow;
+    Py_UCS4 *wide; /* NULL until needed */
+    PyObject *origins; /* bytes, resized at the end */
+    Py_ssize_t size;
+    Py_ssize_t capacity;
+    int last_space;
+} Out;
+
+static int out_init(Out *out, Py_ssize_t capacity) {
+    out->narrow = PyMem_Malloc((size_t)capacity);
+    out->wide = NULL;
+    out->origins = PyBytes_FromStringAndSize(NULL, capacity * (Py_ssize_t)sizeof(int32_t));
+    out->size = 0;
+    out->capacity = capacity;
+    out->last_space = 1;
+    if (out->narrow == NULL || out->origins == NULL) {
+        PyMem_Free(out->narrow);
+        Py_XDECREF(out->origins);
+        if (!PyErr_Occurred()) {
+            PyErr_NoMemory();
+        }
+        return -1;
+    }
+    return 0;
+}
+
+static void out_free(Out *out) {
+    PyMem_Free(out->narrow);
+    PyMem_Free(out->wide);
+    Py_XDECREF(out->origins);
+}
+
+static int out_grow(Out *out, Py_ssize_t need) {
+    Py_ssize_t capacity = out->capacity;
+    while (capacity < out->size + need) {
+        capacity = capacity * 2 + 16;
+    }
+    if (out->wide != NULL) {
+        Py_UCS4 *wide = PyMem_Realloc(out->wide, (size_t)capacity * sizeof(Py_UCS4));
+        if (wide == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        out->wide = wide;
+    } else {
+        Py_UCS1 *narrow = PyMem_Realloc(out->narrow, (size_t)capacity);
+        if (narrow == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        out->narrow = narrow;
+    }
+    if (_PyBytes_Resize(&out->origins, capacity * (Py_ssize_t)sizeof(int32_t)) < 0) {
+        return -1;
+    }
+    out->capacity = capacity;
+    return 0;
+}
+
+static int out_widen(Out *out) {
+    out->wide = PyMem_Malloc((size_t)out->capacity * sizeof(Py_UCS4));
+    if (out->wide == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < out->size; i++) {
+        out->wide[i] = out->narrow[i];
+    }
+    return 0;
+}
+
+/* Append one folded character (capacity is the caller's business); -1 on error. */
+static inline int out_put(Out *out, Py_UCS4 c, int32_t origin) {
+    if (c == ' ') {
+        if (out->last_space) {
+            return 0;
+        }
+        out->last_space = 1;
+    } else {
+        out->last_space = 0;
+    }
+    if (out->wide != NULL) {
+        out->wide[out->size] = c;
+    } else if (c < 128) {
+        out->narrow[out->size] = (Py_UCS1)c;
+    } else {
+        if (out_widen(out) < 0) {
+            return -1;
+        }
+        out->wide[out->size] = c;
+    }
+    ((int32_t *)PyBytes_AS_STRING(out->origins))[out->size] = origin;
+    out->size++;
+    return 0;
+}
+
+/* The fold of a non-ASCII code point, a borrowed reference (cached) or a new one (*owned). */
+static PyObject *fold_of(Py_UCS4 code, PyObject *fold_char, int *owned) {
+    *owned = 0;
+    if (code < BMP && bmp_cache[code] != NULL) {
+        return bmp_cache[code];
+    }
+    PyObject *arg = PyUnicode_FromOrdinal((int)code);
+    if (arg == NULL) {
+        return NULL;
+    }
+    PyObject *result = PyObject_CallOneArg(fold_char, arg);
+    Py_DECREF(arg);
+    if (result == NULL) {
+        return NULL;
+    }
+    if (!PyUnicode_Check(result)) {
+        Py_DECREF(result);
+        PyErr_SetString(PyExc_TypeError, "fold_char must return a str");
+        return NULL;
+    }
+    if (code < BMP) {
+        if (bmp_cache[code] != NULL) { /* filled meanwhile, by a thread that ran in the call */
+            Py_DECREF(result);
+            return bmp_cache[code];
+        }
+        bmp_cache[code] = result; /* kept for the life of the process */
+        return result;
+    }
+    *owned = 1;
+    return result;
+}
+
+static Py_UCS1 ascii_fold[128]; /* ASCII letters lower-cased, digits kept, the rest ' ' */
+
+/* Fold one non-ASCII character of text[i] into out; -1 on error. */
+static int fold_other(Out *out, Py_UCS4 c, Py_ssize_t i, Py_ssize_t length, PyObject *fold_char) {
+    int owned;
+    PyObject *folded = fold_of(c, fold_char, &owned);
+    if (folded == NULL) {
+        return -1;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(folded);
+    /* Room for this fold, one character for each still to come, and the end pad. */
+    Py_ssize_t need = n + (length - i) + 1;
+    int failed = out->size + need > out->capacity && out_grow(out, need) < 0;
+    int fkind = PyUnicode_KIND(folded);
+    const void *fdata = PyUnicode_DATA(folded);
+    for (Py_ssize_t j = 0; j < n && !failed; j++) {
+        failed = out_put(out, PyUnicode_READ(fkind, fdata, j), (int32_t)i) < 0;
+    }
+    if (owned) {
+        Py_DECREF(folded);
+    }
+    return failed ? -1 : 0;
+}
+
+/* The folding loop for one width of str: ASCII by the table, the rest by fold_other. The
+ * output's state is kept in locals (stored back around each fold_other) so that it stays in
+ * registers. */
+#define FOLD_LOOP(NAME, TYPE)                                                                  \
+    static int NAME(Out *out, const TYPE *chars, Py_ssize_t length, PyObject *fold_char) {     \
+        Py_UCS1 *narrow = out->narrow;                                                         \
+        Py_UCS4 *wide = out->wide;                                                             \
+        int32_t *origins = (int32_t *)PyBytes_AS_STRING(out->origins);                         \
+        Py_ssize_t size = out->size;                                                           \
+        int last_space = out->last_space;                                                      \
+        for (Py_ssize_t i = 0; i < length; i++) {                                              \
+            Py_UCS4 c = chars[i];                                                              \
+            if (c >= 128) {                                                                    \
+                out->size = size;                                                              \
+                out->last_space = last_space;                                                  \
+                if (fold_other(out, c, i, length, fold_char) < 0) {                            \
+                    return -1;                                                                 \
+                }                                                                              \
+                narrow = out->narrow;                                                          \
+                wide = out->wide;                                                              \
+                origins = (int32_t *)PyBytes_AS_STRING(out->origins);                          \
+                size = out->size;                                                              \
+                last_space = out->last_space;                                                  \
+                continue;                                                                      \
+            }                                                                                  \
+            Py_UCS1 f = ascii_fold[c];                                                         \
+            if (f == ' ') {                                                                    \
+                if (last_space) {                                                              \
+                    continue;                                                                  \
+                }                                                                              \
+                last_space = 1;                                                                \
+            } else {                                                                           \
+                last_space = 0;                                                                \
+            }                                                                                  \
+            if (wide != NULL) {                                                                \
+                wide[size] = f;                                                                \
+            } else {                                                                           \
+                narrow[size] = f;                                                              \
+            }                                                                                  \
+            origins[size] = (int32_t)i;                                                        \
+            size++;                                                                            \
+        }                                                                                      \
+        out->size = size;                                                                      \
+        out->last_space = last_space;                                                          \
+        return 0;                                                                              \
+    }
+
+FOLD_LOOP(fold_ucs1, Py_UCS1)
+FOLD_LOOP(fold_ucs2, Py_UCS2)
+FOLD_LOOP(fold_ucs4, Py_UCS4)
+
+static PyObject *fold(PyObject *self, PyObject *args) {
+    PyObject *text;
+    PyObject *fold_char;
+    if (!PyArg_ParseTuple(args, "UO:fold", &text, &fold_char)) {
+        return NULL;
+    }
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    if (length >= INT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "text too long to fold");
+        return NULL;
+    }
+    Out out;
+    if (out_init(&out, length + 2) < 0) {
+        return NULL;
+    }
+    out.narrow[0] = ' '; /* the leading pad */
+    ((int32_t *)PyBytes_AS_STRING(out.origins))[0] = 0;
+    out.size = 1;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    int failed = kind == PyUnicode_1BYTE_KIND ? fold_ucs1(&out, data, length, fold_char)
+        : kind == PyUnicode_2BYTE_KIND ? fold_ucs2(&out, data, length, fold_char)
+        : fold_ucs4(&out, data, length, fold_char);
+    if (!failed && !out.last_space) {
+        failed = out_put(&out, ' ', (int32_t)(length ? length - 1 : 0));
+    }
+    PyObject *hay = NULL;
+    if (!failed && out.wide != NULL) {
+        hay = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out.wide, out.size);
+    } else if (!failed) {
+        hay = PyUnicode_New(out.size, 127);
+        if (hay != NULL) {
+            memcpy(PyUnicode_1BYTE_DATA(hay), out.narrow, (size_t)out.size);
+        }
+    }
+    if (hay == NULL || _PyBytes_Resize(&out.origins, out.size * (Py_ssize_t)sizeof(int32_t)) < 0) {
+        Py_XDECREF(hay);
+        out_free(&out);
+        return NULL;
+    }
+    PyObject *origins = out.origins;
+    out.origins = NULL;
+    out_free(&out);
+    return Py_BuildValue("(NN)", hay, origins);
+}
+
+/* --- TokenSet: a set of tokens that tokens() can test without making a str of each ------ */
+
+typedef struct {
+    uint64_t hash; /* 0: empty slot */
+    Py_ssize_t offset; /* into the pool */
+    Py_ssize_t length;
+} Slot;
+
+typedef struct {
+    PyObject_HEAD
+    Slot *slots;
+    Py_ssize_t mask; /* slots - 1, a power of two minus one */
+    Py_ssize_t used;
+    Py_UCS4 *pool;
+    Py_ssize_t pool_size;
+    Py_ssize_t pool_capacity;
+} TokenSet;
+
+static uint64_t hash_chars(int kind, const void *data, Py_ssize_t start, Py_ssize_t end) {
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (Py_ssize_t i = start; i < end; i++) {
+        h ^= PyUnicode_READ(kind, data, i);
+        h *= 1099511628211ULL;
+    }
+    return h ? h : 1;
+}
+
+static Slot *find_slot(TokenSet *set, uint64_t hash, int kind, const void *data,
+                       Py_ssize_t start, Py_ssize_t end) {
+    Py_ssize_t length = end - start;
+    Py_ssize_t i = (Py_ssize_t)(hash & (uint64_t)set->mask);
+    for (;;) {
+        Slot *slot = &set->slots[i];
+        if (slot->hash == 0) {
+            return slot;
+        }
+        if (slot->hash == hash && slot->length == length) {
+            const Py_UCS4 *chars = set->pool + slot->offset;
+            Py_ssize_t j = 0;
+            while (j < length && chars[j] == PyUnicode_READ(kind, data, start + j)) {
+                j++;
+            }
+            if (j == length) {
+                return slot;
+            }
+        }
+        i = (i + 1) & set->mask;
+    }
+}
+
+static int tokenset_resize(TokenSet *set, Py_ssize_t size) {
+    Slot *slots = PyMem_Calloc((size_t)size, sizeof(Slot));
+    if (slots == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i <= set->mask && set->slots != NULL; i++) {
+        Slot *old = &set->slots[i];
+        if (old->hash == 0) {
+            continue;
+        }
+        Py_ssize_t j = (Py_ssize_t)(old->hash & (uint64_t)(size - 1));
+        while (slots[j].hash != 0) {
+            j = (j + 1) & (size - 1);
+        }
+        slots[j] = *old;
+    }
+    PyMem_Free(set->slots);
+    set->slots = slots;
+    set->mask = size - 1;
+    return 0;
+}
+
+static int tokenset_add_chars(TokenSet *set, int kind, const void *data, Py_ssize_t start,
+                              Py_ssize_t end) {
+    if ((set->used + 1) * 2 > set->mask + 1 && tokenset_resize(set, (set->mask + 1) * 2) < 0) {
+        return -1;
+    }
+    uint64_t hash = hash_chars(kind, data, start, end);
+    Slot *slot = find_slot(set, hash, kind, data, start, end);
+    if (slot->hash != 0) {
+        return 0;
+    }
+    Py_ssize_t length = end - start;
+    if (set->pool_size + length > set->pool_capacity) {
+        Py_ssize_t capacity = set->pool_capacity * 2 + length + 1024;
+        Py_UCS4 *pool = PyMem_Realloc(set->pool, (size_t)capacity * sizeof(Py_UCS4));
+        if (pool == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        set->pool = pool;
+        set->pool_capacity = capacity;
+    }
+    for (Py_ssize_t j = 0; j < length; j++) {
+        set->pool[set->pool_size + j] = PyUnicode_READ(kind, data, start + j);
+    }
+    slot->hash = hash;
+    slot->offset = set->pool_size;
+    slot->length = length;
+    set->pool_size += length;
+    set->used++;
+    return 0;
+}
+
+static PyObject *tokenset_add(TokenSet *set, PyObject *token) {
+    if (!PyUnicode_Check(token)) {
+        PyErr_SetString(PyExc_TypeError, "a TokenSet holds str");
+        return NULL;
+    }
+    if (tokenset_add_chars(set, PyUnicode_KIND(token), PyUnicode_DATA(token), 0,
+                           PyUnicode_GET_LENGTH(token)) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static int tokenset_contains(TokenSet *set, PyObject *token) {
+    if (!PyUnicode_Check(token)) {
+        return 0;
+    }
+    int kind = PyUnicode_KIND(token);
+    const void *data = PyUnicode_DATA(token);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(token);
+    return find_slot(set, hash_chars(kind, data, 0, length), kind, data, 0, length)->hash != 0;
+}
+
+static Py_ssize_t tokenset_len(TokenSet *set) {
+    return set->used;
+}
+
+static int tokenset_init(TokenSet *set, PyObject *args, PyObject *kwds) {
+    PyObject *iterable = NULL;
+    if (!PyArg_ParseTuple(args, "|O:TokenSet", &iterable)) {
+        return -1;
+    }
+    if (set->slots == NULL && tokenset_resize(set, 1024) < 0) {
+        return -1;
+    }
+    if (iterable == NULL) {
+        return 0;
+    }
+    PyObject *iterator = PyObject_GetIter(iterable);
+    if (iterator == NULL) {
+        return -1;
+    }
+    PyObject *item;
+    while ((item = PyIter_Next(iterator)) != NULL) {
+        PyObject *done = tokenset_add(set, item);
+        Py_DECREF(item);
+        if (done == NULL) {
+            Py_DECREF(iterator);
+            return -1;
+        }
+        Py_DECREF(done);
+    }
+    Py_DECREF(iterator);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+static void tokenset_dealloc(TokenSet *set) {
+    PyMem_Free(set->slots);
+    PyMem_Free(set->pool);
+    Py_TYPE(set)->tp_free((PyObject *)set);
+}
+
+static PyMethodDef tokenset_methods[] = {
+    {"add", (PyCFunction)tokenset_add, METH_O, "Add a token."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods tokenset_as_sequence = {
+    .sq_length = (lenfunc)tokenset_len,
+    .sq_contains = (objobjproc)tokenset_contains,
+};
+
+static PyTypeObject TokenSetType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "monitor._fold.TokenSet",
+    .tp_doc = "TokenSet(tokens=()): a set of str that tokens() tests in place; add, in, len.",
+    .tp_basicsize = sizeof(TokenSet),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)tokenset_init,
+    .tp_dealloc = (destructor)tokenset_dealloc,
+    .tp_methods = tokenset_methods,
+    .tp_as_sequence = &tokenset_as_sequence,
+};
+
+static PyObject *tokens(PyObject *self, PyObject *args) {
+    PyObject *hay;
+    TokenSet *skip;
+    Py_ssize_t shortest;
+    Py_ssize_t longest;
+    if (!PyArg_ParseTuple(args, "UO!nn:tokens", &hay, &TokenSetType, &skip, &shortest,
+                          &longest)) {
+        return NULL;
+    }
+    PyObject *found = PySet_New(NULL);
+    if (found == NULL) {
+        return NULL;
+    }
+    Py_ssize_t length = PyUnicode_GET_LENGTH(hay);
+    int kind = PyUnicode_KIND(hay);
+    const void *data = PyUnicode_DATA(hay);
+    Py_ssize_t start = 0;
+    while (start < length) {
+        while (start < length && PyUnicode_READ(kind, data, start) == ' ') {
+            start++;
+        }
+        Py_ssize_t end = start;
+        int digits = 1;
+        uint64_t hash = 1469598103934665603ULL; /* hash_chars, while scanning */
+        while (end < length) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, end);
+            if (c == ' ') {
+                break;
+            }
+            if (c < '0' || c > '9') {
+                digits = 0;
+            }
+            hash ^= c;
+            hash *= 1099511628211ULL;
+            end++;
+        }
+        Py_ssize_t n = end - start;
+        if (n >= shortest && n <= longest && !digits) {
+            hash = hash ? hash : 1;
+            if (find_slot(skip, hash, kind, data, start, end)->hash == 0) {
+                PyObject *token = PyUnicode_Substring(hay, start, end);
+                if (token == NULL || PySet_Add(found, token) < 0) {
+                    Py_XDECREF(token);
+                    Py_DECREF(found);
+                    return NULL;
+                }
+                Py_DECREF(token);
+            }
+        }
+        start = end;
+    }
+    return found;
+}
+
+static PyMethodDef methods[] = {
+    {"fold", fold, METH_VARARGS,
+     "fold(text, fold_char) -> (hay, origins): the haystack and its int32 offset map."},
+    {"tokens", tokens, METH_VARARGS,
+     "tokens(hay, skip, shortest, longest) -> set of the haystack's candidate tokens."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "monitor._fold", "Text folding for the matcher, in C.", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__fold(void) {
+    for (int c = 0; c < 128; c++) {
+        ascii_fold[c] = (c >= 'A' && c <= 'Z') ? (Py_UCS1)(c + 32)
+            : ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) ? (Py_UCS1)c : ' ';
+    }
+    if (PyType_Ready(&TokenSetType) < 0) {
+        return NULL;
+    }
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) {
+        return NULL;
+    }
+    Py_INCREF(&TokenSetType);
+    if (PyModule_AddObject(m, "TokenSet", (PyObject *)&TokenSetType) < 0) {
+        Py_DECREF(&TokenSetType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

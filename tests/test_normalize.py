@@ -1,0 +1,107 @@
+"""Text folding: the C folding (monitor._fold) gives exactly what the pure-Python reference
+gives, haystack and offsets, on any text; the token set behaves as a set."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sysconfig
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor import normalize
+from monitor.normalize import candidate_tokens, fold, fold_text, fold_text_python, token_set
+
+needs_c = pytest.mark.skipif(not normalize.SPEEDUPS,
+                             reason="monitor._fold is not built (no C compiler when installed)")
+
+# What news text holds, and what trips a folder up: accents precomposed and combining,
+# characters that fold to several (Ж ß € ½ ﬁ), to none (soft sign, combining marks), scripts
+# written without spaces, characters beyond the BMP, every kind of space and line break.
+ALPHABET = st.sampled_from(list(
+    "abcXYZ019 .,;:'-_/\t\r\n\u00a0\u2019\u201c\u2014\u2026"
+    "éÉüÜñçøØłŁđĐß"
+    "e\u0301a\u0308\u0327"
+    "ПутинЖЩьъЁё"
+    "ΑθήναΣ"
+    "€½ﬁ™№"
+    "普京访问越南ひらがなカタカナ한국어ไทย"
+    "𝐀𝒷😀𠀀"
+))
+TEXTS = st.one_of(
+    st.text(alphabet=ALPHABET, max_size=120),
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=120),
+)
+
+
+def token_spans(hay: str) -> list[tuple[int, int]]:
+    return [m.span() for m in re.finditer(r"[^ ]+", hay)]
+
+
+def test_the_c_folding_is_built_where_there_is_a_compiler() -> None:
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None:
+        pytest.skip(f"no C compiler ({compiler}): monitor runs its pure-Python folding")
+    assert normalize.SPEEDUPS, "a C compiler is here but monitor._fold was not built: " \
+        "reinstall with `pip install -e .` and read the build's output"
+
+
+@needs_c
+@settings(max_examples=400, deadline=None)
+@given(TEXTS)
+def test_c_and_python_folding_agree(text: str) -> None:
+    expected = fold_text_python(text)
+    got = fold_text(text)
+    assert got.hay == expected.hay
+    for start, end in token_spans(got.hay):
+        assert got.span(start, end) == expected.span(start, end), got.hay[start:end]
+    assert fold(text) == " ".join(expected.hay.split())
+
+
+@needs_c
+@settings(max_examples=200, deadline=None)
+@given(TEXTS, st.lists(st.text(alphabet="abcdefgh", min_size=1, max_size=6), max_size=10),
+       st.integers(1, 4), st.integers(3, 12))
+def test_c_and_python_candidate_tokens_agree(text: str, skip: list[str], shortest: int,
+                                             longest: int) -> None:
+    hay = fold_text(text).hay
+    python = {token for token in set(hay.split()).difference(skip)
+              if shortest <= len(token) <= longest and not token.isdigit()}
+    assert candidate_tokens(hay, token_set(skip), shortest, longest) == python
+
+
+@pytest.mark.parametrize("python", [False, True], ids=["c", "python"])
+def test_offsets_of_multi_character_and_vanishing_folds(python: bool) -> None:
+    if not python and not normalize.SPEEDUPS:
+        pytest.skip("monitor._fold is not built")
+    text = "Жуков,  Straße; Ко\u0301фе — 普京 ½"
+    folded = fold_text_python(text) if python else fold_text(text)
+    assert folded.hay == " zhukov strasse kofe 普京 1 2 "
+    spans = {folded.hay[a:b]: folded.span(a, b) for a, b in token_spans(folded.hay)}
+    assert {token: text[a:b] for token, (a, b) in spans.items()} == {
+        "zhukov": "Жуков", "strasse": "Straße", "kofe": "Ко\u0301фе", "普京": "普京",
+        "1": "½", "2": "½",
+    }
+
+
+@pytest.mark.parametrize("text", ["", " ", "...", "\u0301", "a"])
+def test_edge_texts(text: str) -> None:
+    assert fold_text(text).hay == fold_text_python(text).hay
+
+
+@needs_c
+def test_token_set_is_a_set_of_tokens() -> None:
+    tokens = token_set(["putin", "lavrov"])
+    assert "putin" in tokens and "lavro" not in tokens and 42 not in tokens
+    tokens.add("putin")
+    tokens.add("普京")
+    assert len(tokens) == 3 and "普京" in tokens
+    many = token_set(f"t{i}" for i in range(20_000))  # grows past its first table
+    assert len(many) == 20_000 and all(f"t{i}" in many for i in range(0, 20_000, 7))
+    assert "t20000" not in many
+    with pytest.raises(TypeError):
+        tokens.add(3)  # type: ignore[arg-type]
+    hay = fold_text("Putin met Lavrov and Shoigu, and Shoigu left; 2024 x").hay
+    assert candidate_tokens(hay, tokens, 3, 10) == {"met", "and", "shoigu", "left"}
