@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from monitor import normalize  # noqa: E402
 from monitor.countries import country_display_name, english_country_names  # noqa: E402
 from monitor.match import Matcher  # noqa: E402
 from monitor.watchlist import Entry, Watchlist  # noqa: E402
@@ -148,7 +149,13 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=10_000)
     parser.add_argument("--naive-sample", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--pure-python", action="store_true",
+                        help="fold in pure Python, as an install without a C compiler does")
     args = parser.parse_args()
+    if args.pure_python:
+        normalize._fold = None  # type: ignore[assignment]
+    c_folding = normalize.SPEEDUPS and not args.pure_python
+    print(f"folding: {'C (monitor._fold)' if c_folding else 'pure Python'}")
     rng = random.Random(42)
 
     start = time.perf_counter()
