@@ -105,7 +105,13 @@ def zipf(token: str) -> float:
 
 def is_common_word(token: str) -> bool:
     """True if the folded token is a common English word (Zipf frequency >= COMMON_ZIPF)."""
-    return zipf(token) >= COMMON_ZIPF
+    return token in _common_words()
+
+
+@lru_cache(maxsize=1)
+def _common_words() -> frozenset[str]:
+    least = 10 ** (COMMON_ZIPF - 9)  # Zipf = log10(frequency) + 9
+    return frozenset(w for w, f in english_frequencies().items() if f >= least)
 
 
 @lru_cache(maxsize=1)
@@ -346,9 +352,9 @@ class Matcher:
         fixes = ()
         if (3 <= len(token) <= self._longest + 1 and token.isalpha()
                 and not is_common_word(token)):
-            candidates: set[str] = set()
-            for variant in (token, *_deletions(token)):
-                candidates.update(self._deletions.get(variant, ()))
+            # Most variants are in no name: map/filter keep the misses in C.
+            found = filter(None, map(self._deletions.get, (token, *_deletions(token))))
+            candidates: set[str] = set().union(*found)
             fixes = tuple(sorted(
                 v for v in candidates
                 if OSA.distance(token, v, score_cutoff=1) == 1 and not _inflected(token, v)
