@@ -88,6 +88,7 @@ class _Target:
 class _EntryRef:
     watchlist: str
     entry: Entry
+    mention: tuple[str, str, str, str]  # watchlist, id, kind, name: a Mention's first fields
 
 
 @lru_cache(maxsize=1)
@@ -203,7 +204,8 @@ class Matcher:
 
     def _add_entry(self, watchlist: str, entry: Entry) -> None:
         index = len(self._entries)
-        self._entries.append(_EntryRef(watchlist, entry))
+        self._entries.append(_EntryRef(watchlist, entry,
+                                       (watchlist, entry.id, entry.kind, entry.name)))
         names = list(entry.names)
         if entry.kind == "country" and entry.country:
             names += english_country_names().get(entry.country, ())
@@ -317,17 +319,16 @@ class Matcher:
     def _mentions(self, folded: Folded, start: int, end: int,
                   found: list[tuple[_Target, float]], excluded: dict[int, list[tuple[int, int]]],
                   required: set[int]) -> list[Mention]:
-        if len(found) > 1:  # the best score first; one mention per entry
-            found = sorted(found, key=lambda f: -f[1])
+        if len(found) > 1:
+            found = _best_per_entry(found)
         ostart = oend = -1
         mentions: list[Mention] = []
-        seen: set[int] = set()
         for target, score in found:
-            if target.role != NAME or target.entry in seen:
+            if target.role != NAME:
                 continue  # a shadow's span only keeps shorter names from matching inside it
-            seen.add(target.entry)
             ref = self._entries[target.entry]
-            if ref.entry.requires and target.entry not in required:
+            entry = ref.entry
+            if entry.requires and target.entry not in required:
                 continue
             if ostart < 0:
                 ostart, oend = folded.span(start, end)
@@ -337,9 +338,8 @@ class Matcher:
             stop = oend
             if target.rule == DOTTED and folded.text[oend:oend + 1] == ".":
                 stop += 1
-            mentions.append(Mention(
-                ref.watchlist, ref.entry.id, ref.entry.kind, ref.entry.name,
-                folded.text[ostart:stop], ostart, stop, score, target.alias, ref.entry.priority))
+            mentions.append(Mention(*ref.mention, folded.text[ostart:stop], ostart, stop, score,
+                                    target.alias, entry.priority))
         return mentions
 
     # --- approximate matching ---------------------------------------------------------------
@@ -457,6 +457,15 @@ def _settle(group: list[tuple[int, int]]) -> list[tuple[int, int]]:
         starts.insert(at, start)
         ends.insert(at, end)
     return list(zip(starts, ends, strict=True))
+
+
+def _best_per_entry(found: list[tuple[_Target, float]]) -> list[tuple[_Target, float]]:
+    """A span's names, the best score of each entry only, best first."""
+    best: dict[int, tuple[_Target, float]] = {}
+    for target, score in sorted(found, key=lambda f: -f[1]):
+        if target.role == NAME:
+            best.setdefault(target.entry, (target, score))
+    return list(best.values())
 
 
 def _plain(targets: list[_Target]) -> list[tuple[_Target, float]] | None:
