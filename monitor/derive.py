@@ -27,8 +27,9 @@ from monitor.countries import (
     organization_names,
     region_names,
 )
-from monitor.match import Matcher, Mention, zipf
+from monitor.match import Matcher, Mention
 from monitor.normalize import fold
+from monitor.typos import zipf
 from monitor.watchlist import Entry, Watchlist
 
 _CAP = r"[A-Z][\w'’.-]*"

@@ -9,10 +9,9 @@ How it works (see README "How matching works"):
 2. A text is folded once (normalize.fold_text) and scanned once; each hit is checked
    against its alias's case rule on the original surface (US only as capitals, U.S.
    dotted, case-sensitive entries, ...).
-3. Tokens of the text that are not in the watchlists' vocabulary and are rare in English
-   (wordfreq) are looked up in a one-deletion index of the vocabulary; an edit distance
-   that counts a swap as one edit (rapidfuzz OSA) confirms one typo, and the names that
-   contain the corrected token are checked around it.
+3. Names written with one typo are found by monitor.typos (a one-deletion index of the
+   names' tokens, confirmed with rapidfuzz's OSA distance) and kept where the entry's
+   ``fuzzy`` threshold allows.
 4. Overlapping candidates: the longest name wins (shadows included, so "South Sudan" is
    never "Sudan"); then `exclude` and `requires` are applied.
 """
@@ -20,7 +19,6 @@ How it works (see README "How matching works"):
 from __future__ import annotations
 
 import gc
-import math
 import re
 import unicodedata
 from bisect import bisect_left
@@ -32,7 +30,6 @@ from operator import attrgetter
 from typing import NamedTuple
 
 import ahocorasick_rs
-from rapidfuzz.distance import OSA
 
 from monitor.countries import (
     english_country_names,
@@ -40,7 +37,8 @@ from monitor.countries import (
     organization_names,
     region_names,
 )
-from monitor.normalize import Folded, candidate_tokens, fold, fold_text, token_set
+from monitor.normalize import Folded, fold, fold_text
+from monitor.typos import Typos, is_common_word
 from monitor.watchlist import Entry, Watchlist
 
 # Roles of a pattern target.
@@ -48,12 +46,8 @@ NAME, SHADOW, EXCLUDE, REQUIRE = range(4)
 # Case rules, checked on the original surface of a hit.
 ANY, SHORT_CAPS, DOTTED, EXACT, NATIVE = range(5)
 
-COMMON_ZIPF = 3.0  # wordfreq Zipf frequency from which an English word counts as common
-MIN_FUZZY_LETTERS = 6  # a name needs this many letters before one typo is tolerated
-_INFLECTIONS = frozenset("nsai")  # Russia/Russian, Korea/Koreas, Lavrov/Lavrova, Israel/Israeli
 _DOTTED = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
 _NOT_WORD = re.compile(r"[\W_]+")
-_FIX_CACHE_SIZE = 200_000
 _MENTION_ORDER = attrgetter("start", "watchlist", "entry")
 # Places whose names contain a country's name but are not that country.
 EXTRA_SHADOWS = ("New Mexico", "New Jersey", "New South Wales", "New Guinea", "Georgia Tech")
@@ -89,30 +83,6 @@ class _EntryRef:
     watchlist: str
     entry: Entry
     mention: tuple[str, str, str, str]  # watchlist, id, kind, name: a Mention's first fields
-
-
-@lru_cache(maxsize=1)
-def english_frequencies() -> dict[str, float]:
-    import wordfreq
-
-    return wordfreq.get_frequency_dict("en", wordlist="best")
-
-
-def zipf(token: str) -> float:
-    """wordfreq's Zipf frequency of a folded English token (log10 per billion words; 0: unseen)."""
-    frequency = english_frequencies().get(token, 0.0)
-    return math.log10(frequency) + 9 if frequency > 0 else 0.0
-
-
-def is_common_word(token: str) -> bool:
-    """True if the folded token is a common English word (Zipf frequency >= COMMON_ZIPF)."""
-    return token in _common_words()
-
-
-@lru_cache(maxsize=1)
-def _common_words() -> frozenset[str]:
-    least = 10 ** (COMMON_ZIPF - 9)  # Zipf = log10(frequency) + 9
-    return frozenset(w for w, f in english_frequencies().items() if f >= least)
 
 
 @lru_cache(maxsize=1)
@@ -159,12 +129,9 @@ class Matcher:
         # Per pattern: its padding, and its candidates when none needs a check (the usual).
         self._hits = [(left, right, _plain(targets))
                       for (left, right), targets in zip(self._pads, self._targets, strict=True)]
-        self._key_tokens = [key.split() for key in self._keys]
-        self._vocab = frozenset(t for tokens in self._key_tokens for t in tokens)
-        self._build_fuzzy_index()
-        self._fix_cache: dict[str, tuple[str, ...]] = {}
-        # Tokens never corrected: the vocabulary, and the known no-fixes.
-        self._skip = token_set(self._vocab)
+        self._typos = Typos(self._keys, [
+            index for index, targets in enumerate(self._targets)
+            if any(self._fuzzy_ok(t) for t in targets)])
 
     # --- building --------------------------------------------------------------------------
 
@@ -236,37 +203,6 @@ class Matcher:
             if vocab.intersection(fold(name).split()):
                 self._add_alias(name, SHADOW, -1, None)
 
-    def _build_fuzzy_index(self) -> None:
-        """One-deletion index of the fuzzy-eligible names' tokens (SymSpell-style), and for
-        each token the shapes (its position, the name's length) of the names it is in and
-        its neighbours in them ('' if it is a name by itself)."""
-        self._deletions: dict[str, set[str]] = {}
-        self._shapes: dict[str, set[tuple[int, int]]] = {}
-        self._neighbours: dict[str, set[str]] = {}
-        self._longest = 0
-        for index, tokens in enumerate(self._key_tokens):
-            if len("".join(tokens)) < MIN_FUZZY_LETTERS:
-                continue
-            if not any(self._fuzzy_ok(t) for t in self._targets[index]):
-                continue
-            for position, token in enumerate(tokens):
-                if len(token) < 4 or token.isdigit():
-                    continue
-                self._shapes.setdefault(token, set()).add((position, len(tokens)))
-                self._neighbours.setdefault(token, set()).update(
-                    tokens[max(0, position - 1):position] + tokens[position + 1:position + 2]
-                    or [""]
-                )
-        for token in self._shapes:  # each token once, however many names it is in
-            self._longest = max(self._longest, len(token))
-            for variant in {token, *_deletions(token)}:
-                self._deletions.setdefault(variant, set()).add(token)
-        # How many tokens a name containing the token can reach before and after it.
-        self._reach = {
-            token: (max(p for p, _ in shapes), max(n - p - 1 for p, n in shapes))
-            for token, shapes in self._shapes.items()
-        }
-
     def _fuzzy_ok(self, target: _Target) -> bool:
         if target.role != NAME or target.rule != ANY:
             return False
@@ -304,7 +240,7 @@ class Matcher:
                     required.add(target.entry)
                 else:
                     spans.setdefault(span, []).append((target, 100.0))
-        if self._deletions:
+        if self._typos:
             self._fuzzy(folded, spans)
         return self._resolve(folded, spans, excluded, required)
 
@@ -344,79 +280,21 @@ class Matcher:
 
     # --- approximate matching ---------------------------------------------------------------
 
-    def _fixes(self, token: str) -> tuple[str, ...]:
-        """Vocabulary tokens one typo away from a rare text token ('santcions' -> sanctions)."""
-        fixes = self._fix_cache.get(token)
-        if fixes is not None:
-            return fixes
-        fixes = ()
-        if (3 <= len(token) <= self._longest + 1 and token.isalpha()
-                and not is_common_word(token)):
-            # Most variants are in no name: map/filter keep the misses in C.
-            found = filter(None, map(self._deletions.get, (token, *_deletions(token))))
-            candidates: set[str] = set().union(*found)
-            fixes = tuple(sorted(
-                v for v in candidates
-                if OSA.distance(token, v, score_cutoff=1) == 1 and not _inflected(token, v)
-            ))
-        if len(self._fix_cache) + len(self._skip) >= _FIX_CACHE_SIZE + len(self._vocab):
-            self._fix_cache.clear()
-            self._skip = token_set(self._vocab)
-        if fixes:
-            self._fix_cache[token] = fixes
-        else:
-            self._skip.add(token)
-        return fixes
-
     def _fuzzy(self, folded: Folded, spans: dict[tuple[int, int], list[tuple[_Target, float]]]
                ) -> None:
-        hay = folded.hay
-        # In C, iterating the text's tokens (not the vocabulary): most tokens stop here.
-        for token in candidate_tokens(hay, self._skip, 3, self._longest + 1):
-            fixes = self._fixes(token)
-            if not fixes:
-                continue
-            needle = f" {token} "
-            at = hay.find(needle)
-            while at >= 0:
-                end = at + len(needle)
-                left = hay[hay.rfind(" ", 0, at) + 1:at]
-                right = hay[end:hay.find(" ", end)]
-                for fixed in fixes:
-                    neighbours = self._neighbours[fixed]
-                    if "" in neighbours or left in neighbours or right in neighbours:
-                        self._fuzzy_at(folded, at, token, fixed, spans)
-                at = hay.find(needle, end - 1)
-
-    def _fuzzy_at(self, folded: Folded, at: int, token: str, fixed: str,
-                  spans: dict[tuple[int, int], list[tuple[_Target, float]]]) -> None:
-        """Names containing ``fixed`` that the text spells with ``token`` in its place."""
-        before, after = _around(folded.hay, at, len(token), *self._reach[fixed])
-        for position, length in self._shapes[fixed]:
-            if position > len(before) or length - position - 1 > len(after):
-                continue
-            left = before[len(before) - position:]
-            right = after[:length - position - 1]
-            index = self._keys.get(" ".join([w for w, _ in left] + [fixed] + [w for w, _ in right]))
-            if index is None:
-                continue
-            start = left[0][1] if left else at + 1
-            end = right[-1][1] if right else at + 1 + len(token)
-            self._fuzzy_name(folded, at, token, index, (start, end), spans)
-
-    def _fuzzy_name(self, folded: Folded, at: int, token: str, index: int,
-                    span: tuple[int, int],
-                    spans: dict[tuple[int, int], list[tuple[_Target, float]]]) -> None:
-        score = round(100.0 * (1 - 1 / len("".join(self._key_tokens[index]))), 1)
-        typo_start, _ = folded.span(at + 1, at + 1 + len(token))
-        typo_capital = folded.text[typo_start:typo_start + 1].isupper()
-        for target in self._targets[index]:
-            if not self._fuzzy_ok(target):
-                continue
-            threshold = self._entries[target.entry].entry.fuzzy
-            if threshold is None or score < threshold or (target.capital and not typo_capital):
-                continue
-            spans.setdefault(span, []).append((target, score))
+        """Names written with one typo, kept for the entries whose threshold the score
+        reaches; a typo of a capitalised name must be capitalised too."""
+        for index, span, score, at, length in self._typos.find(folded):
+            typo_start, _ = folded.span(at, at + length)
+            typo_capital = folded.text[typo_start:typo_start + 1].isupper()
+            for target in self._targets[index]:
+                if not self._fuzzy_ok(target):
+                    continue
+                threshold = self._entries[target.entry].entry.fuzzy
+                if (threshold is None or score < threshold
+                        or (target.capital and not typo_capital)):
+                    continue
+                spans.setdefault(span, []).append((target, score))
 
 
 @contextmanager
@@ -474,43 +352,6 @@ def _plain(targets: list[_Target]) -> list[tuple[_Target, float]] | None:
         if t.rule != ANY or t.role > SHADOW:
             return None
     return [(t, 100.0) for t in targets]
-
-
-def _deletions(token: str) -> list[str]:
-    return [token[:i] + token[i + 1:] for i in range(len(token))]
-
-
-def _inflected(a: str, b: str) -> bool:
-    """True if one token is the other plus a final n/s/a/i: a demonym, plural or feminine
-    form (Russian, Koreas, Lavrova, Israeli) is a different word, not a typo."""
-    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
-    return len(longer) == len(shorter) + 1 and longer.startswith(shorter) and (
-        longer[-1] in _INFLECTIONS
-    )
-
-
-def _around(hay: str, at: int, length: int, before: int, after: int
-            ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-    """Up to ``before``/``after`` tokens around the token at hay[at + 1: at + 1 + length],
-    each with its outer edge in the haystack: its start (left), its end (right)."""
-    left: list[tuple[str, int]] = []
-    start = at
-    for _ in range(before):
-        j = hay.rfind(" ", 0, start)
-        if j < 0:
-            break
-        left.append((hay[j + 1:start], j + 1))
-        start = j
-    right: list[tuple[str, int]] = []
-    end = at + 1 + length
-    for _ in range(after):
-        j = hay.find(" ", end + 1)
-        if j < 0:
-            break
-        right.append((hay[end + 1:j], j))
-        end = j
-    left.reverse()
-    return left, right
 
 
 def _rule_holds(target: _Target, folded: Folded, span: tuple[int, int]) -> bool:

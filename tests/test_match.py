@@ -289,8 +289,9 @@ entries:
 
 def test_foreign_names_that_fold_to_english_words_are_native_only() -> None:
     from monitor.countries import foreign_country_names
-    from monitor.match import NATIVE, is_common_word
+    from monitor.match import NATIVE
     from monitor.normalize import fold
+    from monitor.typos import is_common_word
 
     wl = watchlist_from_yaml("""
 watchlist: t

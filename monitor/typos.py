@@ -1,0 +1,201 @@
+"""Approximate matching: names written with one typo, found without a scan of the text per name.
+
+Tokens of a text that are not in the watchlists' vocabulary and are rare in English
+(wordfreq) are looked up in a one-deletion index of the vocabulary (SymSpell-style); an
+edit distance that counts a swap as one edit (rapidfuzz OSA) confirms one typo, and the
+names that contain the corrected token are checked around it.  A word that is the name's
+token plus a final n/s/a/i (Russian, Koreas, Lavrova, Israeli) is a different word, not a
+typo.  What a name's entry allows (its ``fuzzy`` threshold, capitals) is the matcher's
+business: this module finds the names, with their scores.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+
+from rapidfuzz.distance import OSA
+
+from monitor.normalize import Folded, candidate_tokens, token_set
+
+COMMON_ZIPF = 3.0  # wordfreq Zipf frequency from which an English word counts as common
+MIN_FUZZY_LETTERS = 6  # a name needs this many letters before one typo is tolerated
+_INFLECTIONS = frozenset("nsai")  # Russia/Russian, Korea/Koreas, Lavrov/Lavrova, Israel/Israeli
+_FIX_CACHE_SIZE = 200_000
+
+
+@lru_cache(maxsize=1)
+def english_frequencies() -> dict[str, float]:
+    import wordfreq
+
+    return wordfreq.get_frequency_dict("en", wordlist="best")
+
+
+def zipf(token: str) -> float:
+    """wordfreq's Zipf frequency of a folded English token (log10 per billion words; 0: unseen)."""
+    frequency = english_frequencies().get(token, 0.0)
+    return math.log10(frequency) + 9 if frequency > 0 else 0.0
+
+
+def is_common_word(token: str) -> bool:
+    """True if the folded token is a common English word (Zipf frequency >= COMMON_ZIPF)."""
+    return token in _common_words()
+
+
+@lru_cache(maxsize=1)
+def _common_words() -> frozenset[str]:
+    least = 10 ** (COMMON_ZIPF - 9)  # Zipf = log10(frequency) + 9
+    return frozenset(w for w, f in english_frequencies().items() if f >= least)
+
+
+class Typos:
+    """Built once from the matcher's folded names; ``find(folded)`` for each text.
+
+    ``keys`` maps each folded name ("kim jong un") to its index; ``eligible`` are the
+    indexes of the names that may be found with a typo.  Every name's tokens make the
+    vocabulary: a text token that is a known word is never corrected.
+    """
+
+    def __init__(self, keys: dict[str, int], eligible: Iterable[int]) -> None:
+        self._keys = keys
+        key_tokens = [key.split() for key in keys]
+        self._letters = [sum(map(len, tokens)) for tokens in key_tokens]
+        self._vocab = frozenset(t for tokens in key_tokens for t in tokens)
+        self._build(key_tokens, eligible)
+        self._fix_cache: dict[str, tuple[str, ...]] = {}
+        # Tokens never corrected: the vocabulary, and the known no-fixes.
+        self._skip = token_set(self._vocab)
+
+    def __bool__(self) -> bool:
+        return bool(self._deletions)
+
+    def _build(self, key_tokens: list[list[str]], eligible: Iterable[int]) -> None:
+        """One-deletion index of the eligible names' tokens, and for each token the shapes
+        (its position, the name's length) of the names it is in and its neighbours in them
+        ('' if it is a name by itself)."""
+        self._deletions: dict[str, set[str]] = {}
+        self._shapes: dict[str, set[tuple[int, int]]] = {}
+        self._neighbours: dict[str, set[str]] = {}
+        self._longest = 0
+        for index in eligible:
+            tokens = key_tokens[index]
+            if self._letters[index] < MIN_FUZZY_LETTERS:
+                continue
+            for position, token in enumerate(tokens):
+                if len(token) < 4 or token.isdigit():
+                    continue
+                self._shapes.setdefault(token, set()).add((position, len(tokens)))
+                self._neighbours.setdefault(token, set()).update(
+                    tokens[max(0, position - 1):position] + tokens[position + 1:position + 2]
+                    or [""]
+                )
+        for token in self._shapes:  # each token once, however many names it is in
+            self._longest = max(self._longest, len(token))
+            for variant in {token, *_deletions(token)}:
+                self._deletions.setdefault(variant, set()).add(token)
+        # How many tokens a name containing the token can reach before and after it.
+        self._reach = {
+            token: (max(p for p, _ in shapes), max(n - p - 1 for p, n in shapes))
+            for token, shapes in self._shapes.items()
+        }
+
+    def fixes(self, token: str) -> tuple[str, ...]:
+        """Vocabulary tokens one typo away from a rare text token ('santcions' -> sanctions)."""
+        fixes = self._fix_cache.get(token)
+        if fixes is not None:
+            return fixes
+        fixes = ()
+        if (3 <= len(token) <= self._longest + 1 and token.isalpha()
+                and not is_common_word(token)):
+            # Most variants are in no name: map/filter keep the misses in C.
+            found = filter(None, map(self._deletions.get, (token, *_deletions(token))))
+            candidates: set[str] = set().union(*found)
+            fixes = tuple(sorted(
+                v for v in candidates
+                if OSA.distance(token, v, score_cutoff=1) == 1 and not _inflected(token, v)
+            ))
+        if len(self._fix_cache) + len(self._skip) >= _FIX_CACHE_SIZE + len(self._vocab):
+            self._fix_cache.clear()
+            self._skip = token_set(self._vocab)
+        if fixes:
+            self._fix_cache[token] = fixes
+        else:
+            self._skip.add(token)
+        return fixes
+
+    def find(self, folded: Folded) -> Iterator[tuple[int, tuple[int, int], float, int, int]]:
+        """Every name the text spells with one typo: (its index, its haystack span, its
+        score, the haystack start and length of the misspelt token).  The score is
+        100 x (1 - 1/letters): one typo weighs less in a longer name."""
+        hay = folded.hay
+        # In C, iterating the text's tokens (not the vocabulary): most tokens stop here.
+        for token in candidate_tokens(hay, self._skip, 3, self._longest + 1):
+            fixes = self.fixes(token)
+            if not fixes:
+                continue
+            needle = f" {token} "
+            at = hay.find(needle)
+            while at >= 0:
+                end = at + len(needle)
+                left = hay[hay.rfind(" ", 0, at) + 1:at]
+                right = hay[end:hay.find(" ", end)]
+                for fixed in fixes:
+                    neighbours = self._neighbours[fixed]
+                    if "" in neighbours or left in neighbours or right in neighbours:
+                        yield from self._names_at(hay, at + 1, token, fixed)
+                at = hay.find(needle, end - 1)
+
+    def _names_at(self, hay: str, at: int, token: str, fixed: str
+                  ) -> Iterator[tuple[int, tuple[int, int], float, int, int]]:
+        """Names containing ``fixed`` that the text spells with ``token`` (at hay[at:])."""
+        before, after = _around(hay, at - 1, len(token), *self._reach[fixed])
+        for position, length in self._shapes[fixed]:
+            if position > len(before) or length - position - 1 > len(after):
+                continue
+            left = before[len(before) - position:]
+            right = after[:length - position - 1]
+            index = self._keys.get(" ".join([w for w, _ in left] + [fixed] + [w for w, _ in right]))
+            if index is None:
+                continue
+            start = left[0][1] if left else at
+            end = right[-1][1] if right else at + len(token)
+            score = round(100.0 * (1 - 1 / self._letters[index]), 1)
+            yield index, (start, end), score, at, len(token)
+
+
+def _deletions(token: str) -> list[str]:
+    return [token[:i] + token[i + 1:] for i in range(len(token))]
+
+
+def _inflected(a: str, b: str) -> bool:
+    """True if one token is the other plus a final n/s/a/i: a demonym, plural or feminine
+    form (Russian, Koreas, Lavrova, Israeli) is a different word, not a typo."""
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    return len(longer) == len(shorter) + 1 and longer.startswith(shorter) and (
+        longer[-1] in _INFLECTIONS
+    )
+
+
+def _around(hay: str, at: int, length: int, before: int, after: int
+            ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """Up to ``before``/``after`` tokens around the token at hay[at + 1: at + 1 + length],
+    each with its outer edge in the haystack: its start (left), its end (right)."""
+    left: list[tuple[str, int]] = []
+    start = at
+    for _ in range(before):
+        j = hay.rfind(" ", 0, start)
+        if j < 0:
+            break
+        left.append((hay[j + 1:start], j + 1))
+        start = j
+    right: list[tuple[str, int]] = []
+    end = at + 1 + length
+    for _ in range(after):
+        j = hay.find(" ", end + 1)
+        if j < 0:
+            break
+        right.append((hay[end + 1:j], j))
+        end = j
+    left.reverse()
+    return left, right
