@@ -231,9 +231,12 @@ class Matcher:
                 else:
                     found += plain
                 continue
+            surface: _Surface | None = None  # read once for all the pattern's checks
             for target in self._targets[index]:
-                if target.rule != ANY and not _rule_holds(target, folded, span):
-                    continue
+                if target.rule != ANY:
+                    surface = surface or _Surface(folded, span)
+                    if not surface.obeys(target):
+                        continue
                 if target.role == EXCLUDE:
                     excluded.setdefault(target.entry, []).append(folded.span(*span))
                 elif target.role == REQUIRE:
@@ -354,15 +357,27 @@ def _plain(targets: list[_Target]) -> list[tuple[_Target, float]] | None:
     return [(t, 100.0) for t in targets]
 
 
-def _rule_holds(target: _Target, folded: Folded, span: tuple[int, int]) -> bool:
-    """Whether a hit's original surface obeys its alias's case rule (never called for ANY)."""
-    rule = target.rule
-    ostart, oend = folded.span(*span)
-    surface = folded.text[ostart:oend]
-    if rule == SHORT_CAPS:
-        return surface.isupper() and surface.isalpha()
-    if rule == DOTTED:
-        return surface.isupper() and _DOTTED.fullmatch(surface) is not None
-    if rule == EXACT:
-        return _letters(surface) == target.letters
-    return _letters(surface).casefold() == target.letters  # NATIVE
+class _Surface:
+    """A hit's original surface, for its alias's case rule (never needed for ANY)."""
+
+    __slots__ = ("_letters", "text")
+
+    def __init__(self, folded: Folded, span: tuple[int, int]) -> None:
+        ostart, oend = folded.span(*span)
+        self.text = folded.text[ostart:oend]
+        self._letters: str | None = None
+
+    def letters(self) -> str:
+        if self._letters is None:
+            self._letters = _letters(self.text)
+        return self._letters
+
+    def obeys(self, target: _Target) -> bool:
+        rule = target.rule
+        if rule == SHORT_CAPS:
+            return self.text.isupper() and self.text.isalpha()
+        if rule == DOTTED:
+            return self.text.isupper() and _DOTTED.fullmatch(self.text) is not None
+        if rule == EXACT:
+            return self.letters() == target.letters
+        return self.letters().casefold() == target.letters  # NATIVE
