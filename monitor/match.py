@@ -350,11 +350,17 @@ def _best_per_entry(found: list[tuple[_Target, float]]) -> list[tuple[_Target, f
 
 
 def _plain(targets: list[_Target]) -> list[tuple[_Target, float]] | None:
-    """A pattern's candidates as exact hits, if none of its targets needs a check."""
+    """A pattern's candidates as exact hits, if none of its targets needs a check: one
+    name per entry (the first), and a shadow only where no name holds the span (a span
+    found blocks shorter ones whatever holds it, so a shadow beside a name adds nothing)."""
     for t in targets:
         if t.rule != ANY or t.role > SHADOW:
             return None
-    return [(t, 100.0) for t in targets]
+    names: dict[int, _Target] = {}
+    for t in targets:
+        if t.role == NAME:
+            names.setdefault(t.entry, t)
+    return [(t, 100.0) for t in names.values() or targets[:1]]
 
 
 class _Surface:
