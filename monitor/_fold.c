@@ -7,9 +7,10 @@
  *   origins: bytes, one native int32 per character of hay: the index in text of the character
  *        it came from (the first separator of a collapsed run for a space).
  *
- * tokens(hay, skip, shortest, longest) -> set[str]
- *   The distinct tokens of a haystack that are shortest..longest characters long, not in
- *   skip (a TokenSet) and not made of digits only: the candidates of the matcher's typo pass.
+ * tokens(hay, skip, shortest, longest) -> list[tuple[int, str]]
+ *   Every token of a haystack that is shortest..longest characters long, not in skip (a
+ *   TokenSet) and not made of digits only, with its start in the haystack, in text order:
+ *   the candidates of the matcher's typo pass.
  *   A TokenSet is an open-addressing table of the tokens' characters, so the tokens it holds
  *   (nearly all of a text's, once the matcher has seen a few texts) are tested where they
  *   stand in the haystack, without making a str of each.
@@ -477,7 +478,7 @@ static PyObject *tokens(PyObject *self, PyObject *args) {
                           &longest)) {
         return NULL;
     }
-    PyObject *found = PySet_New(NULL);
+    PyObject *found = PyList_New(0);
     if (found == NULL) {
         return NULL;
     }
@@ -509,12 +510,13 @@ static PyObject *tokens(PyObject *self, PyObject *args) {
             hash = hash ? hash : 1;
             if (find_slot(skip, hash, kind, data, start, end)->hash == 0) {
                 PyObject *token = PyUnicode_Substring(hay, start, end);
-                if (token == NULL || PySet_Add(found, token) < 0) {
-                    Py_XDECREF(token);
+                PyObject *pair = token == NULL ? NULL : Py_BuildValue("(nN)", start, token);
+                if (pair == NULL || PyList_Append(found, pair) < 0) {
+                    Py_XDECREF(pair);
                     Py_DECREF(found);
                     return NULL;
                 }
-                Py_DECREF(token);
+                Py_DECREF(pair);
             }
         }
         start = end;
@@ -526,7 +528,7 @@ static PyMethodDef methods[] = {
     {"fold", fold, METH_VARARGS,
      "fold(text, fold_char) -> (hay, origins): the haystack and its int32 offset map."},
     {"tokens", tokens, METH_VARARGS,
-     "tokens(hay, skip, shortest, longest) -> set of the haystack's candidate tokens."},
+     "tokens(hay, skip, shortest, longest) -> [(start, token)]: the haystack's candidates."},
     {NULL, NULL, 0, NULL},
 };
 

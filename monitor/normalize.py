@@ -222,14 +222,23 @@ def token_set(tokens: Iterable[str] = ()) -> TokenSet:
     return set(tokens) if _fold is None else _fold.TokenSet(tokens)
 
 
-def candidate_tokens(hay: str, skip: TokenSet, shortest: int, longest: int) -> set[str]:
-    """The distinct tokens of a haystack that are ``shortest``..``longest`` characters long,
-    not in ``skip`` and not digits only (what the matcher's typo pass looks at)."""
-    if _fold is not None:
-        assert isinstance(skip, _fold.TokenSet)
+def candidate_tokens(hay: str, skip: TokenSet, shortest: int, longest: int
+                     ) -> list[tuple[int, str]]:
+    """Every token of a haystack that is ``shortest``..``longest`` characters long, not in
+    ``skip`` and not digits only, with its start in the haystack, in text order (what the
+    matcher's typo pass looks at)."""
+    if _fold is not None and isinstance(skip, _fold.TokenSet):
         return _fold.tokens(hay, skip, shortest, longest)
-    return {token for token in set(hay.split())
-            if shortest <= len(token) <= longest and not token.isdigit() and token not in skip}
+    found: list[tuple[int, str]] = []
+    for token in set(hay.split()):
+        if shortest <= len(token) <= longest and not token.isdigit() and token not in skip:
+            needle = f" {token} "
+            at = hay.find(needle)
+            while at >= 0:
+                found.append((at + 1, token))
+                at = hay.find(needle, at + len(token) + 1)
+    found.sort()
+    return found
 
 
 def fold_text_python(text: str) -> Folded:

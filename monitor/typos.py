@@ -106,6 +106,8 @@ class Typos:
         if fixes is not None:
             return fixes
         fixes = ()
+        if token in self._skip:  # met again in the text that found it has none
+            return fixes
         if (3 <= len(token) <= self._longest + 1 and token.isalpha()
                 and not is_common_word(token)):
             # Most variants are in no name: map/filter keep the misses in C.
@@ -130,21 +132,17 @@ class Typos:
         100 x (1 - 1/letters): one typo weighs less in a longer name."""
         hay = folded.hay
         # In C, iterating the text's tokens (not the vocabulary): most tokens stop here.
-        for token in candidate_tokens(hay, self._skip, 3, self._longest + 1):
+        for at, token in candidate_tokens(hay, self._skip, 3, self._longest + 1):
             fixes = self.fixes(token)
             if not fixes:
                 continue
-            needle = f" {token} "
-            at = hay.find(needle)
-            while at >= 0:
-                end = at + len(needle)
-                left = hay[hay.rfind(" ", 0, at) + 1:at]
-                right = hay[end:hay.find(" ", end)]
-                for fixed in fixes:
-                    neighbours = self._neighbours[fixed]
-                    if "" in neighbours or left in neighbours or right in neighbours:
-                        yield from self._names_at(hay, at + 1, token, fixed)
-                at = hay.find(needle, end - 1)
+            end = at + len(token)
+            left = hay[hay.rfind(" ", 0, at - 1) + 1:at - 1]
+            right = hay[end + 1:hay.find(" ", end + 1)]
+            for fixed in fixes:
+                neighbours = self._neighbours[fixed]
+                if "" in neighbours or left in neighbours or right in neighbours:
+                    yield from self._names_at(hay, at, token, fixed)
 
     def _names_at(self, hay: str, at: int, token: str, fixed: str
                   ) -> Iterator[tuple[int, tuple[int, int], float, int, int]]:

@@ -67,9 +67,11 @@ def test_c_and_python_folding_agree(text: str) -> None:
 def test_c_and_python_candidate_tokens_agree(text: str, skip: list[str], shortest: int,
                                              longest: int) -> None:
     hay = fold_text(text).hay
-    python = {token for token in set(hay.split()).difference(skip)
-              if shortest <= len(token) <= longest and not token.isdigit()}
-    assert candidate_tokens(hay, token_set(skip), shortest, longest) == python
+    every = [(m.start(), m.group()) for m in re.finditer(r"[^ ]+", hay)]
+    expected = [(at, token) for at, token in every if token not in skip
+                and shortest <= len(token) <= longest and not token.isdigit()]
+    assert candidate_tokens(hay, token_set(skip), shortest, longest) == expected
+    assert candidate_tokens(hay, set(skip), shortest, longest) == expected  # the Python one
 
 
 @pytest.mark.parametrize("python", [False, True], ids=["c", "python"])
@@ -104,4 +106,5 @@ def test_token_set_is_a_set_of_tokens() -> None:
     with pytest.raises(TypeError):
         tokens.add(3)  # type: ignore[arg-type]
     hay = fold_text("Putin met Lavrov and Shoigu, and Shoigu left; 2024 x").hay
-    assert candidate_tokens(hay, tokens, 3, 10) == {"met", "and", "shoigu", "left"}
+    assert candidate_tokens(hay, tokens, 3, 10) == [
+        (7, "met"), (18, "and"), (22, "shoigu"), (29, "and"), (33, "shoigu"), (40, "left")]
