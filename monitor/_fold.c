@@ -15,7 +15,11 @@
  *   (nearly all of a text's, once the matcher has seen a few texts) are tested where they
  *   stand in the haystack, without making a str of each.
  *
- * Both functions are optional speed-ups: monitor.normalize falls back to pure Python (its
+ * near(token, keys) -> bool
+ *   Whether the token, or the token without one of its characters, is in keys (a TokenSet):
+ *   the typo pass's test of a new token against its one-deletion index, most often false.
+ *
+ * All of them are optional speed-ups: monitor.normalize falls back to pure Python (its
  * reference implementation, which the tests compare these with) when this module is absent.
  */
 #define PY_SSIZE_T_CLEAN
@@ -307,9 +311,10 @@ static uint64_t hash_chars(int kind, const void *data, Py_ssize_t start, Py_ssiz
     return h ? h : 1;
 }
 
+/* The slot of the characters data[start:end], without the one at gap (-1: none). */
 static Slot *find_slot(TokenSet *set, uint64_t hash, int kind, const void *data,
-                       Py_ssize_t start, Py_ssize_t end) {
-    Py_ssize_t length = end - start;
+                       Py_ssize_t start, Py_ssize_t end, Py_ssize_t gap) {
+    Py_ssize_t length = end - start - (gap >= 0);
     Py_ssize_t i = (Py_ssize_t)(hash & (uint64_t)set->mask);
     for (;;) {
         Slot *slot = &set->slots[i];
@@ -319,8 +324,11 @@ static Slot *find_slot(TokenSet *set, uint64_t hash, int kind, const void *data,
         if (slot->hash == hash && slot->length == length) {
             const Py_UCS4 *chars = set->pool + slot->offset;
             Py_ssize_t j = 0;
-            while (j < length && chars[j] == PyUnicode_READ(kind, data, start + j)) {
-                j++;
+            for (Py_ssize_t k = start; j < length; j++, k++) {
+                k += k == gap;
+                if (chars[j] != PyUnicode_READ(kind, data, k)) {
+                    break;
+                }
             }
             if (j == length) {
                 return slot;
@@ -359,7 +367,7 @@ static int tokenset_add_chars(TokenSet *set, int kind, const void *data, Py_ssiz
         return -1;
     }
     uint64_t hash = hash_chars(kind, data, start, end);
-    Slot *slot = find_slot(set, hash, kind, data, start, end);
+    Slot *slot = find_slot(set, hash, kind, data, start, end, -1);
     if (slot->hash != 0) {
         return 0;
     }
@@ -404,7 +412,7 @@ static int tokenset_contains(TokenSet *set, PyObject *token) {
     int kind = PyUnicode_KIND(token);
     const void *data = PyUnicode_DATA(token);
     Py_ssize_t length = PyUnicode_GET_LENGTH(token);
-    return find_slot(set, hash_chars(kind, data, 0, length), kind, data, 0, length)->hash != 0;
+    return find_slot(set, hash_chars(kind, data, 0, length), kind, data, 0, length, -1)->hash != 0;
 }
 
 static Py_ssize_t tokenset_len(TokenSet *set) {
@@ -508,7 +516,7 @@ static PyObject *tokens(PyObject *self, PyObject *args) {
         Py_ssize_t n = end - start;
         if (n >= shortest && n <= longest && !digits) {
             hash = hash ? hash : 1;
-            if (find_slot(skip, hash, kind, data, start, end)->hash == 0) {
+            if (find_slot(skip, hash, kind, data, start, end, -1)->hash == 0) {
                 PyObject *token = PyUnicode_Substring(hay, start, end);
                 PyObject *pair = token == NULL ? NULL : Py_BuildValue("(nN)", start, token);
                 if (pair == NULL || PyList_Append(found, pair) < 0) {
@@ -524,11 +532,43 @@ static PyObject *tokens(PyObject *self, PyObject *args) {
     return found;
 }
 
+/* Whether a token, or the token without one of its characters, is in a TokenSet: the
+ * one-deletion variants are hashed and looked up where they stand, no str made of each. */
+static PyObject *near(PyObject *self, PyObject *args) {
+    PyObject *token;
+    TokenSet *set;
+    if (!PyArg_ParseTuple(args, "UO!:near", &token, &TokenSetType, &set)) {
+        return NULL;
+    }
+    int kind = PyUnicode_KIND(token);
+    const void *data = PyUnicode_DATA(token);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(token);
+    if (find_slot(set, hash_chars(kind, data, 0, n), kind, data, 0, n, -1)->hash != 0) {
+        Py_RETURN_TRUE;
+    }
+    uint64_t prefix = 1469598103934665603ULL; /* hash_chars of token[:gap] */
+    for (Py_ssize_t gap = 0; gap < n; gap++) {
+        uint64_t hash = prefix;
+        for (Py_ssize_t k = gap + 1; k < n; k++) {
+            hash ^= PyUnicode_READ(kind, data, k);
+            hash *= 1099511628211ULL;
+        }
+        if (find_slot(set, hash ? hash : 1, kind, data, 0, n, gap)->hash != 0) {
+            Py_RETURN_TRUE;
+        }
+        prefix ^= PyUnicode_READ(kind, data, gap);
+        prefix *= 1099511628211ULL;
+    }
+    Py_RETURN_FALSE;
+}
+
 static PyMethodDef methods[] = {
     {"fold", fold, METH_VARARGS,
      "fold(text, fold_char) -> (hay, origins): the haystack and its int32 offset map."},
     {"tokens", tokens, METH_VARARGS,
      "tokens(hay, skip, shortest, longest) -> [(start, token)]: the haystack's candidates."},
+    {"near", near, METH_VARARGS,
+     "near(token, keys) -> whether token, or token without one character, is in keys."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -241,6 +241,14 @@ def candidate_tokens(hay: str, skip: TokenSet, shortest: int, longest: int
     return found
 
 
+def near(token: str, keys: TokenSet) -> bool:
+    """Whether ``token``, or ``token`` without one of its characters, is in ``keys`` (the
+    typo pass's first test of a new token: most are near no name)."""
+    if _fold is not None and isinstance(keys, _fold.TokenSet):
+        return _fold.near(token, keys)
+    return token in keys or any(token[:i] + token[i + 1:] in keys for i in range(len(token)))
+
+
 def fold_text_python(text: str) -> Folded:
     """fold_text in pure Python: the reference the C folding is tested against."""
     # What stays is ASCII, unspaced scripts and markers for the characters that fold to several.

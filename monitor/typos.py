@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import OSA
 
-from monitor.normalize import Folded, candidate_tokens, token_set
+from monitor.normalize import Folded, candidate_tokens, near, token_set
 
 COMMON_ZIPF = 3.0  # wordfreq Zipf frequency from which an English word counts as common
 MIN_FUZZY_LETTERS = 6  # a name needs this many letters before one typo is tolerated
@@ -94,6 +94,7 @@ class Typos:
             self._longest = max(self._longest, len(token))
             for variant in {token, *_deletions(token)}:
                 self._deletions.setdefault(variant, set()).add(token)
+        self._deletion_keys = token_set(self._deletions)
         # How many tokens a name containing the token can reach before and after it.
         self._reach = {
             token: (max(p for p, _ in shapes), max(n - p - 1 for p, n in shapes))
@@ -103,20 +104,23 @@ class Typos:
     def fixes(self, token: str) -> tuple[str, ...]:
         """Vocabulary tokens one typo away from a rare text token ('santcions' -> sanctions)."""
         fixes = self._fix_cache.get(token)
-        if fixes is not None:
-            return fixes
-        fixes = ()
-        if token in self._skip:  # met again in the text that found it has none
-            return fixes
-        if (3 <= len(token) <= self._longest + 1 and token.isalpha()
-                and not is_common_word(token)):
-            # Most variants are in no name: map/filter keep the misses in C.
-            found = filter(None, map(self._deletions.get, (token, *_deletions(token))))
-            candidates: set[str] = set().union(*found)
-            fixes = tuple(sorted(
-                v for v in candidates
-                if OSA.distance(token, v, score_cutoff=1) == 1 and not _inflected(token, v)
-            ))
+        if fixes is None:
+            fixes = () if token in self._skip else self._remember(token, self._correct(token))
+        return fixes
+
+    def _correct(self, token: str) -> tuple[str, ...]:
+        if not (3 <= len(token) <= self._longest + 1 and token.isalpha()
+                and near(token, self._deletion_keys) and not is_common_word(token)):
+            return ()
+        # Most variants are in no name: map/filter keep the misses in C.
+        found = filter(None, map(self._deletions.get, (token, *_deletions(token))))
+        candidates: set[str] = set().union(*found)
+        return tuple(sorted(
+            v for v in candidates
+            if OSA.distance(token, v, score_cutoff=1) == 1 and not _inflected(token, v)
+        ))
+
+    def _remember(self, token: str, fixes: tuple[str, ...]) -> tuple[str, ...]:
         if len(self._fix_cache) + len(self._skip) >= _FIX_CACHE_SIZE + len(self._vocab):
             self._fix_cache.clear()
             self._skip = token_set(self._vocab)

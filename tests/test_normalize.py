@@ -12,7 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor import normalize
-from monitor.normalize import candidate_tokens, fold, fold_text, fold_text_python, token_set
+from monitor.normalize import (
+    candidate_tokens,
+    fold,
+    fold_text,
+    fold_text_python,
+    near,
+    token_set,
+)
 
 needs_c = pytest.mark.skipif(not normalize.SPEEDUPS,
                              reason="monitor._fold is not built (no C compiler when installed)")
@@ -108,3 +115,21 @@ def test_token_set_is_a_set_of_tokens() -> None:
     hay = fold_text("Putin met Lavrov and Shoigu, and Shoigu left; 2024 x").hay
     assert candidate_tokens(hay, tokens, 3, 10) == [
         (7, "met"), (18, "and"), (22, "shoigu"), (29, "and"), (33, "shoigu"), (40, "left")]
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="abcé普", max_size=6),
+       st.lists(st.text(alphabet="abcé普", max_size=5), max_size=12))
+def test_c_and_python_near_agree(token: str, keys: list[str]) -> None:
+    python = token in keys or any(token[:i] + token[i + 1:] in keys for i in range(len(token)))
+    assert near(token, token_set(keys)) == python
+    assert near(token, set(keys)) == python  # the Python one
+
+
+def test_near_is_the_token_or_one_deletion_of_it() -> None:
+    keys = token_set(["sanctions", "snctions", "putn", "普京"])
+    assert near("sanctions", keys) and near("santcions", keys) is False
+    assert near("snactions", keys) and near("sanctioms", keys) is False  # snctions; none
+    assert near("putin", keys) and near("puttn", keys) and near("普京x", keys)
+    assert not near("put", keys) and not near("", keys)
