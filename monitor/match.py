@@ -75,7 +75,7 @@ class _Target:
     alias: str
     rule: int
     capital: bool  # the alias starts with a capital (fuzzy hits must too)
-    letters: str = ""  # EXACT: the alias's letters; NATIVE: casefolded (see _rule_holds)
+    letters: str = ""  # EXACT: the alias's letters; NATIVE: casefolded (see _Surface)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +111,7 @@ class Matcher:
     def _build(self, watchlists: Sequence[Watchlist], shadows: bool) -> None:
         self._entries: list[_EntryRef] = []
         self._keys: dict[str, int] = {}
-        self._targets: list[list[_Target]] = []
+        self._pending: list[list[_Target]] = []
         for watchlist in watchlists:
             for entry in watchlist.entries:
                 self._add_entry(watchlist.name, entry)
@@ -126,6 +126,8 @@ class Matcher:
             ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MATCHKIND_STANDARD)
             if patterns else None
         )
+        self._targets = [tuple(targets) for targets in self._pending]
+        del self._pending
         # Per pattern: its padding, and its candidates when none needs a check (the usual).
         self._hits = [(left, right, _plain(targets))
                       for (left, right), targets in zip(self._pads, self._targets, strict=True)]
@@ -140,9 +142,9 @@ class Matcher:
         if not key or (len(key) < 2 and not key.isascii()):
             return
         index = self._keys.setdefault(key, len(self._keys))
-        if index == len(self._targets):
-            self._targets.append([])
-        targets = self._targets[index]
+        if index == len(self._pending):
+            self._pending.append([])
+        targets = self._pending[index]
         if target not in targets:
             targets.append(target)
 
@@ -227,7 +229,7 @@ class Matcher:
             if plain is not None:
                 found = spans.get(span)
                 if found is None:
-                    spans[span] = plain.copy()
+                    spans[span] = list(plain)
                 else:
                     found += plain
                 continue
@@ -303,7 +305,10 @@ class Matcher:
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """No garbage collection while a block makes many long-lived objects: each collection
-    would traverse the whole heap (word frequencies, CLDR names), a third of a build's time."""
+    would traverse the whole heap (word frequencies, CLDR names), a third of a build's time.
+    After it, one collection of the young generations: it untracks the tuples of atoms and
+    moves the rest to the oldest generation at once (else the first two young collections
+    after the block, in the first texts matched, would each traverse them all)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -311,6 +316,7 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+            gc.collect(1)
 
 
 def _longest_first(spans: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:
@@ -349,7 +355,7 @@ def _best_per_entry(found: list[tuple[_Target, float]]) -> list[tuple[_Target, f
     return list(best.values())
 
 
-def _plain(targets: list[_Target]) -> list[tuple[_Target, float]] | None:
+def _plain(targets: tuple[_Target, ...]) -> tuple[tuple[_Target, float], ...] | None:
     """A pattern's candidates as exact hits, if none of its targets needs a check: one
     name per entry (the first), and a shadow only where no name holds the span (a span
     found blocks shorter ones whatever holds it, so a shadow beside a name adds nothing)."""
@@ -360,7 +366,7 @@ def _plain(targets: list[_Target]) -> list[tuple[_Target, float]] | None:
     for t in targets:
         if t.role == NAME:
             names.setdefault(t.entry, t)
-    return [(t, 100.0) for t in names.values() or targets[:1]]
+    return tuple((t, 100.0) for t in names.values() or targets[:1])
 
 
 class _Surface:

@@ -74,9 +74,9 @@ class Typos:
         """One-deletion index of the eligible names' tokens, and for each token the shapes
         (its position, the name's length) of the names it is in and its neighbours in them
         ('' if it is a name by itself)."""
-        self._deletions: dict[str, set[str]] = {}
-        self._shapes: dict[str, set[tuple[int, int]]] = {}
-        self._neighbours: dict[str, set[str]] = {}
+        deletions: dict[str, set[str]] = {}
+        shapes: dict[str, set[tuple[int, int]]] = {}
+        neighbours: dict[str, set[str]] = {}
         self._longest = 0
         for index in eligible:
             tokens = key_tokens[index]
@@ -85,15 +85,19 @@ class Typos:
             for position, token in enumerate(tokens):
                 if len(token) < 4 or token.isdigit():
                     continue
-                self._shapes.setdefault(token, set()).add((position, len(tokens)))
-                self._neighbours.setdefault(token, set()).update(
+                shapes.setdefault(token, set()).add((position, len(tokens)))
+                neighbours.setdefault(token, set()).update(
                     tokens[max(0, position - 1):position] + tokens[position + 1:position + 2]
                     or [""]
                 )
-        for token in self._shapes:  # each token once, however many names it is in
+        for token in shapes:  # each token once, however many names it is in
             self._longest = max(self._longest, len(token))
             for variant in {token, *_deletions(token)}:
-                self._deletions.setdefault(variant, set()).add(token)
+                deletions.setdefault(variant, set()).add(token)
+        # Kept as tuples of atoms, which the garbage collector stops tracking (not sets).
+        self._deletions = {variant: tuple(tokens) for variant, tokens in deletions.items()}
+        self._shapes = {token: tuple(sorted(each)) for token, each in shapes.items()}
+        self._neighbours = {token: tuple(each) for token, each in neighbours.items()}
         self._deletion_keys = token_set(self._deletions)
         # How many tokens a name containing the token can reach before and after it.
         self._reach = {
