@@ -7,10 +7,11 @@
  *   origins: bytes, one native int32 per character of hay: the index in text of the character
  *        it came from (the first separator of a collapsed run for a space).
  *
- * tokens(hay, skip, shortest, longest) -> list[tuple[int, str]]
+ * tokens(hay, skip, shortest, longest[, keys]) -> list[tuple[int, str]]
  *   Every token of a haystack that is shortest..longest characters long, not in skip (a
  *   TokenSet) and not made of digits only, with its start in the haystack, in text order:
- *   the candidates of the matcher's typo pass.
+ *   the candidates of the matcher's typo pass.  With keys (a TokenSet), a token that is not
+ *   near them (see near) is added to skip instead of being returned.
  *   A TokenSet is an open-addressing table of the tokens' characters, so the tokens it holds
  *   (nearly all of a text's, once the matcher has seen a few texts) are tested where they
  *   stand in the haystack, without making a str of each.
@@ -477,13 +478,47 @@ static PyTypeObject TokenSetType = {
     .tp_as_sequence = &tokenset_as_sequence,
 };
 
+/* Whether data[start:end], or it without one of its characters, is in a TokenSet: the
+ * one-deletion variants are hashed and looked up where they stand, no str made of each. */
+static int near_chars(TokenSet *set, int kind, const void *data, Py_ssize_t start,
+                      Py_ssize_t end) {
+    if (find_slot(set, hash_chars(kind, data, start, end), kind, data, start, end, -1)->hash) {
+        return 1;
+    }
+    uint64_t prefix = 1469598103934665603ULL; /* hash_chars of data[start:gap] */
+    for (Py_ssize_t gap = start; gap < end; gap++) {
+        uint64_t hash = prefix;
+        for (Py_ssize_t k = gap + 1; k < end; k++) {
+            hash ^= PyUnicode_READ(kind, data, k);
+            hash *= 1099511628211ULL;
+        }
+        if (find_slot(set, hash ? hash : 1, kind, data, start, end, gap)->hash != 0) {
+            return 1;
+        }
+        prefix ^= PyUnicode_READ(kind, data, gap);
+        prefix *= 1099511628211ULL;
+    }
+    return 0;
+}
+
+static PyObject *near(PyObject *self, PyObject *args) {
+    PyObject *token;
+    TokenSet *set;
+    if (!PyArg_ParseTuple(args, "UO!:near", &token, &TokenSetType, &set)) {
+        return NULL;
+    }
+    return PyBool_FromLong(near_chars(set, PyUnicode_KIND(token), PyUnicode_DATA(token), 0,
+                                      PyUnicode_GET_LENGTH(token)));
+}
+
 static PyObject *tokens(PyObject *self, PyObject *args) {
     PyObject *hay;
     TokenSet *skip;
     Py_ssize_t shortest;
     Py_ssize_t longest;
-    if (!PyArg_ParseTuple(args, "UO!nn:tokens", &hay, &TokenSetType, &skip, &shortest,
-                          &longest)) {
+    TokenSet *keys = NULL;
+    if (!PyArg_ParseTuple(args, "UO!nn|O!:tokens", &hay, &TokenSetType, &skip, &shortest,
+                          &longest, &TokenSetType, &keys)) {
         return NULL;
     }
     PyObject *found = PyList_New(0);
@@ -516,57 +551,37 @@ static PyObject *tokens(PyObject *self, PyObject *args) {
         Py_ssize_t n = end - start;
         if (n >= shortest && n <= longest && !digits) {
             hash = hash ? hash : 1;
-            if (find_slot(skip, hash, kind, data, start, end, -1)->hash == 0) {
-                PyObject *token = PyUnicode_Substring(hay, start, end);
-                PyObject *pair = token == NULL ? NULL : Py_BuildValue("(nN)", start, token);
-                if (pair == NULL || PyList_Append(found, pair) < 0) {
-                    Py_XDECREF(pair);
+            if (find_slot(skip, hash, kind, data, start, end, -1)->hash != 0) {
+                start = end; /* known: not a candidate */
+                continue;
+            }
+            if (keys != NULL && !near_chars(keys, kind, data, start, end)) {
+                if (tokenset_add_chars(skip, kind, data, start, end) < 0) {
                     Py_DECREF(found);
                     return NULL;
                 }
-                Py_DECREF(pair);
+                start = end;
+                continue;
             }
+            PyObject *token = PyUnicode_Substring(hay, start, end);
+            PyObject *pair = token == NULL ? NULL : Py_BuildValue("(nN)", start, token);
+            if (pair == NULL || PyList_Append(found, pair) < 0) {
+                Py_XDECREF(pair);
+                Py_DECREF(found);
+                return NULL;
+            }
+            Py_DECREF(pair);
         }
         start = end;
     }
     return found;
 }
 
-/* Whether a token, or the token without one of its characters, is in a TokenSet: the
- * one-deletion variants are hashed and looked up where they stand, no str made of each. */
-static PyObject *near(PyObject *self, PyObject *args) {
-    PyObject *token;
-    TokenSet *set;
-    if (!PyArg_ParseTuple(args, "UO!:near", &token, &TokenSetType, &set)) {
-        return NULL;
-    }
-    int kind = PyUnicode_KIND(token);
-    const void *data = PyUnicode_DATA(token);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(token);
-    if (find_slot(set, hash_chars(kind, data, 0, n), kind, data, 0, n, -1)->hash != 0) {
-        Py_RETURN_TRUE;
-    }
-    uint64_t prefix = 1469598103934665603ULL; /* hash_chars of token[:gap] */
-    for (Py_ssize_t gap = 0; gap < n; gap++) {
-        uint64_t hash = prefix;
-        for (Py_ssize_t k = gap + 1; k < n; k++) {
-            hash ^= PyUnicode_READ(kind, data, k);
-            hash *= 1099511628211ULL;
-        }
-        if (find_slot(set, hash ? hash : 1, kind, data, 0, n, gap)->hash != 0) {
-            Py_RETURN_TRUE;
-        }
-        prefix ^= PyUnicode_READ(kind, data, gap);
-        prefix *= 1099511628211ULL;
-    }
-    Py_RETURN_FALSE;
-}
-
 static PyMethodDef methods[] = {
     {"fold", fold, METH_VARARGS,
      "fold(text, fold_char) -> (hay, origins): the haystack and its int32 offset map."},
     {"tokens", tokens, METH_VARARGS,
-     "tokens(hay, skip, shortest, longest) -> [(start, token)]: the haystack's candidates."},
+     "tokens(hay, skip, shortest, longest[, keys]) -> [(start, token)]: the candidates."},
     {"near", near, METH_VARARGS,
      "near(token, keys) -> whether token, or token without one character, is in keys."},
     {NULL, NULL, 0, NULL},

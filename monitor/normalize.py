@@ -222,28 +222,35 @@ def token_set(tokens: Iterable[str] = ()) -> TokenSet:
     return set(tokens) if _fold is None else _fold.TokenSet(tokens)
 
 
-def candidate_tokens(hay: str, skip: TokenSet, shortest: int, longest: int
-                     ) -> list[tuple[int, str]]:
+def candidate_tokens(hay: str, skip: TokenSet, shortest: int, longest: int,
+                     keys: TokenSet | None = None) -> list[tuple[int, str]]:
     """Every token of a haystack that is ``shortest``..``longest`` characters long, not in
     ``skip`` and not digits only, with its start in the haystack, in text order (what the
-    matcher's typo pass looks at)."""
+    matcher's typo pass looks at).  With ``keys``, a token not near them (``near``) is added
+    to ``skip`` instead: the typo pass's first test of a new token, done where it stands."""
     if _fold is not None and isinstance(skip, _fold.TokenSet):
-        return _fold.tokens(hay, skip, shortest, longest)
+        if keys is None:
+            return _fold.tokens(hay, skip, shortest, longest)
+        assert isinstance(keys, _fold.TokenSet)
+        return _fold.tokens(hay, skip, shortest, longest, keys)
     found: list[tuple[int, str]] = []
     for token in set(hay.split()):
-        if shortest <= len(token) <= longest and not token.isdigit() and token not in skip:
-            needle = f" {token} "
-            at = hay.find(needle)
-            while at >= 0:
-                found.append((at + 1, token))
-                at = hay.find(needle, at + len(token) + 1)
+        if not shortest <= len(token) <= longest or token.isdigit() or token in skip:
+            continue
+        if keys is not None and not near(token, keys):
+            skip.add(token)
+            continue
+        needle = f" {token} "
+        at = hay.find(needle)
+        while at >= 0:
+            found.append((at + 1, token))
+            at = hay.find(needle, at + len(token) + 1)
     found.sort()
     return found
 
 
 def near(token: str, keys: TokenSet) -> bool:
-    """Whether ``token``, or ``token`` without one of its characters, is in ``keys`` (the
-    typo pass's first test of a new token: most are near no name)."""
+    """Whether ``token``, or ``token`` without one of its characters, is in ``keys``."""
     if _fold is not None and isinstance(keys, _fold.TokenSet):
         return _fold.near(token, keys)
     return token in keys or any(token[:i] + token[i + 1:] in keys for i in range(len(token)))

@@ -112,6 +112,12 @@ class Typos:
             fixes = () if token in self._skip else self._remember(token, self._correct(token))
         return fixes
 
+    def _bound(self) -> None:
+        """Forget what was learnt of the texts' tokens once it is _FIX_CACHE_SIZE tokens."""
+        if len(self._fix_cache) + len(self._skip) >= _FIX_CACHE_SIZE + len(self._vocab):
+            self._fix_cache.clear()
+            self._skip = token_set(self._vocab)
+
     def _correct(self, token: str) -> tuple[str, ...]:
         if not (3 <= len(token) <= self._longest + 1 and token.isalpha()
                 and near(token, self._deletion_keys) and not is_common_word(token)):
@@ -125,9 +131,7 @@ class Typos:
         ))
 
     def _remember(self, token: str, fixes: tuple[str, ...]) -> tuple[str, ...]:
-        if len(self._fix_cache) + len(self._skip) >= _FIX_CACHE_SIZE + len(self._vocab):
-            self._fix_cache.clear()
-            self._skip = token_set(self._vocab)
+        self._bound()
         if fixes:
             self._fix_cache[token] = fixes
         else:
@@ -139,8 +143,11 @@ class Typos:
         score, the haystack start and length of the misspelt token).  The score is
         100 x (1 - 1/letters): one typo weighs less in a longer name."""
         hay = folded.hay
-        # In C, iterating the text's tokens (not the vocabulary): most tokens stop here.
-        for at, token in candidate_tokens(hay, self._skip, 3, self._longest + 1):
+        self._bound()
+        # In C, iterating the text's tokens (not the vocabulary): most tokens stop here, known
+        # or found near no name's token (those are remembered in self._skip).
+        for at, token in candidate_tokens(hay, self._skip, 3, self._longest + 1,
+                                          self._deletion_keys):
             fixes = self.fixes(token)
             if not fixes:
                 continue

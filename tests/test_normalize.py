@@ -81,6 +81,26 @@ def test_c_and_python_candidate_tokens_agree(text: str, skip: list[str], shortes
     assert candidate_tokens(hay, set(skip), shortest, longest) == expected  # the Python one
 
 
+
+@needs_c
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="abcd 1", max_size=40),
+       st.lists(st.text(alphabet="abcd", min_size=1, max_size=4), max_size=8),
+       st.lists(st.text(alphabet="abcd", min_size=1, max_size=4), max_size=8))
+def test_candidate_tokens_near_keys_or_learnt_as_skipped(text: str, skip: list[str],
+                                                       keys: list[str]) -> None:
+    hay = fold_text(text).hay
+    every = [(m.start(), m.group()) for m in re.finditer(r"[^ ]+", hay)]
+    tokens = [(at, token) for at, token in every
+              if token not in skip and 2 <= len(token) <= 4 and not token.isdigit()]
+    expected = [(at, token) for at, token in tokens if near(token, set(keys))]
+    learnt = set(skip) | {token for _, token in tokens if not near(token, set(keys))}
+    c_skip, python_skip = token_set(skip), set(skip)
+    assert candidate_tokens(hay, c_skip, 2, 4, token_set(keys)) == expected
+    assert candidate_tokens(hay, python_skip, 2, 4, set(keys)) == expected
+    assert python_skip == learnt and len(c_skip) == len(learnt)
+    assert all(token in c_skip for token in learnt)
+
 @pytest.mark.parametrize("python", [False, True], ids=["c", "python"])
 def test_offsets_of_multi_character_and_vanishing_folds(python: bool) -> None:
     if not python and not normalize.SPEEDUPS:

@@ -58,3 +58,5 @@ def test_the_cache_is_bounded_and_refills_the_same(index: Typos,
     for _ in range(3):
         assert found(index, text) == first == [
             ("sanctions", "santcions", 88.9), ("sanctions", "santcions", 88.9)]
+        # What a text teaches is forgotten at the next text once past the bound.
+        assert len(index._skip) + len(index._fix_cache) <= len(index._vocab) + 3 + 6
