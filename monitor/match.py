@@ -83,6 +83,8 @@ class _EntryRef:
     watchlist: str
     entry: Entry
     mention: tuple[str, str, str, str]  # watchlist, id, kind, name: a Mention's first fields
+    requires: bool  # entry.requires is not empty
+    priority: str
 
 
 @lru_cache(maxsize=1)
@@ -174,7 +176,8 @@ class Matcher:
     def _add_entry(self, watchlist: str, entry: Entry) -> None:
         index = len(self._entries)
         self._entries.append(_EntryRef(watchlist, entry,
-                                       (watchlist, entry.id, entry.kind, entry.name)))
+                                       (watchlist, entry.id, entry.kind, entry.name),
+                                       bool(entry.requires), entry.priority))
         names = list(entry.names)
         if entry.kind == "country" and entry.country:
             names += english_country_names().get(entry.country, ())
@@ -251,36 +254,33 @@ class Matcher:
 
     def _resolve(self, folded: Folded, spans: dict[tuple[int, int], list[tuple[_Target, float]]],
                  excluded: dict[int, list[tuple[int, int]]], required: set[int]) -> list[Mention]:
+        """The mentions of the spans that the longest-first rule keeps (one loop: it runs
+        for every hit of every text)."""
         mentions: list[Mention] = []
+        entries = self._entries
+        text = folded.text
         for span in _longest_first(spans):
-            mentions += self._mentions(folded, *span, spans[span], excluded, required)
+            found = spans[span]
+            if len(found) > 1:
+                found = _best_per_entry(found)
+            ostart = oend = -1
+            for target, score in found:
+                if target.role != NAME:
+                    continue  # a shadow's span only keeps shorter names from matching inside it
+                ref = entries[target.entry]
+                if ref.requires and target.entry not in required:
+                    continue
+                if ostart < 0:
+                    ostart, oend = folded.span(*span)
+                vetoes = excluded.get(target.entry) if excluded else None
+                if vetoes and any(s < oend and ostart < e for s, e in vetoes):
+                    continue
+                stop = oend
+                if target.rule == DOTTED and text[oend:oend + 1] == ".":
+                    stop += 1
+                mentions.append(Mention(*ref.mention, text[ostart:stop], ostart, stop, score,
+                                        target.alias, ref.priority))
         mentions.sort(key=_MENTION_ORDER)
-        return mentions
-
-    def _mentions(self, folded: Folded, start: int, end: int,
-                  found: list[tuple[_Target, float]], excluded: dict[int, list[tuple[int, int]]],
-                  required: set[int]) -> list[Mention]:
-        if len(found) > 1:
-            found = _best_per_entry(found)
-        ostart = oend = -1
-        mentions: list[Mention] = []
-        for target, score in found:
-            if target.role != NAME:
-                continue  # a shadow's span only keeps shorter names from matching inside it
-            ref = self._entries[target.entry]
-            entry = ref.entry
-            if entry.requires and target.entry not in required:
-                continue
-            if ostart < 0:
-                ostart, oend = folded.span(start, end)
-            vetoes = excluded.get(target.entry)
-            if vetoes and any(s < oend and ostart < e for s, e in vetoes):
-                continue
-            stop = oend
-            if target.rule == DOTTED and folded.text[oend:oend + 1] == ".":
-                stop += 1
-            mentions.append(Mention(*ref.mention, folded.text[ostart:stop], ostart, stop, score,
-                                    target.alias, entry.priority))
         return mentions
 
     # --- approximate matching ---------------------------------------------------------------
