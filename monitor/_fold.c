@@ -7,11 +7,13 @@
  *   origins: bytes, one native int32 per character of hay: the index in text of the character
  *        it came from (the first separator of a collapsed run for a space).
  *
- * tokens(hay, skip, shortest, longest[, keys]) -> list[tuple[int, str]]
+ * tokens(hay, skip, shortest, longest[, keys[, lonely, company]]) -> list[tuple[int, str]]
  *   Every token of a haystack that is shortest..longest characters long, not in skip (a
  *   TokenSet) and not made of digits only, with its start in the haystack, in text order:
  *   the candidates of the matcher's typo pass.  With keys (a TokenSet), a token that is not
- *   near them (see near) is added to skip instead of being returned.
+ *   near them (see near) is added to skip instead of being returned.  With lonely and
+ *   company (TokenSets), a token in lonely is returned only where the token before or after
+ *   it is in company.
  *   A TokenSet is an open-addressing table of the tokens' characters, so the tokens it holds
  *   (nearly all of a text's, once the matcher has seen a few texts) are tested where they
  *   stand in the haystack, without making a str of each.
@@ -511,14 +513,41 @@ static PyObject *near(PyObject *self, PyObject *args) {
                                       PyUnicode_GET_LENGTH(token)));
 }
 
+/* Whether the token before data[start:end] or the one after it is in company. */
+static int in_company(TokenSet *company, int kind, const void *data, Py_ssize_t length,
+                      Py_ssize_t start, Py_ssize_t end) {
+    Py_ssize_t left = start - 1; /* the space before the token */
+    while (left > 0 && PyUnicode_READ(kind, data, left - 1) != ' ') {
+        left--;
+    }
+    if (left < start - 1 && find_slot(company, hash_chars(kind, data, left, start - 1), kind, data,
+                                      left, start - 1, -1)->hash != 0) {
+        return 1;
+    }
+    Py_ssize_t right = end + 1; /* past the space after the token */
+    while (right < length && PyUnicode_READ(kind, data, right) != ' ') {
+        right++;
+    }
+    return right > end + 1
+        && find_slot(company, hash_chars(kind, data, end + 1, right), kind, data, end + 1, right,
+                     -1)->hash != 0;
+}
+
 static PyObject *tokens(PyObject *self, PyObject *args) {
     PyObject *hay;
     TokenSet *skip;
     Py_ssize_t shortest;
     Py_ssize_t longest;
     TokenSet *keys = NULL;
-    if (!PyArg_ParseTuple(args, "UO!nn|O!:tokens", &hay, &TokenSetType, &skip, &shortest,
-                          &longest, &TokenSetType, &keys)) {
+    TokenSet *lonely = NULL;
+    TokenSet *company = NULL;
+    if (!PyArg_ParseTuple(args, "UO!nn|O!O!O!:tokens", &hay, &TokenSetType, &skip, &shortest,
+                          &longest, &TokenSetType, &keys, &TokenSetType, &lonely,
+                          &TokenSetType, &company)) {
+        return NULL;
+    }
+    if ((lonely == NULL) != (company == NULL)) {
+        PyErr_SetString(PyExc_TypeError, "tokens() takes lonely and company together");
         return NULL;
     }
     PyObject *found = PyList_New(0);
@@ -563,6 +592,11 @@ static PyObject *tokens(PyObject *self, PyObject *args) {
                 start = end;
                 continue;
             }
+            if (lonely != NULL && find_slot(lonely, hash, kind, data, start, end, -1)->hash != 0
+                && !in_company(company, kind, data, length, start, end)) {
+                start = end;
+                continue;
+            }
             PyObject *token = PyUnicode_Substring(hay, start, end);
             PyObject *pair = token == NULL ? NULL : Py_BuildValue("(nN)", start, token);
             if (pair == NULL || PyList_Append(found, pair) < 0) {
@@ -581,7 +615,7 @@ static PyMethodDef methods[] = {
     {"fold", fold, METH_VARARGS,
      "fold(text, fold_char) -> (hay, origins): the haystack and its int32 offset map."},
     {"tokens", tokens, METH_VARARGS,
-     "tokens(hay, skip, shortest, longest[, keys]) -> [(start, token)]: the candidates."},
+     "tokens(hay, skip, shortest, longest[, keys[, lonely, company]]) -> [(start, token)]."},
     {"near", near, METH_VARARGS,
      "near(token, keys) -> whether token, or token without one character, is in keys."},
     {NULL, NULL, 0, NULL},

@@ -2,7 +2,14 @@ from collections.abc import Callable, Iterable
 
 def fold(text: str, fold_char: Callable[[str], str], /) -> tuple[str, bytes]: ...
 def tokens(
-    hay: str, skip: TokenSet, shortest: int, longest: int, keys: TokenSet = ..., /
+    hay: str,
+    skip: TokenSet,
+    shortest: int,
+    longest: int,
+    keys: TokenSet = ...,
+    lonely: TokenSet = ...,
+    company: TokenSet = ...,
+    /,
 ) -> list[tuple[int, str]]: ...
 def near(token: str, keys: TokenSet, /) -> bool: ...
 

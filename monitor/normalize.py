@@ -223,16 +223,30 @@ def token_set(tokens: Iterable[str] = ()) -> TokenSet:
 
 
 def candidate_tokens(hay: str, skip: TokenSet, shortest: int, longest: int,
-                     keys: TokenSet | None = None) -> list[tuple[int, str]]:
+                     keys: TokenSet | None = None,
+                     lonely: tuple[TokenSet, TokenSet] | None = None) -> list[tuple[int, str]]:
     """Every token of a haystack that is ``shortest``..``longest`` characters long, not in
     ``skip`` and not digits only, with its start in the haystack, in text order (what the
     matcher's typo pass looks at).  With ``keys``, a token not near them (``near``) is added
-    to ``skip`` instead: the typo pass's first test of a new token, done where it stands."""
+    to ``skip`` instead: the typo pass's first test of a new token, done where it stands.
+    With ``lonely`` = (tokens, company), a token in ``tokens`` is kept only where the token
+    before or after it is in ``company`` (a misspelt word of a longer name needs the rest)."""
     if _fold is not None and isinstance(skip, _fold.TokenSet):
         if keys is None:
             return _fold.tokens(hay, skip, shortest, longest)
         assert isinstance(keys, _fold.TokenSet)
-        return _fold.tokens(hay, skip, shortest, longest, keys)
+        if lonely is None:
+            return _fold.tokens(hay, skip, shortest, longest, keys)
+        tokens, company = lonely
+        assert isinstance(tokens, _fold.TokenSet) and isinstance(company, _fold.TokenSet)
+        return _fold.tokens(hay, skip, shortest, longest, keys, tokens, company)
+    return _candidate_tokens(hay, skip, shortest, longest, keys, lonely)
+
+
+def _candidate_tokens(hay: str, skip: TokenSet, shortest: int, longest: int,
+                      keys: TokenSet | None, lonely: tuple[TokenSet, TokenSet] | None
+                      ) -> list[tuple[int, str]]:
+    """candidate_tokens in pure Python."""
     found: list[tuple[int, str]] = []
     for token in set(hay.split()):
         if not shortest <= len(token) <= longest or token.isdigit() or token in skip:
@@ -246,7 +260,17 @@ def candidate_tokens(hay: str, skip: TokenSet, shortest: int, longest: int,
             found.append((at + 1, token))
             at = hay.find(needle, at + len(token) + 1)
     found.sort()
-    return found
+    if lonely is None:
+        return found
+    tokens, company = lonely
+    return [(at, token) for at, token in found
+            if token not in tokens or any(t in company for t in _beside(hay, at, len(token)))]
+
+
+def _beside(hay: str, at: int, length: int) -> tuple[str, str]:
+    """The tokens before and after the token at hay[at:at + length] ('' at either end)."""
+    end = at + length
+    return hay[hay.rfind(" ", 0, at - 1) + 1:at - 1], hay[end + 1:hay.find(" ", end + 1)]
 
 
 def near(token: str, keys: TokenSet) -> bool:

@@ -66,6 +66,9 @@ class Typos:
         self._fix_cache: dict[str, tuple[str, ...]] = {}
         # Tokens never corrected: the vocabulary, and the known no-fixes.
         self._skip = token_set(self._vocab)
+        # Known tokens whose every fix is one word of a longer name: the scan passes them
+        # over where neither token beside them is a word of a name (most places).
+        self._lonely = token_set()
 
     def __bool__(self) -> bool:
         return bool(self._deletions)
@@ -98,6 +101,8 @@ class Typos:
         self._deletions = {variant: tuple(tokens) for variant, tokens in deletions.items()}
         self._shapes = {token: tuple(sorted(each)) for token, each in shapes.items()}
         self._neighbours = {token: tuple(each) for token, each in neighbours.items()}
+        # Every token that is some indexed token's neighbour in a name.
+        self._company = token_set({w for each in neighbours.values() for w in each if w})
         self._deletion_keys = token_set(self._deletions)
         # How many tokens a name containing the token can reach before and after it.
         self._reach = {
@@ -117,6 +122,7 @@ class Typos:
         if len(self._fix_cache) + len(self._skip) >= _FIX_CACHE_SIZE + len(self._vocab):
             self._fix_cache.clear()
             self._skip = token_set(self._vocab)
+            self._lonely = token_set()
 
     def _correct(self, token: str) -> tuple[str, ...]:
         if not (3 <= len(token) <= self._longest + 1 and token.isalpha()
@@ -134,6 +140,8 @@ class Typos:
         self._bound()
         if fixes:
             self._fix_cache[token] = fixes
+            if all("" not in self._neighbours[fixed] for fixed in fixes):
+                self._lonely.add(token)
         else:
             self._skip.add(token)
         return fixes
@@ -147,7 +155,7 @@ class Typos:
         # In C, iterating the text's tokens (not the vocabulary): most tokens stop here, known
         # or found near no name's token (those are remembered in self._skip).
         for at, token in candidate_tokens(hay, self._skip, 3, self._longest + 1,
-                                          self._deletion_keys):
+                                          self._deletion_keys, (self._lonely, self._company)):
             fixes = self.fixes(token)
             if not fixes:
                 continue

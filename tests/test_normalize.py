@@ -101,6 +101,26 @@ def test_candidate_tokens_near_keys_or_learnt_as_skipped(text: str, skip: list[s
     assert python_skip == learnt and len(c_skip) == len(learnt)
     assert all(token in c_skip for token in learnt)
 
+
+@needs_c
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="abc d", max_size=40),
+       st.lists(st.text(alphabet="abc", min_size=1, max_size=3), max_size=8),
+       st.lists(st.text(alphabet="abcd", min_size=1, max_size=3), max_size=8))
+def test_lonely_tokens_are_kept_only_in_company(text: str, lonely: list[str],
+                                                company: list[str]) -> None:
+    hay = fold_text(text).hay
+    every = [(m.start(), m.group()) for m in re.finditer(r"[^ ]+", hay)]
+    words = [token for _, token in every]
+    expected = [(at, token) for i, (at, token) in enumerate(every)
+                if len(token) <= 3 and (token not in lonely or (i and words[i - 1] in company)
+                                        or (i + 1 < len(words) and words[i + 1] in company))]
+    keys = [*words, "zz"]  # every token is near them
+    c_found = candidate_tokens(hay, token_set(), 1, 3, token_set(keys),
+                               (token_set(lonely), token_set(company)))
+    python_found = candidate_tokens(hay, set(), 1, 3, set(keys), (set(lonely), set(company)))
+    assert c_found == python_found == expected
+
 @pytest.mark.parametrize("python", [False, True], ids=["c", "python"])
 def test_offsets_of_multi_character_and_vanishing_folds(python: bool) -> None:
     if not python and not normalize.SPEEDUPS:

@@ -60,3 +60,12 @@ def test_the_cache_is_bounded_and_refills_the_same(index: Typos,
             ("sanctions", "santcions", 88.9), ("sanctions", "santcions", 88.9)]
         # What a text teaches is forgotten at the next text once past the bound.
         assert len(index._skip) + len(index._fix_cache) <= len(index._vocab) + 3 + 6
+
+
+def test_a_known_misspelling_is_looked_at_only_beside_the_rest_of_its_name(index: Typos) -> None:
+    assert found(index, "Vladimir Putn") == [("vladimir putin", "vladimir putn", 92.3)]
+    assert "putn" in index._lonely  # 'putin' is only ever the second word of a name
+    assert found(index, "Putn alone") == [] and found(index, "Putn Vladimir") == []
+    assert found(index, "so Vladimir Putn said") == [("vladimir putin", "vladimir putn", 92.3)]
+    assert found(index, "new santcions") == [("sanctions", "santcions", 88.9)]
+    assert "santcions" not in index._lonely  # 'sanctions' is a name by itself
