@@ -128,6 +128,11 @@ class Matcher:
             ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MATCHKIND_STANDARD)
             if patterns else None
         )
+        # The same patterns as bytes, for the usual haystack that is all ASCII: scanning
+        # bytes spares the str automaton's work of mapping byte offsets back to characters.
+        self._ascii_automaton = ahocorasick_rs.BytesAhoCorasick(
+            [p.encode() for p in patterns], matchkind=ahocorasick_rs.MATCHKIND_STANDARD
+        ) if patterns else None
         self._targets = [tuple(targets) for targets in self._pending]
         del self._pending
         # Per pattern: its padding, and its candidates when none needs a check (the usual).
@@ -224,9 +229,11 @@ class Matcher:
         excluded: dict[int, list[tuple[int, int]]] = {}
         required: set[int] = set()
         hits = self._hits
-        for index, start, end in self._automaton.find_matches_as_indexes(
-            folded.hay, overlapping=True
-        ):
+        hay = folded.hay
+        found_in = (self._ascii_automaton.find_matches_as_indexes(hay.encode(), overlapping=True)
+                    if hay.isascii() and self._ascii_automaton is not None
+                    else self._automaton.find_matches_as_indexes(hay, overlapping=True))
+        for index, start, end in found_in:
             left, right, plain = hits[index]
             span = (start + left, end - right)  # the hit's tokens, without the padding
             if plain is not None:
