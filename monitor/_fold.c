@@ -300,6 +300,7 @@ typedef struct {
     Slot *slots;
     Py_ssize_t mask; /* slots - 1, a power of two minus one */
     Py_ssize_t used;
+    uint8_t *bloom; /* 8 bits a slot, two set for each token: most absent ones miss here */
     Py_UCS4 *pool;
     Py_ssize_t pool_size;
     Py_ssize_t pool_capacity;
@@ -312,6 +313,27 @@ static uint64_t hash_chars(int kind, const void *data, Py_ssize_t start, Py_ssiz
         h *= 1099511628211ULL;
     }
     return h ? h : 1;
+}
+
+/* The two bloom bits of a hash (out of 8 x slots), from its high bits (the slots take the
+ * low ones). */
+static inline uint64_t bloom_bit(TokenSet *set, uint64_t hash, int second) {
+    uint64_t mixed = hash * 0x9E3779B97F4A7C15ULL;
+    return (second ? mixed >> 40 : mixed >> 20) & ((uint64_t)(set->mask + 1) * 8 - 1);
+}
+
+static inline void bloom_add(TokenSet *set, uint64_t hash) {
+    for (int second = 0; second < 2; second++) {
+        uint64_t bit = bloom_bit(set, hash, second);
+        set->bloom[bit >> 3] |= (uint8_t)(1u << (bit & 7));
+    }
+}
+
+/* False if the token of this hash is surely absent; true if it may be present. */
+static inline int bloom_may_hold(TokenSet *set, uint64_t hash) {
+    uint64_t one = bloom_bit(set, hash, 0);
+    uint64_t two = bloom_bit(set, hash, 1);
+    return (set->bloom[one >> 3] >> (one & 7)) & (set->bloom[two >> 3] >> (two & 7)) & 1;
 }
 
 /* The slot of the characters data[start:end], without the one at gap (-1: none). */
@@ -343,7 +365,10 @@ static Slot *find_slot(TokenSet *set, uint64_t hash, int kind, const void *data,
 
 static int tokenset_resize(TokenSet *set, Py_ssize_t size) {
     Slot *slots = PyMem_Calloc((size_t)size, sizeof(Slot));
-    if (slots == NULL) {
+    uint8_t *bloom = PyMem_Calloc((size_t)size, 1);
+    if (slots == NULL || bloom == NULL) {
+        PyMem_Free(slots);
+        PyMem_Free(bloom);
         PyErr_NoMemory();
         return -1;
     }
@@ -359,8 +384,15 @@ static int tokenset_resize(TokenSet *set, Py_ssize_t size) {
         slots[j] = *old;
     }
     PyMem_Free(set->slots);
+    PyMem_Free(set->bloom);
     set->slots = slots;
+    set->bloom = bloom;
     set->mask = size - 1;
+    for (Py_ssize_t i = 0; i < size; i++) {
+        if (slots[i].hash != 0) {
+            bloom_add(set, slots[i].hash);
+        }
+    }
     return 0;
 }
 
@@ -389,6 +421,7 @@ static int tokenset_add_chars(TokenSet *set, int kind, const void *data, Py_ssiz
         set->pool[set->pool_size + j] = PyUnicode_READ(kind, data, start + j);
     }
     slot->hash = hash;
+    bloom_add(set, hash);
     slot->offset = set->pool_size;
     slot->length = length;
     set->pool_size += length;
@@ -422,12 +455,19 @@ static Py_ssize_t tokenset_len(TokenSet *set) {
     return set->used;
 }
 
+/* A new TokenSet has its table before __init__ runs (or if it never does). */
+static PyObject *tokenset_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    TokenSet *set = (TokenSet *)PyType_GenericNew(type, args, kwds);
+    if (set != NULL && tokenset_resize(set, 1024) < 0) {
+        Py_DECREF(set);
+        return NULL;
+    }
+    return (PyObject *)set;
+}
+
 static int tokenset_init(TokenSet *set, PyObject *args, PyObject *kwds) {
     PyObject *iterable = NULL;
     if (!PyArg_ParseTuple(args, "|O:TokenSet", &iterable)) {
-        return -1;
-    }
-    if (set->slots == NULL && tokenset_resize(set, 1024) < 0) {
         return -1;
     }
     if (iterable == NULL) {
@@ -453,6 +493,7 @@ static int tokenset_init(TokenSet *set, PyObject *args, PyObject *kwds) {
 
 static void tokenset_dealloc(TokenSet *set) {
     PyMem_Free(set->slots);
+    PyMem_Free(set->bloom);
     PyMem_Free(set->pool);
     Py_TYPE(set)->tp_free((PyObject *)set);
 }
@@ -473,7 +514,7 @@ static PyTypeObject TokenSetType = {
     .tp_doc = "TokenSet(tokens=()): a set of str that tokens() tests in place; add, in, len.",
     .tp_basicsize = sizeof(TokenSet),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_new = PyType_GenericNew,
+    .tp_new = tokenset_new,
     .tp_init = (initproc)tokenset_init,
     .tp_dealloc = (destructor)tokenset_dealloc,
     .tp_methods = tokenset_methods,
@@ -484,7 +525,8 @@ static PyTypeObject TokenSetType = {
  * one-deletion variants are hashed and looked up where they stand, no str made of each. */
 static int near_chars(TokenSet *set, int kind, const void *data, Py_ssize_t start,
                       Py_ssize_t end) {
-    if (find_slot(set, hash_chars(kind, data, start, end), kind, data, start, end, -1)->hash) {
+    uint64_t whole = hash_chars(kind, data, start, end);
+    if (bloom_may_hold(set, whole) && find_slot(set, whole, kind, data, start, end, -1)->hash) {
         return 1;
     }
     uint64_t prefix = 1469598103934665603ULL; /* hash_chars of data[start:gap] */
@@ -494,7 +536,8 @@ static int near_chars(TokenSet *set, int kind, const void *data, Py_ssize_t star
             hash ^= PyUnicode_READ(kind, data, k);
             hash *= 1099511628211ULL;
         }
-        if (find_slot(set, hash ? hash : 1, kind, data, start, end, gap)->hash != 0) {
+        hash = hash ? hash : 1;
+        if (bloom_may_hold(set, hash) && find_slot(set, hash, kind, data, start, end, gap)->hash) {
             return 1;
         }
         prefix ^= PyUnicode_READ(kind, data, gap);

@@ -150,6 +150,9 @@ def test_token_set_is_a_set_of_tokens() -> None:
     many = token_set(f"t{i}" for i in range(20_000))  # grows past its first table
     assert len(many) == 20_000 and all(f"t{i}" in many for i in range(0, 20_000, 7))
     assert "t20000" not in many
+    assert near("tx19999", many) and not near("tx20000", many)  # the bloom filter, grown too
+    unset = type(many).__new__(type(many))  # a table before __init__, never a crash
+    assert "t1" not in unset and len(unset) == 0
     with pytest.raises(TypeError):
         tokens.add(3)  # type: ignore[arg-type]
     hay = fold_text("Putin met Lavrov and Shoigu, and Shoigu left; 2024 x").hay
