@@ -242,10 +242,13 @@ def main() -> None:
           f"{new_texts / theirs_new:.2f}x new texts, {cold / theirs_cold:.2f}x first pass;   "
           f"monitor / naive: {ours / naive:.0f}x")
     print(f"peak memory (RSS): {peak:.0f} MB")
-    print(f"targets: >= 10 MB/s {'MET' if ours >= 10 else 'MISSED'}; >= 2x flashtext "
-          f"{'MET' if ours >= 2 * theirs else 'MISSED'}; >= 100x naive "
-          f"{'MET' if ours >= 100 * naive else 'MISSED'}; build < 1 s "
-          f"{'MET' if warm < 1 else 'MISSED'}")
+    def met(ok: bool) -> str:
+        return "MET" if ok else "MISSED"
+
+    print(f"targets: >= 10 MB/s {met(min(ours, new_texts, cold) >= 10)} (all three); "
+          f">= 2x flashtext: steady {met(ours >= 2 * theirs)}, new texts "
+          f"{met(new_texts >= 2 * theirs_new)}, first pass {met(cold >= 2 * theirs_cold)}; "
+          f">= 100x naive {met(ours >= 100 * naive)}; build < 1 s {met(warm < 1)}")
 
 
 if __name__ == "__main__":
