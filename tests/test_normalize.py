@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import sysconfig
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -67,30 +68,40 @@ def test_c_and_python_folding_agree(text: str) -> None:
     assert fold(text) == " ".join(expected.hay.split())
 
 
+def tokens_of(text: str) -> tuple[str, list[tuple[int, str]]]:
+    """A text's haystack, and every token of it with its start."""
+    hay = fold_text(text).hay
+    return hay, [(m.start(), m.group()) for m in re.finditer(r"[^ ]+", hay)]
+
+
+SMALL_SETS = st.lists(st.text(alphabet="abcd", min_size=1, max_size=4), max_size=8)
+
+
+def on_small_sets(alphabet: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A C-and-Python test given 200 short texts of ``alphabet`` and two small token sets."""
+    def wrap(test: Callable[..., None]) -> Callable[..., None]:
+        examples = given(st.text(alphabet=alphabet, max_size=40), SMALL_SETS, SMALL_SETS)
+        return needs_c(settings(max_examples=200, deadline=None)(examples(test)))
+    return wrap
+
+
 @needs_c
 @settings(max_examples=200, deadline=None)
 @given(TEXTS, st.lists(st.text(alphabet="abcdefgh", min_size=1, max_size=6), max_size=10),
        st.integers(1, 4), st.integers(3, 12))
 def test_c_and_python_candidate_tokens_agree(text: str, skip: list[str], shortest: int,
                                              longest: int) -> None:
-    hay = fold_text(text).hay
-    every = [(m.start(), m.group()) for m in re.finditer(r"[^ ]+", hay)]
+    hay, every = tokens_of(text)
     expected = [(at, token) for at, token in every if token not in skip
                 and shortest <= len(token) <= longest and not token.isdigit()]
     assert candidate_tokens(hay, token_set(skip), shortest, longest) == expected
     assert candidate_tokens(hay, set(skip), shortest, longest) == expected  # the Python one
 
 
-
-@needs_c
-@settings(max_examples=200, deadline=None)
-@given(st.text(alphabet="abcd 1", max_size=40),
-       st.lists(st.text(alphabet="abcd", min_size=1, max_size=4), max_size=8),
-       st.lists(st.text(alphabet="abcd", min_size=1, max_size=4), max_size=8))
+@on_small_sets("abcd 1")
 def test_candidate_tokens_near_keys_or_learnt_as_skipped(text: str, skip: list[str],
                                                        keys: list[str]) -> None:
-    hay = fold_text(text).hay
-    every = [(m.start(), m.group()) for m in re.finditer(r"[^ ]+", hay)]
+    hay, every = tokens_of(text)
     tokens = [(at, token) for at, token in every
               if token not in skip and 2 <= len(token) <= 4 and not token.isdigit()]
     expected = [(at, token) for at, token in tokens if near(token, set(keys))]
@@ -102,24 +113,21 @@ def test_candidate_tokens_near_keys_or_learnt_as_skipped(text: str, skip: list[s
     assert all(token in c_skip for token in learnt)
 
 
-@needs_c
-@settings(max_examples=200, deadline=None)
-@given(st.text(alphabet="abc d", max_size=40),
-       st.lists(st.text(alphabet="abc", min_size=1, max_size=3), max_size=8),
-       st.lists(st.text(alphabet="abcd", min_size=1, max_size=3), max_size=8))
+@on_small_sets("abcd ")
 def test_lonely_tokens_are_kept_only_in_company(text: str, lonely: list[str],
                                                 company: list[str]) -> None:
-    hay = fold_text(text).hay
-    every = [(m.start(), m.group()) for m in re.finditer(r"[^ ]+", hay)]
+    hay, every = tokens_of(text)
     words = [token for _, token in every]
     expected = [(at, token) for i, (at, token) in enumerate(every)
-                if len(token) <= 3 and (token not in lonely or (i and words[i - 1] in company)
-                                        or (i + 1 < len(words) and words[i + 1] in company))]
+                if token not in lonely or (i and words[i - 1] in company)
+                or (i + 1 < len(words) and words[i + 1] in company)]
+    expected = [(at, token) for at, token in expected if len(token) <= 4]
     keys = [*words, "zz"]  # every token is near them
-    c_found = candidate_tokens(hay, token_set(), 1, 3, token_set(keys),
+    c_found = candidate_tokens(hay, token_set(), 1, 4, token_set(keys),
                                (token_set(lonely), token_set(company)))
-    python_found = candidate_tokens(hay, set(), 1, 3, set(keys), (set(lonely), set(company)))
+    python_found = candidate_tokens(hay, set(), 1, 4, set(keys), (set(lonely), set(company)))
     assert c_found == python_found == expected
+
 
 @pytest.mark.parametrize("python", [False, True], ids=["c", "python"])
 def test_offsets_of_multi_character_and_vanishing_folds(python: bool) -> None:
