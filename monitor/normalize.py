@@ -264,10 +264,10 @@ def _candidate_tokens(hay: str, skip: TokenSet, shortest: int, longest: int,
         return found
     tokens, company = lonely
     return [(at, token) for at, token in found
-            if token not in tokens or any(t in company for t in _beside(hay, at, len(token)))]
+            if token not in tokens or any(t in company for t in beside(hay, at, len(token)))]
 
 
-def _beside(hay: str, at: int, length: int) -> tuple[str, str]:
+def beside(hay: str, at: int, length: int) -> tuple[str, str]:
     """The tokens before and after the token at hay[at:at + length] ('' at either end)."""
     end = at + length
     return hay[hay.rfind(" ", 0, at - 1) + 1:at - 1], hay[end + 1:hay.find(" ", end + 1)]

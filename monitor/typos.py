@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import OSA
 
-from monitor.normalize import Folded, candidate_tokens, near, token_set
+from monitor.normalize import Folded, beside, candidate_tokens, near, token_set
 
 COMMON_ZIPF = 3.0  # wordfreq Zipf frequency from which an English word counts as common
 MIN_FUZZY_LETTERS = 6  # a name needs this many letters before one typo is tolerated
@@ -159,9 +159,7 @@ class Typos:
             fixes = self.fixes(token)
             if not fixes:
                 continue
-            end = at + len(token)
-            left = hay[hay.rfind(" ", 0, at - 1) + 1:at - 1]
-            right = hay[end + 1:hay.find(" ", end + 1)]
+            left, right = beside(hay, at, len(token))
             for fixed in fixes:
                 neighbours = self._neighbours[fixed]
                 if "" in neighbours or left in neighbours or right in neighbours:
