@@ -5,9 +5,11 @@ Alembic migrations, the kept pages' compression, and the SQL the store runs, bui
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 import zlib
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -88,9 +90,26 @@ def decompress_page(body: bytes) -> bytes:
     return zlib.decompress(body)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _wal(cursor: Any, patience: float) -> None:
+    """Switch the file to WAL, retrying for up to ``patience`` seconds: connections that
+    find a new file together and convert it at once get "database is locked" straight
+    away (SQLite's deadlock avoidance does not call the busy handler)."""
+    deadline = time.monotonic() + patience
+    pause = 0.002
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, patience: float) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _wal(cursor, patience)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     # Checkpoint (and fsync) every ~40 MB of WAL rather than every 4 MB: a tenth of the
@@ -107,6 +126,13 @@ def masked_url(url: str) -> str:
         return re.sub(r"(?<=://)[^/@]*@", "***@", url)
 
 
+def _seconds(value: str | tuple[str, ...] | None, default: float) -> float:
+    try:
+        return float(value if isinstance(value, str) else default)
+    except ValueError:
+        return default
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
@@ -117,9 +143,10 @@ def make_engine(url: str) -> Engine:
                 raise UsageError(f"database {masked_url(url)}: cannot create its folder: "
                                  f"{exc}") from exc
         # A writer waits up to 30 s for another (``?timeout=`` in the URL says otherwise).
-        waits = "timeout" in make_url(url).query
-        engine = create_engine(url, connect_args={} if waits else {"timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        timeout = make_url(url).query.get("timeout")
+        engine = create_engine(url, connect_args={} if timeout else {"timeout": 30})
+        patience = _seconds(timeout, 30.0)
+        event.listen(engine, "connect", partial(_sqlite_pragmas, patience=patience))
         return engine
     try:
         return create_engine(url, pool_pre_ping=True)
