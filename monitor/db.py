@@ -28,6 +28,7 @@ class StoreError(MonitorError):
     """The database cannot be opened or is not at the schema this version needs."""
 
 
+SQLITE_TIMEOUT = 30.0  # seconds a connection waits for another's lock
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ARTICLE_BY_URL = select(Article.id, Article.story_id).where(
     Article.canonical_url == bindparam("url"))
@@ -144,8 +145,9 @@ def make_engine(url: str) -> Engine:
                                  f"{exc}") from exc
         # A writer waits up to 30 s for another (``?timeout=`` in the URL says otherwise).
         timeout = make_url(url).query.get("timeout")
-        engine = create_engine(url, connect_args={} if timeout else {"timeout": 30})
-        patience = _seconds(timeout, 30.0)
+        engine = create_engine(url, connect_args={} if timeout is not None
+                               else {"timeout": SQLITE_TIMEOUT})
+        patience = _seconds(timeout, SQLITE_TIMEOUT)
         event.listen(engine, "connect", partial(_sqlite_pragmas, patience=patience))
         return engine
     try:
