@@ -42,7 +42,7 @@ MIN_EVENTS: Final = 5
 SENSITIVITIES: Final[dict[str, float]] = {"low": 4.0, "normal": 3.0, "high": 2.5}
 _CLIP_MADS: Final = 3.0
 _MAD_TO_SD: Final = 1.4826
-_WINSOR_SD: Final = 1.05  # a normal sample clipped at +-3 SD has an SD about 5% low
+_WINSOR_SD: Final = 1.05  # clipping and the n (not n - 1) form leave the SD a few % low
 _USUAL: Final = (0.1, 0.9)  # the "usual range": where the middle 80% of comparable days fell
 _WEEKEND: Final = (5, 6)
 
