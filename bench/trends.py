@@ -202,10 +202,9 @@ def negbin_log_tail(x: Ints, mean: Floats, alpha: Floats) -> Floats:
 
 
 def monitor_z(counts: Ints) -> Floats:
-    """monitor.spikes.score_series, entry by entry, as the product will call it."""
+    """monitor.spikes.score_many over every entry at once, as `monitor trends` will call it."""
     last = FIRST_DAY + timedelta(days=counts.shape[1] - 1)
-    return np.stack([spikes.score_series(row, last, history_days=counts.shape[1]).score
-                     for row in counts])
+    return spikes.score_many(counts, last, history_days=[counts.shape[1]] * len(counts)).score
 
 
 # --- scoring ----------------------------------------------------------------------------------

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from monitor import spikes
-from monitor.spikes import Baseline, assess, scan, score_series, threshold
+from monitor.spikes import (
+    Baseline,
+    assess,
+    scan,
+    scan_many,
+    score_many,
+    score_series,
+    threshold,
+)
 
 MONDAY = date(2025, 3, 3)
 
@@ -163,6 +171,36 @@ def test_score_series_gives_arrays_for_bulk_callers() -> None:
     assert list(scores.age[-3:]) == [88, 89, 90]
     known = ~np.isnan(scores.level)
     assert known[7:].all() and np.all(scores.spread[known] >= 1)
+
+
+def test_many_entries_at_once_match_one_at_a_time() -> None:
+    rows = [poisson(90, rate, seed) for seed, rate in enumerate([0.5, 3, 12, 40])]
+    rows[2][-1] = 60
+    histories = [90, 30, 12, 200]
+    many = scan_many(rows, MONDAY, history_days=histories)
+    assert many == [scan(r, MONDAY, history_days=h) for r, h in zip(rows, histories, strict=True)]
+    assert many[2][-1].spike is False and many[3][-1].spike is False  # 12 days old; usual
+    scores = score_many(rows, MONDAY, history_days=histories)
+    assert scores.score.shape == (4, 90)
+    assert np.array_equal(scores.score[1], score_series(rows[1], MONDAY, history_days=30).score,
+                          equal_nan=True)
+
+
+def test_the_last_days_only_give_the_same_verdicts() -> None:
+    rows = [poisson(86, rate, seed) for seed, rate in enumerate([2, 8, 25])]
+    whole = scan_many(rows, MONDAY, history_days=[86, 86, 50])
+    tail = scan_many(rows, MONDAY, history_days=[86, 86, 50], last=30)
+    assert tail == [r[-30:] for r in whole]
+    assert scan_many(rows, MONDAY, history_days=[86, 86, 50], last=0) == [[], [], []]
+    with pytest.raises(ValueError, match="last"):
+        score_many(rows, MONDAY, history_days=[86, 86, 50], last=87)
+
+
+def test_many_entries_need_one_history_each_and_rows_of_one_length() -> None:
+    with pytest.raises(ValueError, match="history_days"):
+        score_many([[1, 2], [3, 4]], MONDAY, history_days=[5])
+    with pytest.raises(ValueError, match="counts"):
+        score_many([[1, 2], [3]], MONDAY, history_days=[5, 5])
 
 
 @pytest.mark.parametrize("bad", [[1, -1], [1.5], [[1, 2]], [float("nan")]])
