@@ -62,12 +62,12 @@ class Baseline:
 
 @dataclass(frozen=True, slots=True)
 class DayAssessment:
-    """One day judged against its baseline (None while the entry has no earlier day)."""
+    """One day judged against its baseline."""
 
     day: date
     count: int
-    baseline: Baseline | None
-    score: float
+    baseline: Baseline | None  # None: no earlier day of its class (weekday/weekend) yet
+    score: float  # (count - median) / spread: how unusual, comparable across entries; 0 if None
     spike: bool
 
 
