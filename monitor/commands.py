@@ -20,6 +20,7 @@ from monitor import archive, backfill
 from monitor.config import Config, check_url, load_config, parse_duration
 from monitor.errors import UsageError, did_you_mean
 from monitor.feeds import OpmlFeed, parse_opml, to_opml
+from monitor.models import Feed
 from monitor.pipeline import Context, cycle, sync_feeds, utc_now
 from monitor.progress import Progress
 from monitor.queries import article_rows, feed_rows, hit_rows
@@ -82,7 +83,11 @@ def cmd_poll(args: argparse.Namespace) -> int:
             feed = store.feed(args.feed) if args.feed else None
             if args.feed and feed is None:
                 raise UsageError(f"no feed {args.feed!r}: see `monitor feeds list`")
-            feeds = [feed] if feed else [f for f in store.feeds() if f.state != "disabled"]
+            if feed is not None and feed.polling == "removed":
+                raise UsageError(f"feed {feed.id} was removed: `monitor feeds resume "
+                                 f"{feed.id}` to poll it again")
+            feeds = [feed] if feed else [f for f in store.feeds()
+                                         if f.state != "disabled" and f.polling == "on"]
             summary = cycle(Context.create(config, store, watchlists), feeds)
         else:  # the due feeds, claimed like the daemon does (no replica polls them too)
             from monitor.scheduler import Daemon
@@ -102,14 +107,75 @@ def cmd_feeds_add(args: argparse.Namespace) -> int:
     if args.interval and (interval is None or interval < 60):
         raise UsageError(f"--interval {args.interval!r}: a duration of at least 1m (15m, 1h)")
     with _opened(_config(args)) as store:
+        before = store.feed(args.url)
         feed, added = store.add_feed(args.url, utc_now(), name=args.name, interval=interval)
-    print(f"{'added' if added else 'updated'} feed {feed.id}: {feed.url}")
+    if added:
+        print(f"added feed {feed.id}: {feed.url}")
+    elif before is not None and before.polling == "removed":
+        print(f"feed {feed.id} is back: {feed.url}")
+    elif args.name or interval:
+        print(f"updated feed {feed.id}: {feed.url}")
+    else:
+        print(f"feed {feed.id} is already there: {feed.url}")
+    return 0
+
+
+def _listed(config: Config, url: str) -> int | None:
+    """The index of the config's feeds: entry with this (normalised) URL, if any."""
+    return next((i for i, f in enumerate(config.feeds) if f.url == url), None)
+
+
+def _target(store: Store, ref: str) -> Feed:
+    feed = store.feed(ref)
+    if feed is None:
+        raise UsageError(f"no feed {ref!r}: see `monitor feeds list`")
+    return feed
+
+
+def cmd_feeds_remove(args: argparse.Namespace) -> int:
+    config = _config(args)
+    with _opened(config) as store:
+        feed = _target(store, args.feed)
+        index = _listed(config, feed.url)
+        if index is not None:  # the config is the list of feeds it declares: it wins
+            raise UsageError(
+                f"feed {feed.id} is listed in {config.path or 'the configuration'} "
+                f"(feeds[{index}]): delete it there and it is removed at the next start, "
+                f"or `monitor feeds pause {feed.id}` to stop polling it")
+        if feed.polling == "removed":
+            print(f"feed {feed.id} was already removed: {feed.url}")
+            return 0
+        store.set_polling(feed.id, "removed", utc_now())
+    print(f"removed feed {feed.id}: {feed.url} (its articles and hits stay; "
+          f"`monitor feeds resume {feed.id}` polls it again)")
+    return 0
+
+
+def cmd_feeds_pause(args: argparse.Namespace) -> int:
+    with _opened(_config(args)) as store:
+        feed = _target(store, args.feed)
+        if feed.polling == "removed":
+            raise UsageError(f"feed {feed.id} was removed: nothing to pause")
+        store.set_polling(feed.id, "paused", utc_now())
+    print(f"paused feed {feed.id}: {feed.url} (`monitor feeds resume {feed.id}` polls it "
+          "again; it stays paused even if the config lists it)")
+    return 0
+
+
+def cmd_feeds_resume(args: argparse.Namespace) -> int:
+    with _opened(_config(args)) as store:
+        feed = _target(store, args.feed)
+        store.set_polling(feed.id, "on", utc_now())
+    print(f"resumed feed {feed.id}: {feed.url} (polled at the next cycle)")
     return 0
 
 
 def cmd_feeds_list(args: argparse.Namespace) -> int:
     with _opened(_config(args)) as store:
         rows = feed_rows(store)
+    removed = [r for r in rows if r["state"] == "removed"]
+    if not args.all:
+        rows = [r for r in rows if r["state"] != "removed"]
     if args.json:
         for row in rows:
             print(json.dumps(row, ensure_ascii=False))
@@ -120,6 +186,8 @@ def cmd_feeds_list(args: argparse.Namespace) -> int:
               f"next {row['next_poll'] or '-'}  {row['name'] or row['url']}{error}")
     if not rows:
         print("no feeds: add some with `monitor feeds add URL` or in monitor.yaml")
+    if removed and not args.all:
+        print(f"({len(removed)} removed feeds not shown: --all)")
     return 0
 
 
@@ -142,7 +210,8 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
 
 def cmd_feeds_export(args: argparse.Namespace) -> int:
     with _opened(_config(args)) as store:
-        feeds = [OpmlFeed(f.url, f.name, tuple(f.tags.split())) for f in store.feeds()]
+        feeds = [OpmlFeed(f.url, f.name, tuple(f.tags.split())) for f in store.feeds()
+                 if f.polling != "removed"]
     text = to_opml(feeds)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
@@ -291,7 +360,8 @@ def add_commands(commands: Any) -> None:
     p.add_argument("--all", action="store_true", help="every enabled feed, due or not")
     p.set_defaults(func=cmd_poll)
 
-    feeds = commands.add_parser("feeds", help="list, add, import or export feeds")
+    feeds = commands.add_parser(
+        "feeds", help="list, add, remove, pause, resume, import or export feeds")
     actions = feeds.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
     add = actions.add_parser("add", help="add a feed")
     add.add_argument("url")
@@ -300,7 +370,16 @@ def add_commands(commands: Any) -> None:
     add.set_defaults(func=cmd_feeds_add)
     listing = actions.add_parser("list", help="feeds with their state and last error")
     listing.add_argument("--json", action="store_true", help="one JSON object per feed")
+    listing.add_argument("--all", action="store_true", help="removed feeds too")
     listing.set_defaults(func=cmd_feeds_list)
+    for name, func, what in (
+            ("remove", cmd_feeds_remove, "stop polling a feed added by hand for good "
+             "(its articles and hits stay)"),
+            ("pause", cmd_feeds_pause, "stop polling a feed until `feeds resume`"),
+            ("resume", cmd_feeds_resume, "poll a paused or removed feed again")):
+        action = actions.add_parser(name, help=what)
+        action.add_argument("feed", metavar="ID|URL")
+        action.set_defaults(func=func)
     imp = actions.add_parser("import", help="add the feeds of an OPML file")
     imp.add_argument("file")
     imp.set_defaults(func=cmd_feeds_import)

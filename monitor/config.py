@@ -35,6 +35,7 @@ from monitor.config_delivery import (
 from monitor.config_env import apply_env
 from monitor.countries import is_country_code
 from monitor.errors import Problem, ProblemsError, UsageError, did_you_mean
+from monitor.feedurl import feed_url
 from monitor.watchlist import parse_yaml
 
 PROJECT_URL = "https://github.com/monitor-news/monitor"
@@ -138,8 +139,12 @@ def check_url(url: Any) -> str | None:
     if not isinstance(url, str) or not url.strip():
         return "must be an http:// or https:// URL"
     parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return f"{url!r} is not an http:// or https:// URL"
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not one
+    except ValueError:
+        return f"{url!r}: the port is not a number from 0 to 65535"
     return None
 
 
@@ -250,7 +255,8 @@ def _feed(reader: _Reader, data: Any, index: int) -> FeedConfig | None:
         reader.add(data, "interval", "must be at least 1m (be kind to publishers)", where)
         interval = DEFAULT_INTERVAL
     return FeedConfig(
-        url=str(data["url"]).strip(), name=reader.text(data, "name", where), interval=interval,
+        url=feed_url(str(data["url"])), name=reader.text(data, "name", where),
+        interval=interval,
         full_text=reader.boolean(data, "full_text", True, where),
         language=reader.text(data, "language", where),
         country=country.upper() if country else None, tags=tuple(tags),
