@@ -19,7 +19,7 @@ from typing import Any
 from monitor import archive, backfill
 from monitor.config import Config, check_url, load_config, parse_duration
 from monitor.errors import UsageError, did_you_mean
-from monitor.feeds import OpmlFeed, parse_opml, to_opml
+from monitor.feeds import OpmlFeed, read_opml, to_opml
 from monitor.models import Feed
 from monitor.pipeline import Context, cycle, sync_feeds, utc_now
 from monitor.progress import Progress
@@ -197,14 +197,17 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
         data = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
-    feeds = parse_opml(data, str(path))
+    feeds, skipped = read_opml(data, str(path))
+    for problem in skipped:
+        print(problem, file=sys.stderr)
     added = 0
     with _opened(_config(args)) as store:
         now = utc_now()
         for feed in feeds:
             added += store.add_feed(feed.url, now, name=feed.name,
                                     tags=" ".join(feed.tags) or None)[1]
-    print(f"{path}: {len(feeds)} feeds, {added} new")
+    print(f"{path}: {len(feeds)} feeds, {added} new"
+          + (f", {len(skipped)} outlines skipped" if skipped else ""))
     return 0
 
 

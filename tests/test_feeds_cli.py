@@ -204,3 +204,25 @@ def test_a_feed_taken_out_of_the_config_stops_being_polled(tmp_path: Path, db_ur
     write_config(tmp_path / "m.yaml", db_url, [in_config])
     assert "feeds polled 2," in cli(capsys, "-c", config, "poll", "--once", "--all")[1]
     assert listing(capsys, config)[in_config]["state"] == "active"
+
+
+def test_feeds_import_names_each_outline_it_skips(tmp_path: Path, db_url: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path / "m.yaml", db_url, [])
+    opml = tmp_path / "in.opml"
+    opml.write_text('<opml version="2.0"><body>\n'
+                    '<outline text="A" xmlUrl="https://a.example/rss"/>\n'
+                    '<outline text="B" xmlUrl="javascript:alert(1)"/>\n'
+                    '<outline text="C" xmlUrl="file:///etc/passwd"/>\n'
+                    '<outline text="D"/>\n'
+                    '<outline text="A again" xmlUrl="HTTPS://a.example/rss#x"/>\n'
+                    "</body></opml>\n")
+    code, out, err = cli(capsys, "-c", config, "feeds", "import", str(opml))
+    assert code == 0
+    assert out.strip() == f"{opml}: 2 feeds, 1 new, 3 outlines skipped"
+    assert err.splitlines() == [
+        f"{opml}:3: outline 'B' skipped: 'javascript:alert(1)' is not an http:// or https:// "
+        "URL",
+        f"{opml}:4: outline 'C' skipped: 'file:///etc/passwd' is not an http:// or https:// URL",
+        f"{opml}:5: outline 'D' skipped: no feed URL (xmlUrl)"]
+    assert list(listing(capsys, config)) == ["https://a.example/rss"]
