@@ -18,12 +18,12 @@ from typing import Any
 
 from monitor import archive, backfill
 from monitor.config import Config, check_url, load_config, parse_duration
-from monitor.errors import UsageError, did_you_mean
+from monitor.errors import MonitorError, UsageError, did_you_mean
 from monitor.feeds import OpmlFeed, read_opml, to_opml
 from monitor.models import Feed
 from monitor.pipeline import Context, cycle, sync_feeds, utc_now
 from monitor.progress import Progress
-from monitor.queries import article_rows, feed_rows, hit_rows
+from monitor.queries import article_rows, feed_rows, hit_names, hit_rows
 from monitor.store import Store, make_engine, upgrade
 from monitor.watchlist import Watchlist, load_watchlists
 
@@ -244,8 +244,35 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
+def _check_names(config: Config, store: Store, watchlist: str | None,
+                 entry: str | None) -> None:
+    """An unknown --watchlist or --entry is a mistake (a typo would print nothing): the
+    names known are the configured watchlists' and those of the stored hits."""
+    if not watchlist and not entry:
+        return
+    try:
+        configured = {(w.name, e.id) for w in load_watchlists(config.watchlists)
+                      for e in w.entries}
+    except MonitorError:  # unreadable watchlists: the stored names still tell
+        configured = set()
+    known = configured | hit_names(store)
+    names = sorted({w for w, _ in known})
+    if watchlist and watchlist not in names:
+        raise UsageError(f"--watchlist {watchlist!r}: no such watchlist"
+                         f"{did_you_mean(watchlist, names)} (known: "
+                         f"{', '.join(names) or 'none'})")
+    entries = sorted({e for w, e in known if not watchlist or w == watchlist})
+    if entry and entry not in entries:
+        where = f" in {watchlist!r}" if watchlist else ""
+        raise UsageError(f"--entry {entry!r}: no such entry{where}"
+                         f"{did_you_mean(entry, entries)} (entries are ids: "
+                         "`monitor hits --json` shows them)")
+
+
 def cmd_hits(args: argparse.Namespace) -> int:
-    with _opened(_config(args)) as store:
+    config = _config(args)
+    with _opened(config) as store:
+        _check_names(config, store, args.watchlist, args.entry)
         rows = hit_rows(store, parse_since(args.since), args.watchlist, args.entry)
     _print_rows(rows, args, ("hit_id", "first_seen", "watchlist", "entry", "matched", "score",
                              "title", "url", "sources", "snippet"))

@@ -134,3 +134,9 @@ def _aware(moment: datetime) -> datetime:
     from datetime import UTC
 
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def hit_names(store: Store) -> set[tuple[str, str]]:
+    """Every (watchlist, entry) the stored hits name (a filter's names are checked on it)."""
+    with store.engine.connect() as c:
+        return {(w, e) for w, e in c.execute(select(Hit.watchlist, Hit.entry).distinct())}
