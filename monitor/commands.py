@@ -42,13 +42,24 @@ def _opened(config: Config) -> Iterator[Store]:
         store.close()
 
 
+def write_output(path: str, text: str) -> None:
+    """Write a file the user named; a path that cannot be written is their mistake."""
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot be written: {exc.strerror or exc}") from exc
+
+
 def parse_since(value: str | None, option: str = "--since") -> datetime | None:
     """A date (2026-11-25), a date and time (ISO 8601), or an age (24h, 7d)."""
     if value is None:
         return None
     age = parse_duration(value) if value[-1:].isalpha() else None
     if age is not None:
-        return utc_now() - timedelta(seconds=age)
+        try:
+            return utc_now() - timedelta(seconds=age)
+        except OverflowError as exc:
+            raise UsageError(f"{option} {value}: reaches before the year 1") from exc
     try:
         if len(value) == 10:
             return datetime.combine(date.fromisoformat(value), time(), UTC)
@@ -217,7 +228,7 @@ def cmd_feeds_export(args: argparse.Namespace) -> int:
                  if f.polling != "removed"]
     text = to_opml(feeds)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        write_output(args.output, text)
     else:
         sys.stdout.write(text)
     return 0

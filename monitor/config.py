@@ -275,6 +275,9 @@ def _server(reader: _Reader, data: Any) -> ServerConfig:
     reader.keys(data, ("host", "port"), "server")
     host = reader.text(data, "host", "server") or default.host
     port = reader.integer(data, "port", default.port, low=0, where="server")
+    if port > 65535:
+        reader.add(data, "port", f"{port} is not a port (0 to 65535)", "server")
+        port = default.port
     return ServerConfig(host=host, port=port)
 
 
@@ -339,8 +342,14 @@ def load_config(path: str | None = None, env: dict[str, str] | None = None) -> C
     if chosen is None:
         return parse_config("", "", env)
     try:
-        text = Path(chosen).read_text(encoding="utf-8")
+        data = Path(chosen).read_bytes()
     except OSError as exc:
         raise UsageError(f"{chosen}: cannot read the configuration: "
                          f"{exc.strerror or exc}") from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ConfigError([Problem(chosen, line, f"not UTF-8 (byte 0x{data[exc.start]:02x}): "
+                                   "save the file as UTF-8")]) from exc
     return parse_config(text, chosen, env)

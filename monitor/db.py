@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import zstandard
 from sqlalchemy import Engine, bindparam, create_engine, event, func, insert, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import Update
 
@@ -175,7 +175,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
-    except OperationalError as exc:
+    except DBAPIError as exc:  # cannot connect, or (SQLite) a file that is no database
         raise StoreError(f"database {engine.url!r} cannot be opened: {exc.orig}") from exc
 
 

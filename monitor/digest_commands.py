@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from monitor import outbox
-from monitor.commands import _config, _opened, parse_since
+from monitor.commands import _config, _opened, parse_since, write_output
 from monitor.config import Config
 from monitor.config_delivery import DigestConfig
 from monitor.digest import Digest, cron_trigger, fire_after
@@ -60,7 +59,7 @@ def cmd_digest_preview(args: argparse.Namespace) -> int:
         built = outbox.compose(store, digest, (start, now), start)
     rendered = Renderer(config.templates).render(built, outbox.domain(config))
     if args.html:
-        Path(args.html).write_text(rendered.html, encoding="utf-8")
+        write_output(args.html, rendered.html)
         print(f"wrote {args.html}", file=sys.stderr)
     if args.text:
         sys.stdout.write(rendered.text)

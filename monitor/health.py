@@ -27,6 +27,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
 
+from monitor.errors import MonitorError
 from monitor.models import Delivery, Feed
 from monitor.store import Store
 
@@ -166,7 +167,12 @@ class HttpServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer((host, port), Handler)
+        try:
+            self.httpd = ThreadingHTTPServer((host, port), Handler)
+        except OSError as exc:  # in use, or not an address of this host
+            raise MonitorError(f"server: cannot listen on {host}:{port}: "
+                               f"{exc.strerror or exc} (is monitor already running? set "
+                               "server.port, or server: false)") from exc
         self.httpd.daemon_threads = True
         self.port = int(self.httpd.server_address[1])
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

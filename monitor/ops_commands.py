@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from monitor.commands import _config, _opened
+from monitor.config import check_url
 from monitor.errors import UsageError
 from monitor.health import probe
 from monitor.models import Delivery, Feed
@@ -38,6 +39,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_health(args: argparse.Namespace) -> int:
     url = args.url or _config(args).server.healthz
+    problem = check_url(url)
+    if problem:
+        raise UsageError(f"--url: {problem}")
     ok, said = probe(url, args.timeout)
     print(said.strip())
     return 0 if ok else 1
