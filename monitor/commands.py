@@ -33,9 +33,10 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 @contextmanager
-def _opened(config: Config) -> Iterator[Store]:
-    """The configured store, migrated, closed when the command is done."""
-    store = Store(config.database)
+def _opened(config: Config, *, readonly: bool = False) -> Iterator[Store]:
+    """The configured store, migrated, closed when the command is done.  ``readonly``: a
+    command that only looks creates and migrates nothing (Store(readonly=True))."""
+    store = Store(config.database, readonly=readonly)
     try:
         yield store
     finally:
@@ -182,7 +183,7 @@ def cmd_feeds_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds_list(args: argparse.Namespace) -> int:
-    with _opened(_config(args)) as store:
+    with _opened(_config(args), readonly=True) as store:
         rows = feed_rows(store)
     removed = [r for r in rows if r["state"] == "removed"]
     if not args.all:
@@ -223,7 +224,7 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds_export(args: argparse.Namespace) -> int:
-    with _opened(_config(args)) as store:
+    with _opened(_config(args), readonly=True) as store:
         feeds = [OpmlFeed(f.url, f.name, tuple(f.tags.split())) for f in store.feeds()
                  if f.polling != "removed"]
     text = to_opml(feeds)
@@ -282,17 +283,19 @@ def _check_names(config: Config, store: Store, watchlist: str | None,
 
 def cmd_hits(args: argparse.Namespace) -> int:
     config = _config(args)
-    with _opened(config) as store:
+    since = parse_since(args.since)
+    with _opened(config, readonly=True) as store:
         _check_names(config, store, args.watchlist, args.entry)
-        rows = hit_rows(store, parse_since(args.since), args.watchlist, args.entry)
+        rows = hit_rows(store, since, args.watchlist, args.entry)
     _print_rows(rows, args, ("hit_id", "first_seen", "watchlist", "entry", "matched", "score",
                              "title", "url", "sources", "snippet"))
     return 0
 
 
 def cmd_articles(args: argparse.Namespace) -> int:
-    with _opened(_config(args)) as store:
-        rows = article_rows(store, parse_since(args.since))
+    config, since = _config(args), parse_since(args.since)
+    with _opened(config, readonly=True) as store:
+        rows = article_rows(store, since)
     _print_rows(rows, args, ("article_id", "story_id", "published", "feed", "text_source",
                              "title", "url"))
     return 0

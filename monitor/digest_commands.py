@@ -50,7 +50,7 @@ def cmd_digest_preview(args: argparse.Namespace) -> int:
     config = _config(args)
     digest = _digest(config, args.name)
     since = parse_since(args.since)
-    with _opened(config) as store:
+    with _opened(config, readonly=True) as store:
         now = utc_now()
         start = since or outbox.window_start(store, digest.name,
                                              outbox.start_anchor(digest, now))
@@ -143,7 +143,7 @@ def history(store: Store, limit: int = 50) -> list[dict[str, Any]]:
 
 
 def cmd_digests_list(args: argparse.Namespace) -> int:
-    with _opened(_config(args)) as store:
+    with _opened(_config(args), readonly=True) as store:
         rows = history(store, args.limit)
     if args.json:
         for row in rows:

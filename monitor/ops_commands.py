@@ -71,7 +71,7 @@ def status(store: Store) -> dict[str, Any]:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    with _opened(_config(args)) as store:
+    with _opened(_config(args), readonly=True) as store:
         data = status(store)
     if args.json:
         print(json.dumps(data, ensure_ascii=False))

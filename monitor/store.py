@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, inspect, or_, select, update
+from sqlalchemy import Connection, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor import db
 from monitor.db import (
     StoreError,
+    check_schema,
     compress_page,
     decompress_page,
     make_engine,
-    masked_url,
     upgrade,
 )
 
@@ -82,14 +82,19 @@ class Stored:
 
 
 class Store:
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, readonly: bool = False) -> None:
+        """``readonly``: for commands that only look; the database must exist at this
+        version's schema (StoreError says what to run), and is never written."""
         self.url = url
-        self.engine = make_engine(url)
-        if migrate:
+        self.engine = make_engine(url, readonly=readonly)
+        if migrate and not readonly:
             upgrade(self.engine)
-        elif "feeds" not in inspect(self.engine).get_table_names():
-            raise StoreError(f"database {masked_url(url)!r} has no schema: run "
-                             "`monitor db upgrade`")
+        else:
+            try:
+                check_schema(self.engine)
+            except StoreError:
+                self.engine.dispose()
+                raise
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         dialect_insert = sqlite_insert if self.engine.dialect.name == "sqlite" else pg_insert
         self._insert_hit = dialect_insert(Hit).on_conflict_do_nothing().returning(Hit.id)
