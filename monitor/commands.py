@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from monitor import archive, backfill
+from monitor import archive, backfill, outbox
 from monitor.config import Config, check_url, load_config, parse_duration
 from monitor.errors import MonitorError, UsageError, did_you_mean
 from monitor.feeds import OpmlFeed, read_opml, to_opml
@@ -356,6 +356,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
                 if feed is None:
                     raise UsageError(f"--feed {args.feed!r}: no such feed (monitor feeds list)")
                 options = replace(options, feed_id=feed.id)
+            if options.notify:  # as a poll does: the digests' windows open before its hits
+                outbox.ensure_schedules(store, config, utc_now())
             report = _run_backfill(store, watchlists, options, stop)
     finally:
         signal.signal(signal.SIGINT, previous)
