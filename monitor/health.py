@@ -93,13 +93,16 @@ class _StoreCollector(Collector):
         try:
             with self.store.engine.connect() as c:
                 by_state = dict(c.execute(select(Feed.state, func.count())
+                                          .where(Feed.polling == "on")
                                           .group_by(Feed.state)).all())
+                by_state["paused"] = c.execute(select(func.count()).select_from(Feed).where(
+                    Feed.polling == "paused")).scalar() or 0
                 by_status = dict(c.execute(select(Delivery.status, func.count())
                                            .group_by(Delivery.status)).all())
             counts = self.store.counts()
         except Exception:  # the database is away: /healthz says so; metrics stay scrapeable
             return
-        for state in ("active", "failing", "disabled"):
+        for state in ("active", "failing", "disabled", "paused"):  # removed feeds: none
             feeds.add_metric([state], by_state.get(state, 0))
         for status in ("pending", "sent", "failed"):
             queue.add_metric([status], by_status.get(status, 0))

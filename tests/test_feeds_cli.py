@@ -13,6 +13,7 @@ from monitor.cli import main
 from monitor.config import load_config
 from monitor.db import make_engine, upgrade
 from monitor.feedurl import feed_url
+from monitor.health import Metrics
 from monitor.pipeline import sync_feeds, utc_now
 from monitor.store import Store
 from tests.conftest import ROOT, Reply, Server, article_html
@@ -181,6 +182,11 @@ def test_remove_pause_and_resume(tmp_path: Path, db_url: str, server: Server,
     assert listing(capsys, config)[in_config]["state"] == "paused"
     code, _, err = cli(capsys, "-c", config, "feeds", "pause", "nope")
     assert code == 2 and "no feed 'nope'" in err
+    store = Store(db_url)  # /metrics: the paused feed, not the removed one
+    metrics = Metrics(store).render().decode()
+    store.close()
+    assert 'monitor_feeds{state="paused"} 1.0' in metrics
+    assert 'monitor_feeds{state="active"} 0.0' in metrics
 
 
 def test_a_feed_taken_out_of_the_config_stops_being_polled(tmp_path: Path, db_url: str,
