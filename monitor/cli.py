@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from monitor import __version__
-from monitor.commands import add_commands
+from monitor.commands import add_commands, write_output
 from monitor.digest_commands import add_digest_commands
 from monitor.errors import MonitorError, UsageError
 from monitor.match import Matcher, Mention
@@ -95,7 +96,7 @@ def cmd_watchlist_derive(args: argparse.Namespace) -> int:
     sources = list(_read_sources(args.files))
     text = to_yaml(derive(t for _, t in sources), args.name, [s for s, _ in sources])
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        write_output(args.output, text)
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -147,3 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug, or an environment problem no check foresaw
+        if os.environ.get("MONITOR_DEBUG"):
+            raise
+        print(f"monitor: unexpected error: {type(exc).__name__}: {exc} (this is probably a "
+              "bug: run again with MONITOR_DEBUG=1 for the traceback, and report it)",
+              file=sys.stderr)
+        return 1

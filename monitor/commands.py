@@ -16,13 +16,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from monitor import archive, backfill
+from monitor import archive, backfill, outbox
 from monitor.config import Config, check_url, load_config, parse_duration
-from monitor.errors import UsageError, did_you_mean
-from monitor.feeds import OpmlFeed, parse_opml, to_opml
+from monitor.errors import MonitorError, UsageError, did_you_mean
+from monitor.feeds import OpmlFeed, read_opml, to_opml
+from monitor.models import Feed
 from monitor.pipeline import Context, cycle, sync_feeds, utc_now
 from monitor.progress import Progress
-from monitor.queries import article_rows, feed_rows, hit_rows
+from monitor.queries import article_rows, feed_rows, hit_names, hit_rows
 from monitor.store import Store, make_engine, upgrade
 from monitor.watchlist import Watchlist, load_watchlists
 
@@ -32,13 +33,22 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 @contextmanager
-def _opened(config: Config) -> Iterator[Store]:
-    """The configured store, migrated, closed when the command is done."""
-    store = Store(config.database)
+def _opened(config: Config, *, readonly: bool = False) -> Iterator[Store]:
+    """The configured store, migrated, closed when the command is done.  ``readonly``: a
+    command that only looks creates and migrates nothing (Store(readonly=True))."""
+    store = Store(config.database, readonly=readonly)
     try:
         yield store
     finally:
         store.close()
+
+
+def write_output(path: str, text: str) -> None:
+    """Write a file the user named; a path that cannot be written is their mistake."""
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot be written: {exc.strerror or exc}") from exc
 
 
 def parse_since(value: str | None, option: str = "--since") -> datetime | None:
@@ -47,7 +57,10 @@ def parse_since(value: str | None, option: str = "--since") -> datetime | None:
         return None
     age = parse_duration(value) if value[-1:].isalpha() else None
     if age is not None:
-        return utc_now() - timedelta(seconds=age)
+        try:
+            return utc_now() - timedelta(seconds=age)
+        except OverflowError as exc:
+            raise UsageError(f"{option} {value}: reaches before the year 1") from exc
     try:
         if len(value) == 10:
             return datetime.combine(date.fromisoformat(value), time(), UTC)
@@ -82,7 +95,11 @@ def cmd_poll(args: argparse.Namespace) -> int:
             feed = store.feed(args.feed) if args.feed else None
             if args.feed and feed is None:
                 raise UsageError(f"no feed {args.feed!r}: see `monitor feeds list`")
-            feeds = [feed] if feed else [f for f in store.feeds() if f.state != "disabled"]
+            if feed is not None and feed.polling == "removed":
+                raise UsageError(f"feed {feed.id} was removed: `monitor feeds resume "
+                                 f"{feed.id}` to poll it again")
+            feeds = [feed] if feed else [f for f in store.feeds()
+                                         if f.state != "disabled" and f.polling == "on"]
             summary = cycle(Context.create(config, store, watchlists), feeds)
         else:  # the due feeds, claimed like the daemon does (no replica polls them too)
             from monitor.scheduler import Daemon
@@ -102,14 +119,75 @@ def cmd_feeds_add(args: argparse.Namespace) -> int:
     if args.interval and (interval is None or interval < 60):
         raise UsageError(f"--interval {args.interval!r}: a duration of at least 1m (15m, 1h)")
     with _opened(_config(args)) as store:
+        before = store.feed(args.url)
         feed, added = store.add_feed(args.url, utc_now(), name=args.name, interval=interval)
-    print(f"{'added' if added else 'updated'} feed {feed.id}: {feed.url}")
+    if added:
+        print(f"added feed {feed.id}: {feed.url}")
+    elif before is not None and before.polling == "removed":
+        print(f"feed {feed.id} is back: {feed.url}")
+    elif args.name or interval:
+        print(f"updated feed {feed.id}: {feed.url}")
+    else:
+        print(f"feed {feed.id} is already there: {feed.url}")
+    return 0
+
+
+def _listed(config: Config, url: str) -> int | None:
+    """The index of the config's feeds: entry with this (normalised) URL, if any."""
+    return next((i for i, f in enumerate(config.feeds) if f.url == url), None)
+
+
+def _target(store: Store, ref: str) -> Feed:
+    feed = store.feed(ref)
+    if feed is None:
+        raise UsageError(f"no feed {ref!r}: see `monitor feeds list`")
+    return feed
+
+
+def cmd_feeds_remove(args: argparse.Namespace) -> int:
+    config = _config(args)
+    with _opened(config) as store:
+        feed = _target(store, args.feed)
+        index = _listed(config, feed.url)
+        if index is not None:  # the config is the list of feeds it declares: it wins
+            raise UsageError(
+                f"feed {feed.id} is listed in {config.path or 'the configuration'} "
+                f"(feeds[{index}]): delete it there and it is removed at the next start, "
+                f"or `monitor feeds pause {feed.id}` to stop polling it")
+        if feed.polling == "removed":
+            print(f"feed {feed.id} was already removed: {feed.url}")
+            return 0
+        store.set_polling(feed.id, "removed", utc_now())
+    print(f"removed feed {feed.id}: {feed.url} (its articles and hits stay; "
+          f"`monitor feeds resume {feed.id}` polls it again)")
+    return 0
+
+
+def cmd_feeds_pause(args: argparse.Namespace) -> int:
+    with _opened(_config(args)) as store:
+        feed = _target(store, args.feed)
+        if feed.polling == "removed":
+            raise UsageError(f"feed {feed.id} was removed: nothing to pause")
+        store.set_polling(feed.id, "paused", utc_now())
+    print(f"paused feed {feed.id}: {feed.url} (`monitor feeds resume {feed.id}` polls it "
+          "again; it stays paused even if the config lists it)")
+    return 0
+
+
+def cmd_feeds_resume(args: argparse.Namespace) -> int:
+    with _opened(_config(args)) as store:
+        feed = _target(store, args.feed)
+        store.set_polling(feed.id, "on", utc_now())
+    print(f"resumed feed {feed.id}: {feed.url} (polled at the next cycle)")
     return 0
 
 
 def cmd_feeds_list(args: argparse.Namespace) -> int:
-    with _opened(_config(args)) as store:
+    with _opened(_config(args), readonly=True) as store:
         rows = feed_rows(store)
+    removed = [r for r in rows if r["state"] == "removed"]
+    if not args.all:
+        rows = [r for r in rows if r["state"] != "removed"]
     if args.json:
         for row in rows:
             print(json.dumps(row, ensure_ascii=False))
@@ -120,6 +198,8 @@ def cmd_feeds_list(args: argparse.Namespace) -> int:
               f"next {row['next_poll'] or '-'}  {row['name'] or row['url']}{error}")
     if not rows:
         print("no feeds: add some with `monitor feeds add URL` or in monitor.yaml")
+    if removed and not args.all:
+        print(f"({len(removed)} removed feeds not shown: --all)")
     return 0
 
 
@@ -129,23 +209,27 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
         data = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
-    feeds = parse_opml(data, str(path))
+    feeds, skipped = read_opml(data, str(path))
+    for problem in skipped:
+        print(problem, file=sys.stderr)
     added = 0
     with _opened(_config(args)) as store:
         now = utc_now()
         for feed in feeds:
             added += store.add_feed(feed.url, now, name=feed.name,
                                     tags=" ".join(feed.tags) or None)[1]
-    print(f"{path}: {len(feeds)} feeds, {added} new")
+    print(f"{path}: {len(feeds)} feeds, {added} new"
+          + (f", {len(skipped)} outlines skipped" if skipped else ""))
     return 0
 
 
 def cmd_feeds_export(args: argparse.Namespace) -> int:
-    with _opened(_config(args)) as store:
-        feeds = [OpmlFeed(f.url, f.name, tuple(f.tags.split())) for f in store.feeds()]
+    with _opened(_config(args), readonly=True) as store:
+        feeds = [OpmlFeed(f.url, f.name, tuple(f.tags.split())) for f in store.feeds()
+                 if f.polling != "removed"]
     text = to_opml(feeds)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        write_output(args.output, text)
     else:
         sys.stdout.write(text)
     return 0
@@ -172,17 +256,46 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
+def _check_names(config: Config, store: Store, watchlist: str | None,
+                 entry: str | None) -> None:
+    """An unknown --watchlist or --entry is a mistake (a typo would print nothing): the
+    names known are the configured watchlists' and those of the stored hits."""
+    if not watchlist and not entry:
+        return
+    try:
+        configured = {(w.name, e.id) for w in load_watchlists(config.watchlists)
+                      for e in w.entries}
+    except MonitorError:  # unreadable watchlists: the stored names still tell
+        configured = set()
+    known = configured | hit_names(store)
+    names = sorted({w for w, _ in known})
+    if watchlist and watchlist not in names:
+        raise UsageError(f"--watchlist {watchlist!r}: no such watchlist"
+                         f"{did_you_mean(watchlist, names)} (known: "
+                         f"{', '.join(names) or 'none'})")
+    entries = sorted({e for w, e in known if not watchlist or w == watchlist})
+    if entry and entry not in entries:
+        where = f" in {watchlist!r}" if watchlist else ""
+        raise UsageError(f"--entry {entry!r}: no such entry{where}"
+                         f"{did_you_mean(entry, entries)} (entries are ids: "
+                         "`monitor hits --json` shows them)")
+
+
 def cmd_hits(args: argparse.Namespace) -> int:
-    with _opened(_config(args)) as store:
-        rows = hit_rows(store, parse_since(args.since), args.watchlist, args.entry)
+    config = _config(args)
+    since = parse_since(args.since)
+    with _opened(config, readonly=True) as store:
+        _check_names(config, store, args.watchlist, args.entry)
+        rows = hit_rows(store, since, args.watchlist, args.entry)
     _print_rows(rows, args, ("hit_id", "first_seen", "watchlist", "entry", "matched", "score",
                              "title", "url", "sources", "snippet"))
     return 0
 
 
 def cmd_articles(args: argparse.Namespace) -> int:
-    with _opened(_config(args)) as store:
-        rows = article_rows(store, parse_since(args.since))
+    config, since = _config(args), parse_since(args.since)
+    with _opened(config, readonly=True) as store:
+        rows = article_rows(store, since)
     _print_rows(rows, args, ("article_id", "story_id", "published", "feed", "text_source",
                              "title", "url"))
     return 0
@@ -243,6 +356,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
                 if feed is None:
                     raise UsageError(f"--feed {args.feed!r}: no such feed (monitor feeds list)")
                 options = replace(options, feed_id=feed.id)
+            if options.notify:  # as a poll does: the digests' windows open before its hits
+                outbox.ensure_schedules(store, config, utc_now())
             report = _run_backfill(store, watchlists, options, stop)
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -291,7 +406,8 @@ def add_commands(commands: Any) -> None:
     p.add_argument("--all", action="store_true", help="every enabled feed, due or not")
     p.set_defaults(func=cmd_poll)
 
-    feeds = commands.add_parser("feeds", help="list, add, import or export feeds")
+    feeds = commands.add_parser(
+        "feeds", help="list, add, remove, pause, resume, import or export feeds")
     actions = feeds.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
     add = actions.add_parser("add", help="add a feed")
     add.add_argument("url")
@@ -300,7 +416,16 @@ def add_commands(commands: Any) -> None:
     add.set_defaults(func=cmd_feeds_add)
     listing = actions.add_parser("list", help="feeds with their state and last error")
     listing.add_argument("--json", action="store_true", help="one JSON object per feed")
+    listing.add_argument("--all", action="store_true", help="removed feeds too")
     listing.set_defaults(func=cmd_feeds_list)
+    for name, func, what in (
+            ("remove", cmd_feeds_remove, "stop polling a feed added by hand for good "
+             "(its articles and hits stay)"),
+            ("pause", cmd_feeds_pause, "stop polling a feed until `feeds resume`"),
+            ("resume", cmd_feeds_resume, "poll a paused or removed feed again")):
+        action = actions.add_parser(name, help=what)
+        action.add_argument("feed", metavar="ID|URL")
+        action.set_defaults(func=func)
     imp = actions.add_parser("import", help="add the feeds of an OPML file")
     imp.add_argument("file")
     imp.set_defaults(func=cmd_feeds_import)

@@ -35,6 +35,7 @@ from monitor.config_delivery import (
 from monitor.config_env import apply_env
 from monitor.countries import is_country_code
 from monitor.errors import Problem, ProblemsError, UsageError, did_you_mean
+from monitor.feedurl import feed_url
 from monitor.watchlist import parse_yaml
 
 PROJECT_URL = "https://github.com/monitor-news/monitor"
@@ -138,8 +139,12 @@ def check_url(url: Any) -> str | None:
     if not isinstance(url, str) or not url.strip():
         return "must be an http:// or https:// URL"
     parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return f"{url!r} is not an http:// or https:// URL"
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not one
+    except ValueError:
+        return f"{url!r}: the port is not a number from 0 to 65535"
     return None
 
 
@@ -250,7 +255,8 @@ def _feed(reader: _Reader, data: Any, index: int) -> FeedConfig | None:
         reader.add(data, "interval", "must be at least 1m (be kind to publishers)", where)
         interval = DEFAULT_INTERVAL
     return FeedConfig(
-        url=str(data["url"]).strip(), name=reader.text(data, "name", where), interval=interval,
+        url=feed_url(str(data["url"])), name=reader.text(data, "name", where),
+        interval=interval,
         full_text=reader.boolean(data, "full_text", True, where),
         language=reader.text(data, "language", where),
         country=country.upper() if country else None, tags=tuple(tags),
@@ -269,6 +275,9 @@ def _server(reader: _Reader, data: Any) -> ServerConfig:
     reader.keys(data, ("host", "port"), "server")
     host = reader.text(data, "host", "server") or default.host
     port = reader.integer(data, "port", default.port, low=0, where="server")
+    if port > 65535:
+        reader.add(data, "port", f"{port} is not a port (0 to 65535)", "server")
+        port = default.port
     return ServerConfig(host=host, port=port)
 
 
@@ -333,8 +342,14 @@ def load_config(path: str | None = None, env: dict[str, str] | None = None) -> C
     if chosen is None:
         return parse_config("", "", env)
     try:
-        text = Path(chosen).read_text(encoding="utf-8")
+        data = Path(chosen).read_bytes()
     except OSError as exc:
         raise UsageError(f"{chosen}: cannot read the configuration: "
                          f"{exc.strerror or exc}") from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ConfigError([Problem(chosen, line, f"not UTF-8 (byte 0x{data[exc.start]:02x}): "
+                                   "save the file as UTF-8")]) from exc
     return parse_config(text, chosen, env)

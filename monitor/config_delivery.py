@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.policy import default as email_policy
 from pathlib import Path
@@ -282,13 +283,17 @@ def _digest(reader: _Reader, data: Any, index: int, base: Path, env: dict[str, s
                    "UTC)", where)
         zone = ZoneInfo("UTC")
     schedule = reader.text(data, "schedule", where) or DEFAULT_SCHEDULE
-    from monitor.digest import cron_trigger
+    from monitor.digest import cron_trigger, fire_after
 
     try:
-        cron_trigger(schedule, zone)
+        trigger = cron_trigger(schedule, zone)
     except ValueError as exc:
         reader.add(data, "schedule", f"{schedule!r} is not a cron expression "
                    f"(minute hour day month weekday, e.g. '0 7 * * *'): {exc}", where)
+    else:
+        if fire_after(trigger, datetime.now(UTC)) is None:
+            reader.add(data, "schedule", f"{schedule!r} never fires (no such date): the "
+                       "digest would never be sent", where)
     kinds = _words(reader, data, "kinds", where)
     for kind in kinds:
         if kind not in KINDS:

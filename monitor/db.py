@@ -12,11 +12,12 @@ from datetime import datetime
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import zstandard
 from sqlalchemy import Engine, bindparam, create_engine, event, func, insert, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import Update
 
@@ -134,9 +135,51 @@ def _seconds(value: str | tuple[str, ...] | None, default: float) -> float:
         return default
 
 
-def make_engine(url: str) -> Engine:
+def _sqlite_path(url: str) -> str:
+    """The file of an SQLite URL ('' or ':memory:' for none), without the URL's query."""
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    return path.split("?", 1)[0] if path.startswith("file:") else path
+
+
+def _readonly_sqlite(url: str) -> Engine:
+    """An engine that reads the file and never writes it, nor creates anything beside it:
+    through its WAL (mode=ro) when a writer has one open (the -wal/-shm files exist, so
+    nothing is created); else as an immutable file (mode=ro would create -wal and -shm,
+    and cannot in a read-only folder), which is exact while there is no WAL to read."""
+    path = make_url(url).database or ""
+    if not path or path == ":memory:":
+        raise StoreError(f"database {masked_url(url)}: an in-memory database holds nothing "
+                         "to read")
+    if not Path(path).is_file():
+        raise StoreError(f"no database at {path}: nothing is stored yet (`monitor poll "
+                         "--once` or `monitor run` creates it)")
+    timeout = _seconds(make_url(url).query.get("timeout"), SQLITE_TIMEOUT)
+    absolute = Path(path).resolve()
+
+    def connect() -> sqlite3.Connection:
+        writing = any(Path(f"{absolute}{end}").exists() for end in ("-wal", "-shm"))
+        uri = f"file:{quote(str(absolute))}?mode=ro" + ("" if writing else "&immutable=1")
+        connection = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+        connection.execute("PRAGMA foreign_keys=ON")
+        return connection
+
+    return create_engine(f"sqlite:///{absolute}", creator=connect)
+
+
+def _readonly_session(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    cursor.close()
+    dbapi_connection.commit()
+
+
+def make_engine(url: str, *, readonly: bool = False) -> Engine:
+    """The engine for a database URL.  ``readonly``: for commands that only look (status,
+    hits, ...): nothing is created, migrated or written, and a read-only file will do."""
+    if url.startswith("sqlite") and readonly:
+        return _readonly_sqlite(url)
     if url.startswith("sqlite"):
-        path = url.split(":///", 1)[1] if ":///" in url else ""
+        path = _sqlite_path(url)
         if path and path != ":memory:":
             try:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -151,9 +194,37 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", partial(_sqlite_pragmas, patience=patience))
         return engine
     try:
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)
     except Exception as exc:  # bad URL, missing driver
         raise UsageError(f"database {masked_url(url)!r}: {exc}".replace(url, "…")) from exc
+    if readonly and engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _readonly_session)
+    return engine
+
+
+def check_schema(engine: Engine) -> None:
+    """StoreError unless the database has this version's schema (what a command that must
+    not migrate can use), saying what to run."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    where = f"database {engine.url.render_as_string(hide_password=True)}"
+    script = ScriptDirectory(str(MIGRATIONS))
+    head = script.get_current_head()
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except DBAPIError as exc:
+        raise StoreError(f"{where} cannot be opened: {exc.orig}") from exc
+    if current is None:
+        raise StoreError(f"{where} has no schema: run `monitor db upgrade` (or any command "
+                         "that stores, such as `monitor poll --once`)")
+    if current != head:
+        if current in {r.revision for r in script.walk_revisions()}:
+            raise StoreError(f"{where} is at schema revision {current}; this version of "
+                             f"monitor needs {head}: run `monitor db upgrade`")
+        raise StoreError(f"{where} is at schema revision {current}, which this version of "
+                         f"monitor does not know (it knows up to {head}): upgrade monitor")
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -175,7 +246,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
-    except OperationalError as exc:
+    except DBAPIError as exc:  # cannot connect, or (SQLite) a file that is no database
         raise StoreError(f"database {engine.url!r} cannot be opened: {exc.orig}") from exc
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from monitor import outbox
-from monitor.commands import _config, _opened, parse_since
+from monitor.commands import _config, _opened, parse_since, write_output
 from monitor.config import Config
 from monitor.config_delivery import DigestConfig
 from monitor.digest import Digest, cron_trigger, fire_after
@@ -51,7 +50,7 @@ def cmd_digest_preview(args: argparse.Namespace) -> int:
     config = _config(args)
     digest = _digest(config, args.name)
     since = parse_since(args.since)
-    with _opened(config) as store:
+    with _opened(config, readonly=True) as store:
         now = utc_now()
         start = since or outbox.window_start(store, digest.name,
                                              outbox.start_anchor(digest, now))
@@ -60,7 +59,7 @@ def cmd_digest_preview(args: argparse.Namespace) -> int:
         built = outbox.compose(store, digest, (start, now), start)
     rendered = Renderer(config.templates).render(built, outbox.domain(config))
     if args.html:
-        Path(args.html).write_text(rendered.html, encoding="utf-8")
+        write_output(args.html, rendered.html)
         print(f"wrote {args.html}", file=sys.stderr)
     if args.text:
         sys.stdout.write(rendered.text)
@@ -144,7 +143,7 @@ def history(store: Store, limit: int = 50) -> list[dict[str, Any]]:
 
 
 def cmd_digests_list(args: argparse.Namespace) -> int:
-    with _opened(_config(args)) as store:
+    with _opened(_config(args), readonly=True) as store:
         rows = history(store, args.limit)
     if args.json:
         for row in rows:

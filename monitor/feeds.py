@@ -6,17 +6,17 @@ from __future__ import annotations
 import calendar
 import hashlib
 import random
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
+from xml.parsers import expat
 from xml.sax.saxutils import escape, quoteattr
 
 import feedparser
 
 from monitor.config import check_url
-from monitor.errors import UsageError
+from monitor.errors import Problem, UsageError
 from monitor.extract import strip_html
 
 MAX_BACKOFF = 6 * 3600.0
@@ -157,30 +157,77 @@ class OpmlFeed:
     tags: tuple[str, ...]
 
 
-def parse_opml(data: bytes, path: str) -> list[OpmlFeed]:
-    """Every feed outline (xmlUrl) in an OPML file, with its folders as tags."""
+@dataclass
+class _Outline:
+    attrs: dict[str, str]
+    line: int
+    children: list[_Outline] = field(default_factory=list)
+
+
+def _outlines(data: bytes, path: str) -> list[_Outline]:
+    """The <body>'s outlines as a tree, each with its line (expat, as ElementTree uses: no
+    external entities; entity expansion is bounded)."""
+    parser = expat.ParserCreate()
+    root: list[_Outline] = []
+    stack: list[list[_Outline] | None] = []
+    seen = {"opml": False, "body": False}
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        parent = stack[-1] if stack else None
+        if not stack:
+            seen["opml"] = tag == "opml"
+        if tag == "body" and len(stack) == 1 and seen["opml"]:
+            seen["body"] = True
+            stack.append(root)
+        elif tag == "outline" and parent is not None:
+            outline = _Outline(attrs, parser.CurrentLineNumber)
+            parent.append(outline)
+            stack.append(outline.children)
+        else:
+            stack.append(None)
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = lambda _tag: stack.pop()
     try:
-        root = ET.fromstring(data)
-    except ET.ParseError as exc:
-        line = exc.position[0]
-        raise UsageError(f"{path}:{line}: not valid OPML (XML): {exc}") from exc
-    body = root.find("body")
-    if root.tag != "opml" or body is None:
+        parser.Parse(data, True)
+    except expat.ExpatError as exc:
+        raise UsageError(f"{path}:{exc.lineno}: not valid OPML (XML): "
+                         f"{expat.ErrorString(exc.code)}") from exc
+    if not seen["body"]:
         raise UsageError(f"{path}: not an OPML file (no <opml><body>)")
+    return root
+
+
+def read_opml(data: bytes, path: str) -> tuple[list[OpmlFeed], list[Problem]]:
+    """Every feed outline (xmlUrl) in an OPML file, with its folders as tags, and every
+    outline skipped, with its line and why (a URL that is not http(s), or none)."""
     feeds: list[OpmlFeed] = []
+    skipped: list[Problem] = []
 
-    def walk(node: ET.Element, folders: tuple[str, ...]) -> None:
-        for outline in node.findall("outline"):
-            url = outline.get("xmlUrl") or outline.get("xmlurl")
-            label = outline.get("title") or outline.get("text")
-            if url:
-                if check_url(url) is None:
+    def walk(outlines: list[_Outline], folders: tuple[str, ...]) -> None:
+        for outline in outlines:
+            url = outline.attrs.get("xmlUrl", outline.attrs.get("xmlurl"))
+            label = outline.attrs.get("title") or outline.attrs.get("text")
+            where = f"outline {label!r}" if label else "outline"
+            if url is not None:
+                problem = "no feed URL (empty xmlUrl)" if not url.strip() else check_url(url)
+                if problem is None:
                     feeds.append(OpmlFeed(url.strip(), label, folders))
+                else:
+                    skipped.append(Problem(path, outline.line, f"{where} skipped: {problem}"))
+            elif outline.children:
+                walk(outline.children, (*folders, label) if label else folders)
             else:
-                walk(outline, (*folders, label) if label else folders)
+                skipped.append(Problem(path, outline.line,
+                                       f"{where} skipped: no feed URL (xmlUrl)"))
 
-    walk(body, ())
-    return feeds
+    walk(_outlines(data, path), ())
+    return feeds, skipped
+
+
+def parse_opml(data: bytes, path: str) -> list[OpmlFeed]:
+    """The feeds of an OPML file (read_opml, without the skipped outlines)."""
+    return read_opml(data, path)[0]
 
 
 def to_opml(feeds: list[OpmlFeed], title: str = "monitor feeds") -> str:

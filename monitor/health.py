@@ -27,6 +27,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
 
+from monitor.errors import MonitorError
 from monitor.models import Delivery, Feed
 from monitor.store import Store
 
@@ -92,13 +93,16 @@ class _StoreCollector(Collector):
         try:
             with self.store.engine.connect() as c:
                 by_state = dict(c.execute(select(Feed.state, func.count())
+                                          .where(Feed.polling == "on")
                                           .group_by(Feed.state)).all())
+                by_state["paused"] = c.execute(select(func.count()).select_from(Feed).where(
+                    Feed.polling == "paused")).scalar() or 0
                 by_status = dict(c.execute(select(Delivery.status, func.count())
                                            .group_by(Delivery.status)).all())
             counts = self.store.counts()
         except Exception:  # the database is away: /healthz says so; metrics stay scrapeable
             return
-        for state in ("active", "failing", "disabled"):
+        for state in ("active", "failing", "disabled", "paused"):  # removed feeds: none
             feeds.add_metric([state], by_state.get(state, 0))
         for status in ("pending", "sent", "failed"):
             queue.add_metric([status], by_status.get(status, 0))
@@ -166,7 +170,12 @@ class HttpServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer((host, port), Handler)
+        try:
+            self.httpd = ThreadingHTTPServer((host, port), Handler)
+        except OSError as exc:  # in use, or not an address of this host
+            raise MonitorError(f"server: cannot listen on {host}:{port}: "
+                               f"{exc.strerror or exc} (is monitor already running? set "
+                               "server.port, or server: false)") from exc
         self.httpd.daemon_threads = True
         self.port = int(self.httpd.server_address[1])
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

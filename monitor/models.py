@@ -73,6 +73,13 @@ class Feed(Base):
     # a replica polling this feed now, until when (a replica that dies loses it then)
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Where the feed was added: "config" (monitor.yaml's feeds:, which may also remove it)
+    # or "cli" (feeds add / import, and feeds stored before origins were recorded).
+    origin: Mapped[str] = mapped_column(String(16), default="cli", server_default="cli")
+    # What the user asked for, apart from ``state`` (which polls write): "on", "paused"
+    # (feeds pause) or "removed" (feeds remove, or gone from the config); only "on" feeds
+    # are polled, and a removed feed's row stays so its articles keep their sources.
+    polling: Mapped[str] = mapped_column(String(16), default="on", server_default="on")
 
 
 class Story(Base):

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from monitor.commands import _config, _opened
+from monitor.config import check_url
 from monitor.errors import UsageError
 from monitor.health import probe
 from monitor.models import Delivery, Feed
@@ -38,6 +39,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_health(args: argparse.Namespace) -> int:
     url = args.url or _config(args).server.healthz
+    problem = check_url(url)
+    if problem:
+        raise UsageError(f"--url: {problem}")
     ok, said = probe(url, args.timeout)
     print(said.strip())
     return 0 if ok else 1
@@ -45,15 +49,19 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 def status(store: Store) -> dict[str, Any]:
     with store.engine.connect() as c:
-        states = dict(c.execute(select(Feed.state, func.count()).group_by(Feed.state)).all())
+        states = dict(c.execute(select(Feed.state, func.count()).where(Feed.polling == "on")
+                                .group_by(Feed.state)).all())
+        paused = c.execute(select(func.count()).select_from(Feed)
+                           .where(Feed.polling == "paused")).scalar()
         last = c.execute(select(func.max(Feed.last_polled))).scalar()
         queue = dict(c.execute(select(Delivery.status, func.count())
                                .group_by(Delivery.status)).all())
         failing = c.execute(select(Feed.name, Feed.url, Feed.error_count, Feed.last_error)
-                            .where(Feed.state != "active").order_by(Feed.id).limit(20)).all()
+                            .where(Feed.state != "active", Feed.polling == "on")
+                            .order_by(Feed.id).limit(20)).all()
     return {
         "feeds": {"ok": states.get("active", 0), "failing": states.get("failing", 0),
-                  "disabled": states.get("disabled", 0)},
+                  "disabled": states.get("disabled", 0), "paused": paused or 0},
         "last_poll": iso(last), "deliveries": {k: queue.get(k, 0) for k in
                                                ("pending", "sent", "failed")},
         "counts": store.counts(),
@@ -63,14 +71,15 @@ def status(store: Store) -> dict[str, Any]:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    with _opened(_config(args)) as store:
+    with _opened(_config(args), readonly=True) as store:
         data = status(store)
     if args.json:
         print(json.dumps(data, ensure_ascii=False))
         return 0
     feeds, queue = data["feeds"], data["deliveries"]
     print(f"feeds: {feeds['ok']} ok, {feeds['failing']} failing, {feeds['disabled']} disabled"
-          f"; last poll {data['last_poll'] or 'never'}")
+          + (f", {feeds['paused']} paused" if feeds["paused"] else "")
+          + f"; last poll {data['last_poll'] or 'never'}")
     print(f"deliveries: {queue['pending']} pending, {queue['sent']} sent, "
           f"{queue['failed']} failed")
     print("stored: " + ", ".join(f"{n} {table}" for table, n in data["counts"].items()))

@@ -191,11 +191,16 @@ def analyse(analyser: Analyser, extracted: Extracted, *, url: str, feed_id: int 
 
 
 def sync_feeds(store: Store, feeds: Sequence[FeedConfig], now: datetime) -> None:
-    """Make the store's feeds include the configured ones (settings from the config win)."""
+    """Make the store's feeds include the configured ones (settings from the config win;
+    a feed paused by hand stays paused), and remove those the config added and no longer
+    lists (their articles and hits stay; feeds added by hand are the user's to remove)."""
     for feed in feeds:
-        store.add_feed(feed.url, now, name=feed.name, interval=feed.interval,
-                       full_text=feed.full_text, language=feed.language, country=feed.country,
-                       tags=" ".join(feed.tags))
+        store.add_feed(feed.url, now, origin="config", name=feed.name,
+                       interval=feed.interval, full_text=feed.full_text,
+                       language=feed.language, country=feed.country, tags=" ".join(feed.tags))
+    for gone in store.remove_unlisted(f.url for f in feeds):
+        log.info("feed %d removed: no longer in the config (%s); its articles and hits stay",
+                 gone.id, gone.name or gone.url)
 
 
 class FeedStates:

@@ -21,7 +21,8 @@ def iso(value: datetime | None) -> str | None:
 
 def feed_rows(store: Store) -> list[dict[str, Any]]:
     return [{
-        "feed_id": f.id, "url": f.url, "name": f.name, "state": f.state,
+        "feed_id": f.id, "url": f.url, "name": f.name,
+        "state": f.state if f.polling == "on" else f.polling, "origin": f.origin,
         "last_polled": iso(f.last_polled), "last_status": f.last_status,
         "error_count": f.error_count, "last_error": f.last_error, "next_poll": iso(f.next_poll),
     } for f in store.feeds()]
@@ -103,7 +104,8 @@ def feed_health(store: Store, now: datetime) -> list[HealthNote]:
     average gap between the polls that brought new items over the last 30 days)."""
     notes: list[HealthNote] = []
     with store.session() as s:
-        feeds = s.execute(select(Feed).order_by(Feed.id)).scalars().all()
+        feeds = s.execute(select(Feed).where(Feed.polling == "on").order_by(Feed.id)
+                          ).scalars().all()
         recent = {row[0]: row[1:] for row in s.execute(
             select(Item.feed_id, func.count(func.distinct(Item.first_seen)),
                    func.min(Item.first_seen), func.max(Item.first_seen))
@@ -132,3 +134,9 @@ def _aware(moment: datetime) -> datetime:
     from datetime import UTC
 
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def hit_names(store: Store) -> set[tuple[str, str]]:
+    """Every (watchlist, entry) the stored hits name (a filter's names are checked on it)."""
+    with store.engine.connect() as c:
+        return {(w, e) for w, e in c.execute(select(Hit.watchlist, Hit.entry).distinct())}

@@ -5,6 +5,7 @@ the e-mail message.  Rendered once per window and stored, so a resend is byte-id
 from __future__ import annotations
 
 import json
+import traceback
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -18,10 +19,13 @@ from jinja2 import (
     FileSystemLoader,
     PackageLoader,
     StrictUndefined,
+    TemplateError,
+    TemplateSyntaxError,
     select_autoescape,
 )
 
 from monitor.digest import Digest, StoryView
+from monitor.errors import UsageError
 
 SCHEMA = "monitor.digest/1"
 STORIES_PER_ENTRY = 50  # in the HTML and text; the JSON has every story
@@ -53,10 +57,34 @@ class Renderer:
         context = {"digest": digest, "limit": self.limit}
         return Rendered(
             subject=digest.subject,
-            text=self.env.get_template("digest.txt").render(context),
-            html=self.env.get_template("digest.html").render(context),
+            text=self._render("digest.txt", context),
+            html=self._render("digest.html", context),
             payload=json.dumps(payload(digest), ensure_ascii=False),
             slack=slack_text(digest, self.limit), message_id=digest.message_id(domain))
+
+    def _render(self, name: str, context: dict[str, Any]) -> str:
+        """One template, rendered; a broken template is a TemplateProblem naming its file
+        and line (a syntax error, or a variable the template uses that does not exist)."""
+        try:
+            return self.env.get_template(name).render(context)
+        except TemplateError as exc:
+            raise TemplateProblem(_where(exc, name) + f": {exc.message or exc}") from exc
+
+
+class TemplateProblem(UsageError):
+    """A digest template cannot be rendered (templates: in the config)."""
+
+
+def _where(exc: TemplateError, name: str) -> str:
+    """``file:line`` of a template error: Jinja puts the template's own lines into the
+    traceback of an error raised while rendering (an undefined variable)."""
+    if isinstance(exc, TemplateSyntaxError):
+        return f"{exc.filename or exc.name or name}:{exc.lineno}"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not f.filename.endswith(".py") and not f.filename.startswith("<")]
+    if frames:
+        return f"{frames[-1].filename}:{frames[-1].lineno}"
+    return f"template {name}"
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -220,16 +220,16 @@ def run(config: Config, store: Store, watchlists: list[Watchlist],
         stop.set()
         daemon.stopping.set()
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     scheduler = BackgroundScheduler(timezone="UTC")
-    daemon.schedule(scheduler)
-    scheduler.start()
     server = None
-    if config.server.enabled:
+    if config.server.enabled:  # before any work starts: a port in use stops the start
         server = HttpServer(config.server.host, config.server.port,
                             daemon.health(lambda: bool(scheduler.running)), daemon.metrics)
         log.info("health and metrics on http://%s:%d/ (/healthz, /metrics)",
                  config.server.host, server.port)
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    daemon.schedule(scheduler)
+    scheduler.start()
     log.info("monitor running: %d feeds, %d digests, database %s", len(config.feeds),
              len(config.digests), store.engine.url.render_as_string(hide_password=True))
     try:

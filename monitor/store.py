@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, inspect, or_, select, update
+from sqlalchemy import Connection, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -20,16 +20,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor import db
 from monitor.db import (
     StoreError,
+    check_schema,
     compress_page,
     decompress_page,
     make_engine,
-    masked_url,
     upgrade,
 )
 
 __all__ = ["NewArticle", "Store", "StoreError", "Stored", "StoredArticle", "compress_page",
            "decompress_page", "make_engine", "upgrade"]
 from monitor.dedupe import SAME_STORY, Fingerprint, similarity
+from monitor.feedurl import feed_url
 from monitor.models import Article, BackfillRun, Feed, Hit, Item, Page, Story
 
 
@@ -81,14 +82,19 @@ class Stored:
 
 
 class Store:
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, readonly: bool = False) -> None:
+        """``readonly``: for commands that only look; the database must exist at this
+        version's schema (StoreError says what to run), and is never written."""
         self.url = url
-        self.engine = make_engine(url)
-        if migrate:
+        self.engine = make_engine(url, readonly=readonly)
+        if migrate and not readonly:
             upgrade(self.engine)
-        elif "feeds" not in inspect(self.engine).get_table_names():
-            raise StoreError(f"database {masked_url(url)!r} has no schema: run "
-                             "`monitor db upgrade`")
+        else:
+            try:
+                check_schema(self.engine)
+            except StoreError:
+                self.engine.dispose()
+                raise
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         dialect_insert = sqlite_insert if self.engine.dialect.name == "sqlite" else pg_insert
         self._insert_hit = dialect_insert(Hit).on_conflict_do_nothing().returning(Hit.id)
@@ -103,16 +109,25 @@ class Store:
 
     # --- feeds -------------------------------------------------------------------------------
 
-    def add_feed(self, url: str, now: datetime, **fields: Any) -> tuple[Feed, bool]:
-        """The feed with this URL, added if new (True) or updated with ``fields``."""
+    def add_feed(self, url: str, now: datetime, *, origin: str = "cli",
+                 **fields: Any) -> tuple[Feed, bool]:
+        """The feed with this URL (normalised: feedurl.feed_url), added if new (True) or
+        updated with ``fields``.  A removed feed added again is polled again, on behalf of
+        ``origin``; a paused one stays paused.  The config claims the feeds it lists."""
+        url = feed_url(url)
         with self.session() as s:
             feed = s.scalar(select(Feed).where(Feed.url == url))
             if feed is not None:
                 for key, value in fields.items():
                     if value is not None:
                         setattr(feed, key, value)
+                if feed.polling == "removed":
+                    feed.polling, feed.origin, feed.next_poll = "on", origin, now
+                elif origin == "config":
+                    feed.origin = origin
                 return feed, False
             feed = Feed(url=url, created=now, next_poll=now, state="active", error_count=0,
+                        origin=origin, polling="on",
                         **{k: v for k, v in fields.items() if v is not None})
             s.add(feed)
             s.flush()
@@ -123,16 +138,45 @@ class Store:
             return list(s.scalars(select(Feed).order_by(Feed.id)))
 
     def feed(self, ref: str) -> Feed | None:
-        """A feed by id or URL."""
+        """A feed by id or URL (any spelling of it)."""
         with self.session() as s:
-            if ref.isdigit():
-                return s.get(Feed, int(ref))
-            return s.scalar(select(Feed).where(Feed.url == ref))
+            if ref.strip().isdigit():
+                number = int(ref)
+                return s.get(Feed, number) if number < 2**31 else None
+            try:
+                url = feed_url(ref)
+            except ValueError:
+                return None
+            return s.scalar(select(Feed).where(Feed.url == url))
+
+    def set_polling(self, feed_id: int, polling: str, now: datetime) -> None:
+        """Pause, resume or remove a feed ("paused", "on", "removed").  Resuming polls it
+        at once, and a feed disabled by its server (410) is given another chance."""
+        values: dict[str, Any] = {"polling": polling}
+        if polling == "on":
+            values.update(next_poll=now)
+            with self.engine.begin() as c:
+                c.execute(update(Feed).where(Feed.id == feed_id, Feed.state == "disabled")
+                          .values(state="active", error_count=0))
+        with self.engine.begin() as c:
+            c.execute(update(Feed).where(Feed.id == feed_id).values(values))
+
+    def remove_unlisted(self, urls: Iterable[str]) -> list[Feed]:
+        """Remove the feeds the config added and no longer lists (their rows, articles and
+        hits stay); the ones removed."""
+        listed = {feed_url(u) for u in urls}
+        with self.session() as s:
+            gone = [f for f in s.scalars(select(Feed).where(
+                Feed.origin == "config", Feed.polling != "removed").order_by(Feed.id))
+                if f.url not in listed]
+            for feed in gone:
+                feed.polling = "removed"
+            return gone
 
     def due_feeds(self, now: datetime) -> list[Feed]:
         with self.session() as s:
             return list(s.scalars(
-                select(Feed).where(Feed.state != "disabled",
+                select(Feed).where(Feed.state != "disabled", Feed.polling == "on",
                                    (Feed.next_poll.is_(None)) | (Feed.next_poll <= now))
                 .order_by(Feed.next_poll, Feed.id)))
 
@@ -147,7 +191,8 @@ class Store:
         then (a pass over what was due when it began, so that it ends under load)."""
         due_by = due_by or now
         due = (select(Feed.id).where(
-            Feed.state != "disabled", or_(Feed.next_poll.is_(None), Feed.next_poll <= due_by),
+            Feed.state != "disabled", Feed.polling == "on",
+            or_(Feed.next_poll.is_(None), Feed.next_poll <= due_by),
             or_(Feed.lease_until.is_(None), Feed.lease_until <= now, Feed.lease_owner == owner))
             .order_by(Feed.next_poll, Feed.id).limit(limit))
         if self.engine.dialect.name == "postgresql":
@@ -180,6 +225,8 @@ class Store:
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         with self.engine.begin() as c:
             for feed_id, fields in updates:
+                if "url" in fields:
+                    fields = {**fields, "url": feed_url(fields["url"])}
                 if "url" in fields and c.scalar(select(Feed.id).where(
                         Feed.url == fields["url"], Feed.id != feed_id)) is not None:
                     # a permanent redirect to a URL another feed already has: keep ours

@@ -103,3 +103,87 @@ def test_python_dash_m_and_console_script_help() -> None:
     result = subprocess.run([sys.executable, "-m", "monitor", "nonsense"], capture_output=True,
                             text=True, check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_mistakes_and_a_hostile_environment_get_one_line_never_a_traceback(
+        tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each way a first week went wrong (issue 15, item 19): exit 2 for the user's
+    mistake, 1 for the environment, a message naming what to fix, no traceback."""
+    import socket
+
+    def config(name: str, extra: str = "", database: str = db_url) -> str:
+        path = tmp_path / name
+        path.write_text(f"database: {database}\nwatchlists: {ROOT / 'watchlists'}\n"
+                        f"feeds: []\n{extra}")
+        return str(path)
+
+    ok = config("ok.yaml")
+    assert main(["-c", ok, "db", "upgrade"]) == 0
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("database: sqlite:///x.db\n# café\n".encode("latin-1"))
+    (tmp_path / "notdb.db").write_text("not a database\n")
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "digest.html").write_text("<p>\n{% if %}\n</p>\n")
+    broken = config("broken.yaml", f"templates: {templates}\n")
+    (tmp_path / "undefined").mkdir()
+    (tmp_path / "undefined" / "digest.txt").write_text("{{ digest.subject }}\n\n"
+                                                       "{{ digest.nothing }}\n")
+    undefined = config("undefined.yaml", f"templates: {tmp_path / 'undefined'}\n")
+    cases: list[tuple[list[str], int, str]] = [
+        (["-c", str(latin), "status"], 2, f"{latin}:2: not UTF-8 (byte 0xe9)"),
+        (["-c", config("port.yaml", "server: {port: 99999}\n"), "status"], 2,
+         "port.yaml:4: entry 'server': field 'port': 99999 is not a port"),
+        (["-c", config("notdb.yaml", database=f"sqlite:///{tmp_path / 'notdb.db'}"), "poll",
+          "--once"], 1, "file is not a database"),
+        (["-c", ok, "hits", "--since", "99999999d"], 2, "--since 99999999d"),
+        (["-c", ok, "poll", "--once", "--feed", "99999999999999999999999"], 2, "no feed"),
+        (["-c", ok, "feeds", "export", "-o", "/nonexistent/x"], 2,
+         "/nonexistent/x: cannot be written"),
+        (["-c", ok, "feeds", "export", "-o", str(tmp_path)], 2, "cannot be written"),
+        (["-c", ok, "digest", "preview", "--html", "/nonexistent/x.html"], 2,
+         "/nonexistent/x.html: cannot be written"),
+        (["-c", broken, "digest", "preview"], 2, f"{templates / 'digest.html'}:2: "),
+        (["-c", undefined, "digest", "preview", "--text"], 2,
+         f"{tmp_path / 'undefined' / 'digest.txt'}:3: "),
+        (["-c", ok, "health", "--url", "not a url"], 2, "'not a url' is not an http"),
+    ]
+    wrong = []
+    for argv, code, message in cases:
+        got = main(argv)
+        out, err = capsys.readouterr()
+        if got != code or message not in err or "Traceback" in out + err:
+            wrong.append(f"{argv[2:]}: exit {got}, said {err!r}")
+    # The daemon with its port taken: a real process, exit 1 before any work starts.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = config("busy.yaml", f"server: {{port: {taken.getsockname()[1]}}}\n")
+        result = subprocess.run([sys.executable, "-m", "monitor", "-c", busy, "run"],
+                                capture_output=True, text=True, timeout=120, check=False)
+    if (result.returncode != 1 or "Address already in use" not in result.stderr
+            or "Traceback" in result.stdout + result.stderr):
+        wrong.append(f"run on a port in use: exit {result.returncode}, {result.stderr!r}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_an_unexpected_error_is_one_line_with_how_to_see_the_traceback(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import monitor.commands
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("something nobody foresaw")
+
+    monkeypatch.setattr(monitor.commands, "feed_rows", broken)
+    config = tmp_path / "m.yaml"
+    config.write_text(f"database: sqlite:///{tmp_path}/m.db\n")
+    main(["-c", str(config), "db", "upgrade"])
+    capsys.readouterr()
+    assert main(["-c", str(config), "feeds", "list"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "RuntimeError: something nobody foresaw" in err
+    assert "MONITOR_DEBUG=1" in err
+    monkeypatch.setenv("MONITOR_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        main(["-c", str(config), "feeds", "list"])

@@ -19,7 +19,7 @@ HIT_KEYS = {"hit_id", "story_id", "watchlist", "entry", "kind", "name", "matched
 ARTICLE_KEYS = {"article_id", "story_id", "feed", "url", "canonical_url", "title", "published",
                 "language", "text_source", "text"}
 FEED_KEYS = {"feed_id", "url", "name", "state", "last_polled", "last_status", "error_count",
-             "last_error", "next_poll"}
+             "last_error", "next_poll", "origin"}
 
 
 @pytest.fixture
@@ -115,3 +115,29 @@ def test_a_bad_config_exits_2_naming_file_line_key(tmp_path: Path,
     assert main(["--config", str(path), "feeds", "list"]) == 2
     err = capsys.readouterr().err
     assert f"{path}:4" in err and "'intervall'" in err and "did you mean 'interval'" in err
+
+
+def test_unknown_watchlist_or_entry_exits_2_with_did_you_mean(
+        config: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", config, "poll", "--once"]) == 0
+    capsys.readouterr()
+    for argv, message in (
+            (["--watchlist", "russia-asia-diplomcy"], "--watchlist 'russia-asia-diplomcy': "
+             "no such watchlist (did you mean 'russia-asia-diplomacy'?)"),
+            (["--watchlist", "nope"], "no such watchlist (known: russia-asia-diplomacy)"),
+            (["--entry", "puttin"], "--entry 'puttin': no such entry (did you mean 'putin'?)"),
+            (["--watchlist", "russia-asia-diplomacy", "--entry", "nope"],
+             "no such entry in 'russia-asia-diplomacy'")):
+        assert main(["--config", config, "hits", *argv]) == 2
+        out, err = capsys.readouterr()
+        assert message in err and out == "" and "Traceback" not in err
+    # A configured entry without hits yet is a name, not a mistake: nothing, exit 0.
+    assert main(["--config", config, "hits", "--entry", "new-start"]) == 0
+    assert capsys.readouterr().out == ""
+    # The stored hits' names count when the watchlist is no longer configured.
+    moved = tmp_path / "other.yaml"
+    moved.write_text(Path(config).read_text().replace(str(ROOT / "watchlists"),
+                                                      str(tmp_path / "gone")))
+    assert main(["--config", str(moved), "hits", "--watchlist", "russia-asia-diplomacy",
+                 "--entry", "putin", "--json"]) == 0
+    assert [json.loads(line)["entry"] for line in lines(capsys)] == ["putin"]

@@ -259,3 +259,19 @@ def test_any_yaml_gives_a_config_or_a_config_error(tmp_path_factory: pytest.Temp
 def test_a_list_as_a_key_names_the_file_and_line() -> None:
     with pytest.raises(ConfigError, match=r"monitor.yaml:2: .*a key must be a name"):
         parse_config("fetch:\n  [timeout]: 1s\n", "monitor.yaml", env={})
+
+
+@pytest.mark.parametrize("schedule", ["0 7 30 2 *", "0 7 31 4 *", "0 7 31 6,9,11 *"])
+def test_a_schedule_that_never_fires_is_refused_with_its_line(schedule: str) -> None:
+    text = f'digests:\n  - name: daily\n    schedule: "{schedule}"\n' \
+           "    channels: [{file: {dir: out}}]\n"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "m.yaml", env={})
+    assert (f"m.yaml:3: entry 'digests[0]': field 'schedule': '{schedule}' never fires"
+            in str(caught.value))
+
+
+def test_a_rare_schedule_is_accepted() -> None:
+    text = 'digests:\n  - name: leap\n    schedule: "0 7 29 2 *"\n' \
+           "    channels: [{file: {dir: out}}]\n"
+    assert parse_config(text, "m.yaml", env={}).digests[0].schedule == "0 7 29 2 *"

@@ -19,6 +19,7 @@ from monitor.feeds import (
     next_poll,
     parse_feed,
     parse_opml,
+    read_opml,
     to_opml,
 )
 from tests.conftest import rss
@@ -143,3 +144,27 @@ def test_what_fuzzing_found_in_feeds() -> None:
     body = rss([{"title": "t", "link": "\x05\x00http://example.org/a", "guid": "1"}])
     body = body.replace(b"&#5;", b"\x05").replace(b"&#0;", b"\x00")
     assert all(i.link in (None, "http://example.org/a") for i in parse_feed(body).items)
+
+
+def test_opml_reports_each_skipped_outline_with_its_line_and_reason() -> None:
+    data = b"""<?xml version="1.0"?>
+<opml version="2.0"><head/><body>
+  <outline text="Good" xmlUrl="https://e.org/rss"/>
+  <outline text="Script" xmlUrl="javascript:alert(1)"/>
+  <outline text="Asia">
+    <outline text="Local" xmlUrl="file:///etc/passwd"/>
+    <outline text="Empty" xmlUrl=""/>
+  </outline>
+  <outline text="Just a note"/>
+</body></opml>"""
+    feeds, skipped = read_opml(data, "f.opml")
+    assert feeds == [OpmlFeed("https://e.org/rss", "Good", ())]
+    assert [str(p) for p in skipped] == [
+        "f.opml:4: outline 'Script' skipped: 'javascript:alert(1)' is not an http:// or "
+        "https:// URL",
+        "f.opml:6: outline 'Local' skipped: 'file:///etc/passwd' is not an http:// or "
+        "https:// URL",
+        "f.opml:7: outline 'Empty' skipped: no feed URL (empty xmlUrl)",
+        "f.opml:9: outline 'Just a note' skipped: no feed URL (xmlUrl)",
+    ]
+    assert parse_opml(data, "f.opml") == feeds
