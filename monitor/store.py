@@ -57,6 +57,8 @@ class NewArticle:
     # An import whose only URL is its file path: the same text already stored (under any
     # URL) makes it a duplicate, not a new article of that story.
     same_text_is_duplicate: bool = False
+    # The page's canonical link when it was on another site (so not used as the URL).
+    claimed_canonical: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +301,8 @@ class Store:
             c.execute(db.BUMP_STORY, {"story": story_id})
         article_id = c.execute(db.INSERT_ARTICLE, {
             "story_id": story_id, "feed_id": new.feed_id, "url": new.url,
-            "canonical_url": new.canonical_url, "title": new.title, "author": new.author,
+            "canonical_url": new.canonical_url, "claimed_canonical": new.claimed_canonical,
+            "title": new.title, "author": new.author,
             "published": new.published, "language": new.language,
             "text_source": new.text_source, "text": new.text,
             "content_hash": new.fingerprint.content, "signature": new.fingerprint.signature,
