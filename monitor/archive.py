@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.extract import canonical_link, parse_date
+from monitor.sites import same_site
 
 HTML = (".html", ".htm", ".html.gz", ".htm.gz")
 TEXT = (".txt",)
@@ -30,7 +31,9 @@ class Record:
     """One saved article: a page (``html``) or its text (``text``), and where it came from."""
 
     origin: str  # path, with :line or #record where a file holds several
-    url: str  # the page's canonical URL, or the given one, or the file's file:// URL
+    # the page's canonical URL (for a record that came with a URL, only on that URL's
+    # site), or the given one, or the file's file:// URL
+    url: str
     url_is_path: bool  # no URL was known: the file path stands in (content decides duplicates)
     html: bytes | None = None
     text: str | None = None
@@ -112,6 +115,8 @@ def _html(origin: str, data: bytes, fallback_url: str,
           content_type: str | None = None) -> Record:
     head = data[:400_000].decode("utf-8", errors="replace")
     url = canonical_link(head, fallback_url)
+    if url and not fallback_url.startswith("file:") and not same_site(url, fallback_url):
+        url = None  # a page saved with its URL names another site's: it keeps its own
     return Record(origin, url or fallback_url, url is None and fallback_url.startswith("file:"),
                   html=data, content_type=content_type)
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import zstandard
-from sqlalchemy import Engine, bindparam, create_engine, event, func, insert, select, update
+from sqlalchemy import Engine, bindparam, create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select
@@ -48,6 +48,14 @@ INSERT_STORY = insert(Story).returning(Story.id)
 INSERT_ARTICLE = insert(Article).returning(Article.id)
 INSERT_ITEM, INSERT_BAND = insert(Item), insert(Band)
 INSERT_PAGE = insert(Page)
+# Story assignment on PostgreSQL (Store._serialise): an article's transaction takes an
+# advisory lock on each of its fingerprint keys (ascending, as unnest gives them: no two
+# writers wait for each other in a cycle) and shares the lock a batch takes whole (one lock,
+# however many articles: a thousand articles' keys would fill the server's lock table).
+LOCK_STORY_KEYS = text(
+    "SELECT pg_advisory_xact_lock_shared(727275, 1), count(pg_advisory_xact_lock(k)) "
+    "FROM unnest(CAST(:keys AS bigint[])) AS k")
+LOCK_ALL_STORIES = text("SELECT pg_advisory_xact_lock(727275, 1)")
 HITS_OF_STORIES = select(Hit.story_id, Hit.watchlist, Hit.entry).where(
     Hit.story_id.in_(bindparam("stories", expanding=True)))
 

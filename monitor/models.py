@@ -97,6 +97,9 @@ class Article(Base):
     feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))
     url: Mapped[str] = mapped_column(String(2048))
     canonical_url: Mapped[str] = mapped_column(String(2048), unique=True)
+    # A canonical link (or og:url) the page gave on another site than its own: recorded,
+    # never used as the article's URL (a page cannot take over another outlet's article).
+    claimed_canonical: Mapped[str | None] = mapped_column(String(2048))
     title: Mapped[str | None] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(Text)
     published: Mapped[datetime | None] = mapped_column(UTCDateTime)

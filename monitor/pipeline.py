@@ -29,6 +29,7 @@ from monitor.models import Feed
 from monitor.notify import Sender
 from monitor.outbox import deliver, ensure_schedules, make_alerts
 from monitor.render import Renderer
+from monitor.sites import same_site
 from monitor.store import NewArticle, Store
 from monitor.watchlist import Watchlist
 
@@ -174,11 +175,16 @@ def hits_from(mentions: Sequence[Mention], doc: str, versions: dict[tuple[str, s
 def analyse(analyser: Analyser, extracted: Extracted, *, url: str, feed_id: int | None,
             item: FeedItem | None, key: str | None, page: bytes | None,
             content_type: str | None = None) -> NewArticle:
-    """Everything the store needs about one article: match, fingerprint, canonical URL."""
-    canonical = canonical_url(extracted.canonical_url or url)
+    """Everything the store needs about one article: match, fingerprint, canonical URL.
+    The page's canonical link counts only on the site of ``url`` (where the page was
+    fetched from): elsewhere it is recorded, and the page keeps its own URL."""
+    claimed = extracted.canonical_url
+    own = claimed is None or same_site(claimed, url)
     return NewArticle(
         feed_id=feed_id, item_key=key, item_url=item.link if item else url, url=url,
-        canonical_url=canonical, title=extracted.title, author=extracted.author,
+        canonical_url=canonical_url(claimed if claimed and own else url),
+        claimed_canonical=None if own else claimed,
+        title=extracted.title, author=extracted.author,
         published=extracted.published or (item.published if item else None),
         language=extracted.language, text_source=extracted.source, text=extracted.text,
         fingerprint=fingerprint(extracted.text),

@@ -85,7 +85,8 @@ def article_rows(store: Store, since: datetime | None = None) -> list[dict[str, 
         rows = s.execute(query).all()
     return [{
         "article_id": a.id, "story_id": a.story_id, "feed": feed_name or feed_url,
-        "url": a.url, "canonical_url": a.canonical_url, "title": a.title,
+        "url": a.url, "canonical_url": a.canonical_url,
+        "claimed_canonical": a.claimed_canonical, "title": a.title,
         "published": iso(a.published), "language": a.language, "text_source": a.text_source,
         "text": a.text,
     } for a, feed_name, feed_url in rows]

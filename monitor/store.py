@@ -5,6 +5,7 @@ in one transaction."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -57,6 +58,8 @@ class NewArticle:
     # An import whose only URL is its file path: the same text already stored (under any
     # URL) makes it a duplicate, not a new article of that story.
     same_text_is_duplicate: bool = False
+    # The page's canonical link when it was on another site (so not used as the URL).
+    claimed_canonical: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,13 @@ class Stored:
     new_story: bool
     new_hits: int
     duplicate: bool = False  # the article was already stored (another feed, same URL)
+
+
+def story_keys(fp: Fingerprint) -> list[int]:
+    """What makes two articles one story's candidates: the same content hash or a shared
+    band key; as signed 64-bit lock keys, ascending."""
+    digest = hashlib.blake2b(fp.content.encode(), digest_size=8).digest()
+    return sorted({int.from_bytes(digest, "little", signed=True), *fp.bands})
 
 
 class Store:
@@ -274,6 +284,7 @@ class Store:
         """Store an article with its item, story, fingerprint, page and hits, atomically."""
         try:
             with self.engine.begin() as c:
+                self._serialise(c, [new])
                 return self._add_article(c, new, now)
         except IntegrityError:
             # Another worker stored the same URL (or item) between our check and this write.
@@ -292,9 +303,26 @@ class Store:
         in the way, one transaction per article instead."""
         try:
             with self.engine.begin() as c:
+                self._serialise(c, batch)
                 return [self._add_article(c, new, now) for new in batch]
         except IntegrityError:
             return [self.add_article(new, now) for new in batch]
+
+    @staticmethod
+    def _serialise(c: Connection, batch: Sequence[NewArticle]) -> None:
+        """Let no other writer look for or make these articles' stories until this
+        transaction ends, so copies stored at the same moment (feeds polled together,
+        replicas) join one story, as they do one after the other.  Called first in the
+        transaction: SQLite takes its write lock now rather than at the first write (the
+        story is looked for before it); PostgreSQL locks each fingerprint key of the article
+        (or, for a batch, all story assignment), and under READ COMMITTED the queries after
+        the lock see what the lock's last holder committed."""
+        if c.dialect.name == "sqlite":
+            c.exec_driver_sql("BEGIN IMMEDIATE")
+        elif len(batch) == 1:
+            c.execute(db.LOCK_STORY_KEYS, {"keys": story_keys(batch[0].fingerprint)})
+        elif batch:
+            c.execute(db.LOCK_ALL_STORIES)
 
     def _add_article(self, c: Connection, new: NewArticle, now: datetime) -> Stored:
         # Prebuilt Core statements: a third of the ORM's cost per article.
@@ -320,7 +348,8 @@ class Store:
             c.execute(db.BUMP_STORY, {"story": story_id})
         article_id = c.execute(db.INSERT_ARTICLE, {
             "story_id": story_id, "feed_id": new.feed_id, "url": new.url,
-            "canonical_url": new.canonical_url, "title": new.title, "author": new.author,
+            "canonical_url": new.canonical_url, "claimed_canonical": new.claimed_canonical,
+            "title": new.title, "author": new.author,
             "published": new.published, "language": new.language,
             "text_source": new.text_source, "text": new.text,
             "content_hash": new.fingerprint.content, "signature": new.fingerprint.signature,

@@ -171,6 +171,19 @@ def server() -> Iterator[Server]:
     s.close()
 
 
+@pytest.fixture
+def hosts(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """More names for the loopback servers (the test's /etc/hosts): name -> address, seen by
+    the fetcher's resolver; other names resolve as usual."""
+    from monitor import netguard
+
+    table: dict[str, str] = {}
+    system = netguard.system_resolver
+    monkeypatch.setattr(netguard, "system_resolver", lambda host, port: (
+        [table[host]] if host in table else system(host, port)))
+    return table
+
+
 def rss(items: list[dict[str, str]], title: str = "Test feed") -> bytes:
     """A small RSS 2.0 document; each item: title, link, guid, description, pubDate."""
     parts = [f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'

@@ -27,8 +27,16 @@ from monitor.pipeline import Analyser, analyse
 from monitor.queries import article_rows, hit_rows
 from monitor.store import Store
 from monitor.watchlist import Watchlist
-from tests.conftest import ROOT, Receiver, Reply, Server, article_html, watchlist_from_yaml
-from tests.test_pipeline import OTHER, PARAGRAPHS, config_for, feed_of, run
+from tests.conftest import (
+    ROOT,
+    Receiver,
+    Reply,
+    Server,
+    article_html,
+    rss,
+    watchlist_from_yaml,
+)
+from tests.test_pipeline import OTHER, PARAGRAPHS, config_for, run
 from tests.test_pipeline import Clock as PollClock
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -223,10 +231,13 @@ def test_a_copy_under_another_path_is_the_same_article(store: Store, tmp_path: P
 
 
 def test_import_of_a_page_the_daemon_polled_adds_nothing(store: Store, server: Server,
+                                                         hosts: dict[str, str],
                                                          tmp_path: Path) -> None:
     page = article_html("Putin in Pyongyang", PARAGRAPHS, canonical="https://n.example/p")
     server.routes["/p"] = Reply(200, page)
-    feed_of(server, "/world.rss", [("Putin in Pyongyang", "/p")])
+    hosts["n.example"] = "127.0.0.1"  # polled from its own site: its canonical link counts
+    server.routes["/world.rss"] = Reply(200, rss([{
+        "title": "Putin in Pyongyang", "link": f"http://n.example:{server.port}/p"}]))
     summary = run(store, config_for(store.url, [server.url("/world.rss")]), PollClock())
     assert summary.articles_new == 1
     (tmp_path / "saved.html").write_bytes(page)
