@@ -4,17 +4,24 @@ checked against real SQLite FTS5 and PostgreSQL tables (candidates ⊇ exact mat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import UsageError
+from monitor.match import Matcher, Mention
 from monitor.normalize import fold
 from monitor.query import (
+    Document,
+    Query,
     QueryError,
     parse,
+    parse_query,
     render,
     rule_problem,
+    sentence_bounds,
 )
 from monitor.query.nodes import (
     And,
@@ -34,6 +41,8 @@ from monitor.query.nodes import (
     or_,
     walk,
 )
+from monitor.watchlist import Watchlist
+from tests.conftest import watchlist_from_yaml
 
 # --- parsing: the precedence table ---------------------------------------------------------
 
@@ -222,3 +231,266 @@ DERANDOMIZED = settings(derandomize=True, max_examples=150, deadline=None,
 @given(queries)
 def test_parse_of_render_is_the_tree(tree: Node) -> None:
     assert parse(render(tree)) == tree
+
+
+# --- evaluation: fixtures ------------------------------------------------------------------
+
+DESK = """\
+watchlist: desk
+entries:
+  - {id: putin, kind: actor, name: Vladimir Putin, aliases: [Putin]}
+  - {id: kim-jong-un, kind: actor, name: Kim Jong Un, aliases: [Kim Jong-un]}
+  - {id: russia, kind: country, name: Russia, country: RU}
+  - {id: north-korea, kind: country, name: North Korea, country: KP}
+  - {id: usa, kind: country, name: United States, aliases: [US], country: US}
+  - {id: new-start, kind: treaty, name: New START, aliases: [New START treaty]}
+"""
+OTHER = """\
+watchlist: other
+entries:
+  - {id: putin, kind: actor, name: Vladimir Putin, aliases: [Putin]}
+  - {id: lavrov, kind: actor, name: Sergei Lavrov, aliases: [Lavrov]}
+"""
+
+ARTICLE_TITLE = "Putin meets Kim in Pyongyang"
+ARTICLE = (
+    "Vladimir Putin arrived in Pyongyang on Tuesday. Kim Jong Un greeted him at the airport.\n"
+    "The two leaders discussed military cooperation and weapons deliveries.\n"
+    "Analysts in the U.S. said the New START treaty was not discussed. Sanctions remain."
+)
+
+
+@pytest.fixture(scope="module")
+def desk() -> list[Watchlist]:
+    return [watchlist_from_yaml(DESK, "watchlists/desk.yaml")]
+
+
+@pytest.fixture(scope="module")
+def matcher(desk: list[Watchlist]) -> Matcher:
+    return Matcher(desk)
+
+
+def make(matcher: Matcher, text: str, title: str | None = None, *, lang: str | None = None,
+         country: str | None = None, feeds: Sequence[str] = ()) -> Document:
+    """A Document as the pipeline would build it: the matcher run once over title + text."""
+    mentions = matcher.match(Document.of(title, text).text)
+    return Document.of(title, text, mentions=mentions, lang=lang, country=country, feeds=feeds)
+
+
+def holds(query: str, doc: Document) -> bool:
+    q = parse_query(query)
+    result = q.evaluate(doc)
+    assert q.matches(doc) == result.matched == q.explain(doc).matched, query
+    return result.matched
+
+
+def words(doc: Document, query: str) -> list[str]:
+    return [doc.text[s:e] for s, e in parse_query(query).evaluate(doc).spans]
+
+
+# --- evaluation, one operator at a time ------------------------------------------------------
+
+
+def test_words_fold_and_respect_word_boundaries(matcher: Matcher) -> None:
+    doc = make(matcher, "Путин met Tô Lâm; sanctions on Müller's firm, and the U.S.")
+    assert holds("putin", doc) and holds("ПУТИН", doc)
+    assert holds('"to lam"', doc) and holds('"Tô Lâm"', doc)
+    assert holds("muller", doc) and holds("MÜLLER", doc)
+    assert holds("sanctions", doc) and not holds("sanction", doc) and not holds("anctions", doc)
+    assert holds("U.S.", doc) and holds('"u s"', doc) and not holds('"s u"', doc)
+    assert words(doc, "putin") == ["Путин"]
+    assert words(doc, "Tô") == ["Tô"]
+
+
+def test_phrases_are_consecutive_words_in_order(matcher: Matcher) -> None:
+    doc = make(matcher, ARTICLE)
+    assert holds('"military cooperation"', doc)
+    assert not holds('"cooperation military"', doc)
+    assert not holds('"military weapons"', doc)
+    assert words(doc, '"Military Cooperation"') == ["military cooperation"]
+
+
+def test_prefix_wildcard(matcher: Matcher) -> None:
+    doc = make(matcher, ARTICLE)
+    assert words(doc, "sanction*") == ["Sanctions"]
+    assert words(doc, "discuss*") == ["discussed", "discussed"]
+    assert not holds("sanctionz*", doc)
+    assert holds("sanctions*", doc)  # the whole word is a prefix of itself
+
+
+def test_entry_references_inherit_the_matchers_care(matcher: Matcher) -> None:
+    doc = make(matcher, "Vladimir Puttin said that Путин will go. Let us wait for the U.S. reply.")
+    assert words(doc, "@putin") == ["Vladimir Puttin", "Путин"]  # a typo, a script
+    assert words(doc, "@desk/putin") == ["Vladimir Puttin", "Путин"]
+    assert not holds("@other/putin", doc)
+    assert words(doc, "@usa") == ["U.S."]  # "us" is not the US: the matcher's case rule
+    assert holds("us", doc)  # ... while the word is just a word
+    assert not holds("@kim-jong-un", doc)
+
+
+def test_kind_is_any_mention_of_that_kind(matcher: Matcher) -> None:
+    doc = make(matcher, ARTICLE, ARTICLE_TITLE)
+    assert words(doc, "kind:treaty") == ["New START treaty"]
+    assert set(words(doc, "kind:country")) == {"U.S."}
+    assert not holds("kind:organization", doc)
+
+
+def test_and_or_not_and_implicit_and(matcher: Matcher) -> None:
+    doc = make(matcher, ARTICLE, ARTICLE_TITLE)
+    assert holds("@putin AND @kim-jong-un", doc) and holds("@putin @kim-jong-un", doc)
+    assert not holds("@putin lavrov", doc)
+    assert holds("lavrov OR weapons", doc) and not holds("lavrov OR tourism", doc)
+    assert holds("@putin NOT tourism", doc) and not holds("@putin NOT weapons", doc)
+    assert holds("NOT tourism", doc) and not holds("NOT NOT tourism", doc)
+    assert holds("tourism OR (weapons AND NOT lavrov)", doc)
+    assert words(doc, "weapons OR lavrov OR military") == ["military", "weapons"]
+
+
+def test_near_within_n_words_either_order(matcher: Matcher) -> None:
+    doc = make(matcher, "alpha beta gamma delta epsilon. Zeta eta.")
+    assert holds("alpha NEAR/1 beta", doc) and holds("beta NEAR/1 alpha", doc)
+    assert not holds("alpha NEAR/1 gamma", doc) and holds("alpha NEAR/2 gamma", doc)
+    assert holds("gamma NEAR/2 alpha", doc)
+    assert holds("epsilon NEAR/1 zeta", doc)  # words, not sentences: see SENTENCE
+    assert holds('"alpha beta" NEAR/1 gamma', doc)  # measured from the phrase's ends
+    assert holds('alpha NEAR/3 "delta epsilon"', doc) and not holds(
+        'alpha NEAR/2 "delta epsilon"', doc)
+    assert holds("alph* NEAR/4 epsilon", doc) and not holds("alph* NEAR/3 epsilon", doc)
+    assert words(doc, "alpha NEAR/2 gamma") == ["alpha", "gamma"]
+
+
+def test_near_needs_two_places(matcher: Matcher) -> None:
+    once = make(matcher, "Putin spoke.")
+    twice = make(matcher, "Putin spoke, and Putin left.")
+    assert not holds("putin NEAR/5 putin", once) and holds("putin NEAR/5 putin", twice)
+    assert not holds("@putin NEAR/5 putin", once)  # one place is not near itself
+
+
+def test_near_of_groups_holds_for_any_pair(matcher: Matcher) -> None:
+    query = "(@putin OR @russia) NEAR/5 (@north-korea OR @kim-jong-un)"
+    assert holds(query, make(matcher, "Kim Jong Un thanked Russia for the grain."))
+    assert holds(query, make(matcher, "North Korea hosted Putin."))
+    far = "Putin spoke first; " + "many other things happened later on; " * 3 + "Kim Jong Un"
+    assert not holds(query, make(matcher, far))
+    assert words(make(matcher, "Kim Jong Un thanked Russia, said Putin"), query) == [
+        "Kim Jong Un", "Russia", "Putin"]
+
+
+def test_near_chains_to_the_pair(matcher: Matcher) -> None:
+    doc = make(matcher, "alpha beta x x x gamma")
+    assert holds("alpha NEAR/1 beta NEAR/4 gamma", doc)  # gamma within 4 of the pair's end
+    assert not holds("alpha NEAR/1 beta NEAR/3 gamma", doc)
+    assert not holds("alpha NEAR/1 gamma NEAR/9 beta", doc)
+
+
+def test_sentence_scope(matcher: Matcher) -> None:
+    doc = make(matcher, ARTICLE, ARTICLE_TITLE)
+    assert holds("SENTENCE(@putin pyongyang)", doc)
+    assert not holds("SENTENCE(@putin weapons)", doc)  # both there, never in one sentence
+    assert holds("@putin weapons", doc)
+    # "U.S." and "Mr." do not end a sentence; "said the" continues it
+    assert holds("SENTENCE(analysts kind:treaty)", doc)
+    assert holds("SENTENCE(airport NOT @putin)", doc)  # the second sentence has no Putin
+    assert not holds("SENTENCE(pyongyang NOT @putin NOT kim)", doc)
+    assert words(doc, "SENTENCE(@kim-jong-un airport)") == ["Kim Jong Un", "airport"]
+
+
+def test_paragraph_scope(matcher: Matcher) -> None:
+    doc = make(matcher, ARTICLE, ARTICLE_TITLE)
+    assert holds("PARAGRAPH(@putin airport)", doc)  # one line, two sentences
+    assert not holds("SENTENCE(@putin airport)", doc)
+    assert not holds("PARAGRAPH(@putin weapons)", doc)
+    assert holds("PARAGRAPH(pyongyang NOT airport)", doc)  # the title is a paragraph
+
+
+def test_sentence_splitter() -> None:
+    text = ("Mr. Smith met Gen. Lee in the U.S. on Jan. 5. He left! Then? \"Done.\" "
+            "e.g. this. 普京访问越南。他说。\nNew line")
+    pieces = [text[s:e].strip() for s, e in sentence_bounds(text)]
+    assert pieces == ["Mr. Smith met Gen. Lee in the U.S. on Jan. 5.", "He left!", "Then?",
+                      "\"Done.\" e.g. this.", "普京访问越南。", "他说。", "New line"]
+
+
+def test_title_field(matcher: Matcher) -> None:
+    doc = make(matcher, ARTICLE, ARTICLE_TITLE)
+    assert holds("title:@putin", doc) and holds("title:pyongyang", doc)
+    assert not holds("title:weapons", doc) and holds("weapons", doc)
+    assert holds("title:(meets NOT weapons)", doc)
+    assert holds('title:"meets kim"', doc)
+    assert words(doc, "title:@putin") == ["Putin"]  # the title's, not the text's
+    assert not holds("title:putin", make(matcher, ARTICLE))  # no title
+    # the title is what the text starts with when the pipeline did not prepend it
+    same = make(matcher, ARTICLE_TITLE + ". " + ARTICLE, ARTICLE_TITLE)
+    assert same.text.startswith(ARTICLE_TITLE + ". ")
+    assert holds("title:kim", same) and not holds("title:tuesday", same)
+
+
+def test_metadata_fields(matcher: Matcher) -> None:
+    doc = make(matcher, ARTICLE, lang="en-GB", country="gb", feeds=["BBC World", "7"])
+    assert holds("lang:en weapons", doc) and holds("lang:en-gb weapons", doc)
+    assert not holds("lang:en-us weapons", doc) and not holds("lang:ru weapons", doc)
+    assert holds("country:GB", doc) and holds("country:gb", doc) and not holds("country:RU", doc)
+    assert holds('feed:"bbc world"', doc) and holds("feed:7", doc) and not holds("feed:8", doc)
+    assert holds("weapons NOT lang:ru", doc)
+    assert words(doc, "lang:en weapons") == ["weapons"]
+
+
+def test_the_issues_rule(matcher: Matcher) -> None:
+    rule = parse_query('(@putin OR @russia) NEAR/30 (@north-korea OR @kim-jong-un) AND '
+                       '(weapons OR munitions OR "military cooperation")')
+    doc = make(matcher, ARTICLE, ARTICLE_TITLE)
+    result = rule.evaluate(doc)
+    assert result.matched
+    assert [doc.text[s:e] for s, e in result.spans] == [
+        "Putin", "Vladimir Putin", "Kim Jong Un", "military cooperation", "weapons"]
+    assert not rule.matches(make(matcher, "Putin met Kim Jong Un. They discussed grain."))
+
+
+def test_explain_shows_each_clause_where_it_matched(matcher: Matcher) -> None:
+    doc = make(matcher, ARTICLE, ARTICLE_TITLE)
+    tree = parse_query("SENTENCE(@putin weapons) OR (@kim-jong-un NEAR/5 airport)").explain(doc)
+    assert tree.matched
+    scope, near = tree.children
+    assert not scope.matched and scope.note == "never within one sentence"
+    assert scope.children[0].matched  # both are in the text, apart
+    assert near.matched and [doc.text[s:e] for s, e in near.spans] == ["Kim Jong Un", "airport"]
+    lines = tree.lines(doc.text)
+    assert lines[0].startswith("✓ SENTENCE(@putin AND weapons) OR @kim-jong-un NEAR/5 airport")
+    assert any("✗ SENTENCE(@putin AND weapons)" in line for line in lines)
+    assert tree.to_dict()["children"][1]["spans"] == [list(s) for s in near.spans]
+
+
+def test_canonical_text_is_one_per_meaning() -> None:
+    assert parse_query("Putin  AND   treaty").canonical == parse_query("putin treaty").canonical
+    assert parse_query("Putin OR treaty").canonical != parse_query("putin treaty").canonical
+
+
+def test_document_is_the_pipelines() -> None:
+    from monitor.pipeline import document
+
+    for title, text in [(None, "body"), ("T", "body"), ("Title", "Title. body"), ("", "x")]:
+        doc = Document.of(title, text)
+        assert (doc.text, doc.title_end if doc.title_end else 0) == (
+            document(title, text)[0], len(title) if title else 0)
+
+
+texts = st.lists(st.one_of(st.sampled_from(VOCAB + PHRASES + ("Vladimir Putin", "Kim Jong Un",
+                                                              "Russia", "North Korea", "U.S.")),
+                           st.sampled_from((". ", "\n", ", ", "! ", "\n\n", " "))),
+                 max_size=40).map(" ".join)
+
+
+@DERANDOMIZED
+@given(tree=queries, text=st.one_of(texts, st.text(max_size=200)),
+       spans=st.lists(st.tuples(st.integers(0, 220), st.integers(0, 30)), max_size=4))
+def test_evaluation_never_raises(tree: Node, text: str,
+                                 spans: list[tuple[int, int]]) -> None:
+    mentions = [Mention("desk", "putin", "actor", "Vladimir Putin", text[s:s + n], s,
+                        min(len(text), s + n), 100.0, "Putin")
+                for s, n in spans if s + 1 <= len(text)]
+    doc = Document(text, title_end=min(10, len(text)), mentions=mentions, lang="en")
+    query = Query(render(tree), tree)
+    result = query.evaluate(doc)
+    assert result.matched == query.matches(doc) == query.explain(doc).matched
+    assert all(0 <= s < e <= len(text) for s, e in result.spans)
+    query.explain(doc).lines(text)

@@ -30,13 +30,23 @@ not, near is a word to find, and ``watchlist check`` points it out):
                      unlike Google's a (b OR c)); write the parentheses to be clear
 """
 
+from monitor.query.document import Document, paragraph_bounds, sentence_bounds
+from monitor.query.evaluate import Evaluation, Explanation, Query, explain, parse_query
 from monitor.query.nodes import Node, render
 from monitor.query.parse import QueryError, parse, rule_problem
 
 __all__ = [
+    "Document",
+    "Evaluation",
+    "Explanation",
     "Node",
+    "Query",
     "QueryError",
+    "explain",
+    "paragraph_bounds",
     "parse",
+    "parse_query",
     "render",
     "rule_problem",
+    "sentence_bounds",
 ]
