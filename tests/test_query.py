@@ -15,14 +15,17 @@ from monitor.match import Matcher, Mention
 from monitor.normalize import fold
 from monitor.query import (
     Document,
+    EntryIndex,
     Query,
     QueryError,
+    check_query,
     parse,
     parse_query,
     render,
     rule_problem,
     sentence_bounds,
 )
+from monitor.query.check import check_rule
 from monitor.query.nodes import (
     And,
     EntryRef,
@@ -494,3 +497,83 @@ def test_evaluation_never_raises(tree: Node, text: str,
     assert result.matched == query.matches(doc) == query.explain(doc).matched
     assert all(0 <= s < e <= len(text) for s, e in result.spans)
     query.explain(doc).lines(text)
+
+
+# --- static checks -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def entries(desk: list[Watchlist]) -> EntryIndex:
+    return EntryIndex.from_watchlists(desk)
+
+
+def problems(query: str, entries: EntryIndex | None) -> list[tuple[int, str, str]]:
+    return [(p.column, p.code, p.message) for p in check_query(parse_query(query), entries)]
+
+
+def test_unknown_entries_with_did_you_mean(entries: EntryIndex) -> None:
+    assert problems("@putin AND @kim-jon-un", entries) == [
+        (12, "unknown-entry", "unknown entry '@kim-jon-un' (did you mean '@kim-jong-un'?)")]
+    assert problems("@desk/rusia", entries) == [
+        (1, "unknown-entry", "no entry 'rusia' in watchlist 'desk' (did you mean "
+                             "'@desk/russia'?)")]
+    assert problems("@dsk/russia", entries) == [
+        (1, "unknown-watchlist", "no watchlist 'dsk' in '@dsk/russia' (did you mean 'desk'?)")]
+    assert problems("@desk/putin @usa", entries) == []
+    assert problems("@lavrov", None) == []  # no watchlists given: not checked
+
+
+def test_an_id_in_several_watchlists_must_be_qualified(desk: list[Watchlist]) -> None:
+    both = EntryIndex.from_watchlists([*desk, watchlist_from_yaml(OTHER, "other.yaml")])
+    assert problems("treaty @putin", both) == [
+        (8, "ambiguous-entry", "'@putin' is in watchlists desk, other; say which: "
+                               "@desk/putin or @other/putin")]
+    assert problems("@other/putin @lavrov", both) == []
+
+
+def test_kinds_and_countries(entries: EntryIndex) -> None:
+    assert problems("kind:tretay", entries) == [
+        (1, "unknown-kind", "unknown kind 'tretay' (did you mean 'treaty'?); the kinds are "
+                            "actor, country, organization, treaty, topic, place, other")]
+    assert problems("kind:topic", entries) == [
+        (1, "never", "no watchlist entry has kind 'topic': kind:topic can never match")]
+    assert problems("x country:XX", entries) == [
+        (3, "bad-country", "country:XX is not an ISO 3166 country code (e.g. RU, KP, VN)")]
+
+
+def test_rules_that_can_never_match_or_match_everything() -> None:
+    assert problems("NOT x", None) == [
+        (1, "only-not", "the query holds without any word or @entry, through NOT alone: it "
+                        "matches every article that lacks what NOT excludes; add what to look "
+                        "for")]
+    assert [p[1] for p in problems("NOT x NOT y", None)] == ["only-not"]
+    assert [p[1] for p in problems("x OR NOT y", None)] == ["only-not"]
+    assert [p[1] for p in problems("lang:en", None)] == ["no-words"]
+    assert problems("x AND y AND NOT X", None) == [
+        (13, "never", "can never match: 'X' is both required and excluded")]
+    assert problems("x lang:en lang:ru", None) == [
+        (11, "never", "can never match: an article has one lang, not both en and ru")]
+    assert problems("x lang:en lang:en-gb", None) == []
+    assert problems("a* OR treaty", None) == [
+        (1, "short-prefix", "'a*' matches almost every text: give at least 2 letters before "
+                            "'*'")]
+    assert problems("x NOT y", None) == [] and problems("SENTENCE(x NOT y)", None) == []
+
+
+def test_lowercase_operators_are_words_and_said_so() -> None:
+    found = check_query(parse_query("putin or kim"))
+    assert [(p.column, p.code, p.severity) for p in found] == [(7, "operator-word", "warning")]
+    assert str(found[0]) == ("col 7: 'or' is searched for as a word; the operator is OR, in "
+                             "capitals (quote it to keep it a word)")
+    assert check_query(parse_query('putin "or" kim')) == []
+
+
+def test_check_rule_gives_file_problems(entries: EntryIndex) -> None:
+    found = check_rule("watchlists/desk.yaml", 14, "ru-dprk-arms", "(@putin OR (@kim", entries)
+    assert [str(p) for p in found] == [
+        "watchlists/desk.yaml:14: rule 'ru-dprk-arms': col 17: expected ')' after \"(@kim\""]
+    found = check_rule("w.yaml", 3, "r", "@kim OR putin or x", entries)
+    assert [str(p) for p in found] == [
+        "w.yaml:3: rule 'r': col 1: unknown entry '@kim' (did you mean '@kim-jong-un'?)",
+        "w.yaml:3: rule 'r': col 15: 'or' is searched for as a word; the operator is OR, in "
+        "capitals (quote it to keep it a word) (warning)"]

@@ -30,6 +30,7 @@ not, near is a word to find, and ``watchlist check`` points it out):
                      unlike Google's a (b OR c)); write the parentheses to be clear
 """
 
+from monitor.query.check import EntryIndex, EntryInfo, QueryProblem, check_query
 from monitor.query.document import Document, paragraph_bounds, sentence_bounds
 from monitor.query.evaluate import Evaluation, Explanation, Query, explain, parse_query
 from monitor.query.nodes import Node, render
@@ -37,11 +38,15 @@ from monitor.query.parse import QueryError, parse, rule_problem
 
 __all__ = [
     "Document",
+    "EntryIndex",
+    "EntryInfo",
     "Evaluation",
     "Explanation",
     "Node",
     "Query",
     "QueryError",
+    "QueryProblem",
+    "check_query",
     "explain",
     "paragraph_bounds",
     "parse",
