@@ -4,7 +4,9 @@ checked against real SQLite FTS5 and PostgreSQL tables (candidates ⊇ exact mat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,13 +18,17 @@ from monitor.normalize import fold
 from monitor.query import (
     Document,
     EntryIndex,
+    EntryInfo,
+    MetaFilter,
     Query,
     QueryError,
     check_query,
+    index_text,
     parse,
     parse_query,
     render,
     rule_problem,
+    search_plan,
     sentence_bounds,
 )
 from monitor.query.check import check_rule
@@ -577,3 +583,274 @@ def test_check_rule_gives_file_problems(entries: EntryIndex) -> None:
         "w.yaml:3: rule 'r': col 1: unknown entry '@kim' (did you mean '@kim-jong-un'?)",
         "w.yaml:3: rule 'r': col 15: 'or' is searched for as a word; the operator is OR, in "
         "capitals (quote it to keep it a word) (warning)"]
+
+
+# --- search: translations ------------------------------------------------------------------
+
+
+SMALL = EntryIndex([
+    EntryInfo("desk", "putin", "actor", ("Vladimir Putin", "Putin", "Путин", "普京")),
+    EntryInfo("desk", "usa", "country", ("United States", "US")),
+    EntryInfo("desk", "new-start", "treaty", ("New START",)),
+])
+
+
+@pytest.mark.parametrize(("query", "fts5", "tsquery"), [
+    ("sanctions", '"sanctions"', "'sanctions'"),
+    ("Sanctions Путин", '("sanctions" AND "putin")', "('sanctions' & 'putin')"),
+    ('"military cooperation"', '"military cooperation"', "('military' <-> 'cooperation')"),
+    ("sanction*", '"sanction"*', "'sanction':*"),
+    ("a OR b", '("a" OR "b")', "('a' | 'b')"),
+    ("x NOT y", '(("x") NOT ("y"))', "('x' & !'y')"),
+    ("x NOT y NOT (z w)", '(("x") NOT ("y" OR ("z" AND "w")))', "('x' & !'y' & !('z' & 'w'))"),
+    ("x NOT @putin", '"x"', "'x'"),  # the matcher may refuse a name: no exact NOT
+    ("x NOT (y NOT z)", '(("x") NOT (("y") NOT ("z")))', "('x' & !('y' & !'z'))"),
+    ("x OR NOT y AND z", '("x" OR (("z") NOT ("y")))', "('x' | ('z' & !'y'))"),
+    ("x NOT NOT y", '("x" AND "y")', "('x' & 'y')"),
+    ("a NEAR/5 b", 'NEAR("a" "b", 4)', "('a' & 'b')"),
+    ('"a b" NEAR/1 cc*', 'NEAR("a b" "cc"*, 0)', "(('a' <-> 'b') & 'cc':*)"),
+    ("(a OR b) NEAR/5 c", '(("a" OR "b") AND "c")', "(('a' | 'b') & 'c')"),
+    ("SENTENCE(a NOT b)", '"a"', "'a'"),
+    ("title:(a NOT b)", '((title : "a") NOT (title : "b"))', "('a':A & !'b':A)"),
+    ('title:"a b"', 'title : "a b"', "('a':A <-> 'b':A)"),
+    ("title:ab* c", '(title : "ab"* AND "c")', "('ab':*A & 'c')"),
+    ("title:a NEAR/3 title:b", 'title : NEAR("a" "b", 2)', "('a':A & 'b':A)"),
+    ("@putin", '("putin" OR "vladimir putin")', "('putin' | ('vladimir' <-> 'putin'))"),
+    ("@usa x", '(("u s" OR "united states" OR "us") AND "x")',
+     "((('u' <-> 's') | ('united' <-> 'states') | 'us') & 'x')"),
+    ("kind:treaty", '"new start"', "('new' <-> 'start')"),
+    ("x lang:en", '"x"', "'x'"),
+    ("x a*", '"x"', "'x'"),  # a one-letter wildcard filters nothing; x does
+    ("x 普京", '"x"', "'x'"),
+])
+def test_translations(query: str, fts5: str, tsquery: str) -> None:
+    plan = search_plan(parse_query(query), SMALL)
+    assert (plan.fts5, plan.tsquery) == (fts5, tsquery)
+
+
+def test_metadata_becomes_separate_filters() -> None:
+    plan = search_plan(parse_query('x lang:en (country:RU OR country:KP) NOT feed:"BBC World" '
+                                   "(lang:ru OR y)"), SMALL)
+    assert plan.filters == (MetaFilter("lang", ("en",)), MetaFilter("country", ("RU", "KP")),
+                            MetaFilter("feed", ("BBC World",), exclude=True))
+    assert plan.fts5 == '"x"'
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("NOT x", "col 1: the full-text index cannot serve this query: the index finds words, "
+              "not their absence, and this query holds without any word; add a word or @entry "
+              "to look for"),
+    ("NOT x NOT y lang:en", "col 1: the full-text index cannot serve this query: the index "
+     "finds words, not their absence, and this query holds without any word; add a word or "
+     "@entry to look for"),
+    ("lang:en", "col 1: the full-text index cannot serve this query: lang:, country: and "
+                "feed: only narrow a search; add a word or @entry to look for"),
+    ("a*", "col 1: the full-text index cannot serve this query: a one-letter wildcard ('a*') "
+           "matches almost every word; give at least 2 letters"),
+    ("x OR b*", "col 6: the full-text index cannot serve this query: a one-letter wildcard "
+                "('b*') matches almost every word; give at least 2 letters"),
+    ("普京", "col 1: the full-text index cannot serve this query: '普京' is in a script written "
+           "without spaces, which the index cannot look up inside words"),
+    ("@lavrov x", "col 1: unknown entry '@lavrov'"),
+    ("kind:topic", "col 1: no watchlist entry has kind 'topic': kind:topic can never match"),
+    ("x NOT x", "col 3: can never match: 'x' is both required and excluded"),
+])
+def test_search_refuses_with_a_reason(query: str, message: str) -> None:
+    with pytest.raises(QueryError) as caught:
+        search_plan(parse_query(query), SMALL)
+    assert str(caught.value) == message
+
+
+def test_index_text_is_the_folded_document() -> None:
+    assert index_text("Путин в Ханое", "Tô Lâm met him.") == (
+        "putin v khanoe", "putin v khanoe to lam met him")
+    assert index_text(None, "Body") == ("", "body")
+    assert index_text("Title", "Title. Body") == ("title", "title body")
+
+
+# --- search: real indexes, candidates ⊇ exact matches ---------------------------------------
+
+
+DOCS = [
+    (ARTICLE_TITLE, ARTICLE, "en"),
+    ("Kremlin says Putin will visit Vietnam", "Путин посетит Вьетнам. Russia and Vietnam "
+     "signed a treaty on military cooperation and arms.", "ru"),
+    ("Tourism in Vietnam", "Beaches and tourism. No sanctions here, and no weapons.", "en"),
+    ("US sanctions", "The United States sanctioned firms that ship munitions to North Korea.\n"
+     "Kim Jong-un did not comment.", "en"),
+    (None, "Weapons, weapons and more weapons: the arms trade in 2024.", "en"),
+    ("Talks in Geneva", "New START talks resume in Geneva; Vladimir Putin sends Lavrov.", "de"),
+]
+
+QUERIES = [
+    "putin", "@putin", "@putin NEAR/5 vietnam", "(@putin OR @russia) NEAR/30 (@north-korea OR "
+    "@kim-jong-un) AND (weapons OR munitions OR \"military cooperation\")",
+    "SENTENCE(@putin vietnam)", "PARAGRAPH(weapons NOT arms)", "vietnam NOT tourism",
+    "title:@putin", "title:(vietnam NOT tourism)", "sanction* NOT @usa", "kind:treaty",
+    '"military cooperation" OR munitions', "weapons NEAR/1 weapons", "@usa lang:en",
+    "NOT (tourism OR weapons) AND vietnam", "x OR NOT (vietnam AND NOT tourism) AND arms",
+    "title:putin OR @kim-jong-un NEAR/3 comment",
+]
+
+
+def test_search_cannot_see_typos_of_names(matcher: Matcher, entries: EntryIndex) -> None:
+    # The matcher finds "Puttin" for @putin; the index holds words, not their typos: a
+    # limitation of search (rules see every mention).
+    doc = make(matcher, "Vladimir Puttin arrived.")
+    assert holds("@putin", doc)
+    plan = search_plan(parse_query("@putin"), entries)
+    assert _fts5_candidates([(None, "Vladimir Puttin arrived.")], plan.fts5) == set()
+
+
+def _documents(matcher: Matcher) -> list[Document]:
+    return [make(matcher, text, title, lang=lang) for title, text, lang in DOCS]
+
+
+def _passes(doc: Document, filters: Sequence[MetaFilter]) -> bool:
+    """The metadata filters as the store would apply them in SQL."""
+    for f in filters:
+        hit = any(doc.meta(f.name, v.lower() if f.name == "lang" else v) for v in f.values)
+        if hit == f.exclude:
+            return False
+    return True
+
+
+def _fts5_candidates(docs: Sequence[tuple[str | None, str]], expression: str) -> set[int]:
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE article_fts USING fts5(title, body, prefix='2 3')")
+    for rowid, (title, text) in enumerate(docs):
+        db.execute("INSERT INTO article_fts (rowid, title, body) VALUES (?, ?, ?)",
+                   (rowid, *index_text(title, text)))
+    found = {r[0] for r in db.execute("SELECT rowid FROM article_fts WHERE article_fts MATCH ?",
+                                      (expression,))}
+    db.close()
+    return found
+
+
+def test_fts5_candidates_include_every_match(matcher: Matcher, entries: EntryIndex) -> None:
+    docs = _documents(matcher)
+    narrowed = 0
+    for query in QUERIES:
+        q = parse_query(query)
+        plan = search_plan(q, entries)
+        candidates = {i for i in _fts5_candidates([(t, x) for t, x, _ in DOCS], plan.fts5)
+                      if _passes(docs[i], plan.filters)}
+        exact = {i for i, doc in enumerate(docs) if q.matches(doc)}
+        assert exact <= candidates, (query, plan.fts5, exact, candidates)
+        narrowed += len(candidates) < len(docs)
+    assert narrowed == len(QUERIES)
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[object]:
+    from sqlalchemy import create_engine
+
+    from tests.conftest import _postgres_or_skip
+
+    engine = create_engine(_postgres_or_skip())
+    yield engine
+    engine.dispose()
+
+
+def test_tsquery_candidates_include_every_match(postgres: object, matcher: Matcher,
+                                                entries: EntryIndex) -> None:
+    from sqlalchemy import Engine, text
+
+    assert isinstance(postgres, Engine)
+    docs = _documents(matcher)
+    with postgres.begin() as conn:
+        conn.execute(text("CREATE TEMP TABLE docs (id int, tsv tsvector)"))
+        for i, (title, body, _) in enumerate(DOCS):
+            folded_title, folded_body = index_text(title, body)
+            conn.execute(text(
+                "INSERT INTO docs VALUES (:id, setweight(to_tsvector('simple', :title), 'A') "
+                "|| to_tsvector('simple', :body))"),
+                {"id": i, "title": folded_title, "body": folded_body})
+        for query in QUERIES:
+            q = parse_query(query)
+            plan = search_plan(q, entries)
+            rows = conn.execute(text("SELECT id FROM docs WHERE tsv @@ to_tsquery('simple', :q)"),
+                                {"q": plan.tsquery})
+            candidates = {r[0] for r in rows if _passes(docs[r[0]], plan.filters)}
+            exact = {i for i, doc in enumerate(docs) if q.matches(doc)}
+            assert exact <= candidates, (query, plan.tsquery, exact, candidates)
+            assert len(candidates) < len(docs), query
+
+
+def _and_not(pair: tuple[Node, Node]) -> Node:
+    return and_([pair[0], Not(pair[1])])
+
+
+def _with_meta(pair: tuple[Node, Node]) -> Node:
+    return and_(list(pair))
+
+
+# Queries as people write them (mostly words to find), over articles made of their words.
+searches = st.recursive(positional_leaf, lambda inner: st.one_of(
+    st.lists(inner, min_size=2, max_size=3).map(and_),
+    st.lists(inner, min_size=2, max_size=3).map(or_),
+    st.tuples(inner, inner).map(_and_not),
+    st.builds(_near, st.tuples(positional, positional), st.integers(1, 6)),
+    st.builds(Scope, st.sampled_from(("sentence", "paragraph")), inner),
+    inner.map(Title),
+    st.tuples(inner, meta).map(_with_meta),
+), max_leaves=5)
+article = st.lists(st.sampled_from(VOCAB * 2 + PHRASES + (
+    "Vladimir Putin", "Kim Jong Un", "Russia", "North Korea", "U.S.", "New START treaty",
+    ".", "\n", ",", "\n\n")), min_size=3, max_size=30).map(" ".join)
+articles = st.lists(st.tuples(st.one_of(st.none(), article), article,
+                              st.sampled_from(("en", "ru"))), min_size=4, max_size=8)
+
+
+@DERANDOMIZED
+@given(tree=searches, batch=articles)
+def test_fts5_candidates_are_a_superset(matcher: Matcher, entries: EntryIndex, tree: Node,
+                                        batch: list[tuple[str | None, str, str]]) -> None:
+    try:
+        plan = search_plan(tree, entries)
+    except QueryError:
+        return  # refused: nothing to check
+    docs = [make(matcher, text, title, lang=lang) for title, text, lang in batch]
+    candidates = _fts5_candidates([(t, x) for t, x, _ in batch], plan.fts5)
+    query = Query(render(tree), tree)
+    for i, doc in enumerate(docs):
+        if query.matches(doc) and _passes(doc, plan.filters):
+            assert i in candidates, (render(tree), plan.fts5, doc.text)
+
+
+# --- real pages ------------------------------------------------------------------------------
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "pages"
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"corpus absent ({CORPUS})")
+def test_rules_and_search_over_real_pages(seed_matcher: Matcher,
+                                          seed_watchlists: list[Watchlist]) -> None:
+    from monitor.extract import decode_page, extract_page
+
+    pages = []
+    for path in sorted(CORPUS.glob("*.html"))[:40]:
+        page = decode_page(path.read_bytes(), None)
+        extracted = extract_page(page, "https://example.org/" + path.name, search_date=False)
+        if extracted is not None:
+            pages.append((extracted.title, extracted.text))
+    assert pages
+    entries = EntryIndex.from_watchlists(seed_watchlists)
+    docs = [Document.of(t, x, mentions=seed_matcher.match(Document.of(t, x).text))
+            for t, x in pages]
+    rules = ["kind:country NEAR/30 (said OR says)", "SENTENCE(kind:country (government* OR "
+             "president*))", "(said OR says) NEAR/5 (minister* OR president*)",
+             "title:(the OR a OR of)", "SENTENCE(year* NOT said)", "PARAGRAPH(election* NOT "
+             "trump)", '"the government" OR title:news*']
+    matched = 0
+    for rule in rules:
+        q = parse_query(rule)
+        candidates = _fts5_candidates(pages, search_plan(q, entries).fts5)
+        for i, doc in enumerate(docs):
+            result = q.evaluate(doc)
+            if result.matched:
+                matched += 1
+                assert i in candidates, (rule, i)
+                assert result.spans
+        assert len(candidates) < len(docs), rule
+    assert matched >= 20

@@ -35,6 +35,7 @@ from monitor.query.document import Document, paragraph_bounds, sentence_bounds
 from monitor.query.evaluate import Evaluation, Explanation, Query, explain, parse_query
 from monitor.query.nodes import Node, render
 from monitor.query.parse import QueryError, parse, rule_problem
+from monitor.query.search import MetaFilter, SearchPlan, index_text, search_plan
 
 __all__ = [
     "Document",
@@ -42,16 +43,20 @@ __all__ = [
     "EntryInfo",
     "Evaluation",
     "Explanation",
+    "MetaFilter",
     "Node",
     "Query",
     "QueryError",
     "QueryProblem",
+    "SearchPlan",
     "check_query",
     "explain",
+    "index_text",
     "paragraph_bounds",
     "parse",
     "parse_query",
     "render",
     "rule_problem",
+    "search_plan",
     "sentence_bounds",
 ]
