@@ -50,6 +50,7 @@ from monitor.query.nodes import (
     or_,
     walk,
 )
+from monitor.query.ruleset import QuerySet, requirements
 from monitor.watchlist import Watchlist
 from tests.conftest import watchlist_from_yaml
 
@@ -816,6 +817,54 @@ def test_fts5_candidates_are_a_superset(matcher: Matcher, entries: EntryIndex, t
     for i, doc in enumerate(docs):
         if query.matches(doc) and _passes(doc, plan.filters):
             assert i in candidates, (render(tree), plan.fts5, doc.text)
+
+
+# --- many queries at once ------------------------------------------------------------------
+
+
+def test_requirements_are_what_a_match_needs() -> None:
+    found = requirements(parse('(@putin OR kind:treaty) NEAR/30 (arms OR "arms trade") NOT z '
+                               "lang:en (x OR NOT y) title:w*"))
+    assert found == [frozenset({("id", "putin"), ("kind", "treaty")}),
+                     frozenset({("words", ("arms",)), ("words", ("arms", "trade"))}),
+                     frozenset({("prefix", "w")})]
+    assert requirements(parse("NOT x OR lang:en")) == []
+    assert requirements(parse("@desk/putin")) == [frozenset({("entry", "desk", "putin")})]
+
+
+def test_query_set_matches_as_each_query_does(matcher: Matcher) -> None:
+    queries = [parse_query(q) for q in [*QUERIES, "NOT weapons", "lang:de", "treaty"]]
+    rules = QuerySet(queries)
+    for doc, again in zip(_documents(matcher), _documents(matcher), strict=True):
+        expected = [(q, q.evaluate(again)) for q in queries if q.matches(again)]
+        assert rules.matching(doc) == expected
+        assert set(rules.candidates(doc)) >= {queries.index(q) for q, _ in expected}
+
+
+def test_query_set_takes_words_found_by_another_scan(matcher: Matcher) -> None:
+    import ahocorasick_rs
+
+    rules = QuerySet([parse_query("weapons NEAR/3 weapons"), parse_query("arms*")])
+    automaton = ahocorasick_rs.AhoCorasick(rules.patterns)
+    text = "Weapons, weapons and more weapons: the arms trade in 2024."
+    doc = Document(text)
+    found = rules.accept(doc, automaton.find_matches_as_indexes(doc.folded.hay,
+                                                                overlapping=True))
+    assert set(found) == {("weapons",), "arms"}
+    assert [q.text for q, _ in rules.matching(doc)] == ["weapons NEAR/3 weapons", "arms*"]
+    assert not rules.matching(Document("no such words"))
+
+
+@DERANDOMIZED
+@given(trees=st.lists(searches, min_size=1, max_size=6), batch=articles)
+def test_query_set_is_the_queries_one_by_one(matcher: Matcher, trees: list[Node],
+                                             batch: list[tuple[str | None, str, str]]) -> None:
+    queries = [Query(render(tree), tree) for tree in trees]
+    rules = QuerySet(queries)
+    for title, text, lang in batch:
+        doc, again = (make(matcher, text, title, lang=lang) for _ in range(2))
+        assert rules.matching(doc) == [(q, q.evaluate(again)) for q in queries
+                                       if q.matches(again)]
 
 
 # --- real pages ------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from monitor.query.document import Document, paragraph_bounds, sentence_bounds
 from monitor.query.evaluate import Evaluation, Explanation, Query, explain, parse_query
 from monitor.query.nodes import Node, render
 from monitor.query.parse import QueryError, parse, rule_problem
+from monitor.query.ruleset import QuerySet
 from monitor.query.search import MetaFilter, SearchPlan, index_text, search_plan
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "Query",
     "QueryError",
     "QueryProblem",
+    "QuerySet",
     "SearchPlan",
     "check_query",
     "explain",
