@@ -855,6 +855,15 @@ def test_query_set_takes_words_found_by_another_scan(matcher: Matcher) -> None:
     assert not rules.matching(Document("no such words"))
 
 
+def test_query_set_tests_only_queries_whose_needs_are_met(matcher: Matcher) -> None:
+    rules = QuerySet([parse_query(q) for q in (
+        "people NEAR/5 economy", "@putin NEAR/5 economy", "NOT economy", "kind:treaty")])
+    assert rules.candidates(make(matcher, "People said so.")) == [2]
+    assert rules.candidates(make(matcher, "People and the economy.")) == [0, 2]
+    assert rules.candidates(make(matcher, "Putin and people, not economy; New START")) == [
+        0, 1, 2, 3]
+
+
 @DERANDOMIZED
 @given(trees=st.lists(searches, min_size=1, max_size=6), batch=articles)
 def test_query_set_is_the_queries_one_by_one(matcher: Matcher, trees: list[Node],

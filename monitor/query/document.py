@@ -8,7 +8,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from monitor.normalize import Folded, fold, fold_text
 
@@ -165,6 +165,13 @@ class Document:
         the others of ``looked_for`` are not in the text."""
         self._hits.update(hits)
         self._scanned = self._scanned | looked_for if self._scanned else looked_for
+
+    def has(self, atom: tuple[str, ...] | tuple[str, WordKey]) -> bool:
+        """Whether the document holds an atom of QuerySet's requirements: ("words",
+        tokens), ("prefix", stem) or a mention key (see has_mention)."""
+        if atom[0] == "words" or atom[0] == "prefix":
+            return bool(self._positions(atom[1]))
+        return self.has_mention(cast("tuple[str, ...]", atom))
 
     def has_words(self, tokens: tuple[str, ...]) -> bool:
         """Whether the words stand in the text, next to each other in this order."""

@@ -260,8 +260,12 @@ def _near_test(node: Near) -> Test:
     fast_left, fast_right = places(node.left), places(node.right)
     if cost(node.right) < cost(node.left):
         fast_left, fast_right = fast_right, fast_left
+    # Both sides there at all (a lookup each) before their places are worked out.
+    present = _junction(And((node.left, node.right)))
 
     def test(doc: Document, window: Window) -> bool:
+        if not present(doc, None):  # the whole document: lookups only, never a window
+            return False
         if window is None and fast_left is not None and fast_right is not None:
             found = fast_left(doc)
             return bool(found) and any(True for _ in _pairs(found, fast_right(doc), distance,

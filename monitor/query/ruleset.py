@@ -72,6 +72,7 @@ class QuerySet:
         self._by_mention: dict[Atom, list[int]] = {}
         self._by_word: dict[WordKey, list[int]] = {}
         self._needs_words = [False] * len(self.queries)
+        self._groups: list[list[frozenset[Atom]]] = []
         keys: dict[WordKey, None] = {}
         for index, query in enumerate(self.queries):
             for node in walk(query.root):
@@ -81,7 +82,9 @@ class QuerySet:
                     keys[node.stem] = None
             self._needs_words[index] = any(isinstance(n, Term | Phrase | Prefix)
                                            for n in walk(query.root))
-            self._index(index, requirements(query.root))
+            groups = requirements(query.root)
+            self._groups.append(groups)
+            self._index(index, groups)
         self._keys: list[WordKey] = list(keys)
         self._looked_for = frozenset(self._keys)
         patterns = [needle(key).text for key in self._keys]
@@ -154,7 +157,8 @@ class QuerySet:
                     chosen.update(found)
         elif any(self._needs_words[i] for i in chosen):
             self.prepare(doc)
-        return sorted(chosen)
+        # the query's other groups: a word or mention it needs besides the one it is filed under
+        return [i for i in sorted(chosen) if all(any(map(doc.has, g)) for g in self._groups[i])]
 
     def matching(self, doc: Document) -> list[tuple[Query, Evaluation]]:
         """The queries that match the document, each with the spans that satisfied it."""
