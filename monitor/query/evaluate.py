@@ -1,7 +1,7 @@
 """Evaluating a query over a Document: compiled once into closures (cheap clauses first,
 short-circuits), and an explanation tree of which clause matched where.
 
-Semantics (the README's reference):
+Semantics (the language itself is described in monitor/query/__init__.py):
 - a word or phrase matches its folded words, whole, next to each other; ``sanction*`` any
   word starting so; ``@id``/``kind:x`` wherever the matcher found the entry/kind;
 - ``a NEAR/n b``: an occurrence of each side, not the same one, at most n words apart in
