@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from monitor import normalize
 from monitor.match import Matcher, Mention
 from monitor.watchlist import Watchlist
-from tests.conftest import watchlist_from_yaml
+from tests.conftest import examples, watchlist_from_yaml
 
 WATCHLIST = """
 watchlist: test
@@ -402,7 +402,7 @@ def test_seed_watchlist_on_seed_finds_the_story_and_no_false_hits(seed_matcher: 
 
 # --- any text -----------------------------------------------------------------------------------
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=200)
        | st.lists(st.sampled_from(["Putin", "U.S.", "Ж", "ß", " ", "\n", "-", "'", "Tô",
                                    "\u0302", "Zelenskyy", "Việt Nam", "İ", "ﬁ"]))
