@@ -126,6 +126,27 @@ def test_short_capitals(matcher: Matcher, text: str, expected: list[tuple[str, s
     assert hits(matcher, text) == expected
 
 
+@pytest.mark.parametrize("text", [
+    "ÜS bölgesinde",          # Turkish: a base (üs), not the US
+    "the Ü.S. base", "ÙS", "UŚ", "U\u0308S", "ÉU", "Ü.K.", "the ÜK"])
+def test_short_capitals_need_their_own_letters_not_accented_ones(matcher: Matcher,
+                                                                 text: str) -> None:
+    assert hits(matcher, text) == []
+
+
+def test_short_capitals_with_accents_match_only_as_written() -> None:
+    matcher = Matcher([watchlist_from_yaml(
+        "watchlist: w\nentries:\n  - {id: ovp, kind: organization, name: ÖVP}\n")])
+    assert [m.text for m in matcher.match("ÖVP and OVP and Ö.V.P. and O.V.P.")] == [
+        "ÖVP", "Ö.V.P."]
+    # the compatibility form of a letter is that letter: fullwidth capitals are capitals
+    assert [m.text for m in matcher.match("ＵＳ")] == []  # no US entry here
+    us = Matcher([watchlist_from_yaml(
+        "watchlist: w\nentries:\n  - {id: us, kind: country, name: United States, "
+        "aliases: [US]}\n")])
+    assert [m.text for m in us.match("ＵＳ and US and ÜS")] == ["ＵＳ", "US"]
+
+
 def test_case_sensitive_entry(matcher: Matcher) -> None:
     assert entries(matcher, "the New START treaty") == ["new-start"]
     assert entries(matcher, "a new start for Europe") == []
