@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import signal
 import sys
 import threading
@@ -18,6 +17,7 @@ from typing import Any
 
 from monitor import archive, backfill
 from monitor.config import Config, check_url, load_config, parse_duration
+from monitor.display import csv_cell, json_line, mask_url, safe, shown
 from monitor.errors import UsageError, did_you_mean
 from monitor.feeds import OpmlFeed, parse_opml, to_opml
 from monitor.pipeline import Context, cycle, sync_feeds, utc_now
@@ -103,7 +103,7 @@ def cmd_feeds_add(args: argparse.Namespace) -> int:
         raise UsageError(f"--interval {args.interval!r}: a duration of at least 1m (15m, 1h)")
     with _opened(_config(args)) as store:
         feed, added = store.add_feed(args.url, utc_now(), name=args.name, interval=interval)
-    print(f"{'added' if added else 'updated'} feed {feed.id}: {feed.url}")
+    print(f"{'added' if added else 'updated'} feed {feed.id}: {mask_url(feed.url)}")
     return 0
 
 
@@ -112,12 +112,12 @@ def cmd_feeds_list(args: argparse.Namespace) -> int:
         rows = feed_rows(store)
     if args.json:
         for row in rows:
-            print(json.dumps(row, ensure_ascii=False))
+            print(json_line(row))
         return 0
     for row in rows:
         error = f"  ({row['error_count']} errors: {row['last_error']})" if row["last_error"] else ""
-        print(f"{row['feed_id']:>4}  {row['state']:<8}  {row['last_status'] or '-':>3}  "
-              f"next {row['next_poll'] or '-'}  {row['name'] or row['url']}{error}")
+        print(safe(f"{row['feed_id']:>4}  {row['state']:<8}  {row['last_status'] or '-':>3}  "
+                   f"next {row['next_poll'] or '-'}  {row['name'] or row['url']}{error}"))
     if not rows:
         print("no feeds: add some with `monitor feeds add URL` or in monitor.yaml")
     return 0
@@ -153,17 +153,18 @@ def cmd_feeds_export(args: argparse.Namespace) -> int:
 
 def _print_rows(rows: list[dict[str, Any]], args: argparse.Namespace,
                 columns: tuple[str, ...]) -> None:
+    """JSON lines, CSV (cells safe for a spreadsheet) or text (safe for a terminal)."""
     if getattr(args, "json", False):
         for row in rows:
-            print(json.dumps(row, ensure_ascii=False))
+            print(json_line(row))
     elif getattr(args, "csv", False):
         writer = csv.writer(sys.stdout)
         writer.writerow(columns)
         for row in rows:
-            writer.writerow([_cell(row.get(c)) for c in columns])
+            writer.writerow([csv_cell(_cell(row.get(c))) for c in columns])
     else:
         for row in rows:
-            print("  ".join(str(_cell(row.get(c))) for c in columns))
+            print(safe("  ".join(str(_cell(row.get(c))) for c in columns)))
 
 
 def _cell(value: Any) -> Any:
@@ -247,7 +248,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
     for problem in report.problems[:50]:
-        print(f"skipped {problem.origin}: {problem.reason}", file=sys.stderr)
+        print(shown(f"skipped {problem.origin}: {problem.reason}"), file=sys.stderr)
     if len(report.problems) > 50:
         print(f"... and {len(report.problems) - 50} more skipped", file=sys.stderr)
     print(f"backfill: {report.line()}")

@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
+from monitor.display import safe
+
 _TICK = timedelta(microseconds=1)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
@@ -191,8 +193,9 @@ class Digest:
 
 
 def clean_header(value: str, limit: int = 200) -> str:
-    """One line, no control characters (no header injection), at most ``limit`` characters."""
-    value = " ".join(_CONTROL.sub(" ", value).split())
+    """One line, no control characters (no header injection) and no bidi overrides, at most
+    ``limit`` characters."""
+    value = " ".join(safe(_CONTROL.sub(" ", value)).split())
     return value if len(value) <= limit else value[:limit - 1].rstrip() + "…"
 
 
@@ -259,11 +262,11 @@ def _newest(story: StoryView) -> float:
 
 def _story(story_id: int, rows: list[dict[str, Any]]) -> StoryView:
     first = rows[0]
-    sources = tuple(Source(outlet(s), safe_url(s.get("url")), _when(s.get("published")))
+    sources = tuple(Source(safe(outlet(s)), safe_url(s.get("url")), _when(s.get("published")))
                     for s in first.get("sources") or [])
-    why = tuple(Why(r["watchlist"], r["entry"], r["name"], r["matched"], r.get("alias") or "",
-                    float(r["score"])) for r in rows)
-    snippet = first.get("snippet") or ""
+    why = tuple(Why(r["watchlist"], r["entry"], safe(r["name"]), safe(r["matched"]),
+                    safe(r.get("alias") or ""), float(r["score"])) for r in rows)
+    snippet = safe(first.get("snippet") or "")
     return StoryView(
         story_id=story_id, title=clean_header(first.get("title") or "(untitled)", 300),
         url=safe_url(first.get("url")),

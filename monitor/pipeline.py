@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.config import Config, FeedConfig
 from monitor.dedupe import canonical_url, fingerprint, item_key
+from monitor.display import mask_url, shown
 from monitor.extract import Extracted, decode_page, extract_page, from_feed, snippet
 from monitor.feeds import FeedItem, body_hash, next_poll, parse_feed
 from monitor.fetch import Fetcher, Response
@@ -251,7 +252,7 @@ async def _guarded(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: Fee
     except (SQLAlchemyError, asyncio.CancelledError):
         raise
     except Exception as exc:
-        log.exception("feed %s: unexpected %s", feed.url, type(exc).__name__)
+        log.exception("feed %s: unexpected %s", mask_url(feed.url), type(exc).__name__)
         summary = Summary(feeds_polled=1)
         response = Response(url=feed.url, final_url=feed.url,
                             error=f"unexpected {type(exc).__name__}: {exc}"[:500])
@@ -263,7 +264,7 @@ def _failure(ctx: Context, states: FeedStates, feed: Feed, response: Response,
              summary: Summary) -> None:
     now = ctx.clock()
     summary.failed += 1
-    summary.errors.append(f"{feed.url}: {response.error}")
+    summary.errors.append(shown(f"{feed.url}: {response.error}"))  # credentials masked
     if response.status == 410:
         states.set(feed.id, state="disabled", last_polled=now, last_status=410,
                    last_error="410 Gone: the publisher removed this feed",
@@ -359,7 +360,7 @@ async def _fetch_and_store(ctx: Context, fetcher: Fetcher, feed: Feed, key: str,
             ctx.timed("extract", started)
         else:
             summary.pages_failed += 1
-            summary.errors.append(f"{link}: {page.error}")
+            summary.errors.append(shown(f"{link}: {page.error}"))
     if extracted is None:
         extracted = from_feed(item.title, item.summary, item.content, item.author,
                               item.published)
