@@ -9,6 +9,7 @@ poll goes on; only what the store says is new goes further.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
@@ -22,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.config import Config, FeedConfig
 from monitor.dedupe import canonical_url, fingerprint, item_key
 from monitor.display import mask_url, shown
-from monitor.extract import Extracted, decode_page, extract_page, from_feed, snippet
+from monitor.extract import Extracted, decode_page, extract_page, from_feed
 from monitor.feeds import FeedItem, body_hash, next_poll, parse_feed
 from monitor.fetch import Fetcher, Response
 from monitor.match import Matcher, Mention
@@ -30,6 +31,7 @@ from monitor.models import Feed
 from monitor.notify import Sender
 from monitor.outbox import deliver, ensure_schedules, make_alerts
 from monitor.render import Renderer
+from monitor.snippets import excerpt
 from monitor.store import NewArticle, Store
 from monitor.watchlist import Watchlist
 
@@ -158,18 +160,27 @@ def document(title: str | None, text: str) -> tuple[str, int]:
 def hits_from(mentions: Sequence[Mention], doc: str, versions: dict[tuple[str, str], str],
               body_start: int = 0) -> list[dict[str, Any]]:
     """One hit per (watchlist, entry): its first mention in the text (in the title if the
-    text has none), with the sentence around it as the snippet."""
+    text has none), with the sentence around it as the snippet and, as ``snippet_marks``
+    (JSON), the matcher's spans of every mention shown in it: [start, end, watchlist,
+    entry], relative to the snippet (a digest highlights those, and only those)."""
     first: dict[tuple[str, str], Mention] = {}
     for m in mentions:
         key = (m.watchlist, m.entry)
         if key not in first or (first[key].start < body_start <= m.start):
             first[key] = m
-    return [{
-        "watchlist": m.watchlist, "entry": m.entry, "kind": m.kind, "name": m.name,
-        "matched": m.text, "alias": m.alias, "score": m.score, "start": m.start, "end": m.end,
-        "snippet": snippet(doc, m.start, m.end), "priority": m.priority,
-        "entry_version": versions.get((m.watchlist, m.entry), ""),
-    } for m in first.values()]
+    spans = [(m.start, m.end) for m in mentions]
+    hits = []
+    for m in first.values():
+        text, places = excerpt(doc, m.start, m.end, spans)
+        marks = [[*place, other.watchlist, other.entry]
+                 for place, other in zip(places, mentions, strict=True) if place is not None]
+        hits.append({
+            "watchlist": m.watchlist, "entry": m.entry, "kind": m.kind, "name": m.name,
+            "matched": m.text, "alias": m.alias, "score": m.score, "start": m.start,
+            "end": m.end, "snippet": text, "snippet_marks": json.dumps(marks),
+            "priority": m.priority, "entry_version": versions.get((m.watchlist, m.entry), ""),
+        })
+    return hits
 
 
 def analyse(analyser: Analyser, extracted: Extracted, *, url: str, feed_id: int | None,

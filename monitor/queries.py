@@ -3,6 +3,7 @@ articles, feeds.  The dictionaries' keys are the stable JSON output of the CLI."
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -52,9 +53,11 @@ def sources(store: Store, story_ids: list[int]) -> dict[int, list[dict[str, Any]
 
 
 def hit_rows(store: Store, since: datetime | None = None, watchlist: str | None = None,
-             entry: str | None = None, where: Sequence[ColumnElement[bool]] = ()
-             ) -> list[dict[str, Any]]:
-    """Hits with their story's title, URL and sources; ``where``: more conditions (digests)."""
+             entry: str | None = None, where: Sequence[ColumnElement[bool]] = (),
+             marks: bool = False) -> list[dict[str, Any]]:
+    """Hits with their story's title, URL and sources; ``where``: more conditions (digests);
+    ``marks``: with ``snippet_marks`` too (the snippet's spans to highlight, for digests;
+    None for hits stored before they were kept)."""
     query = (select(Hit, Story.title, Article.url, Article.title, Article.published)
              .join(Story, Story.id == Hit.story_id).join(Article, Article.id == Hit.article_id)
              .where(*where).order_by(Hit.first_seen, Hit.id))
@@ -67,7 +70,7 @@ def hit_rows(store: Store, since: datetime | None = None, watchlist: str | None 
     with store.session() as s:
         rows = s.execute(query).all()
     by_story = sources(store, sorted({hit.story_id for hit, *_ in rows}))
-    return [{
+    found = [{
         "hit_id": hit.id, "story_id": hit.story_id, "watchlist": hit.watchlist,
         "entry": hit.entry, "kind": hit.kind, "name": hit.name, "matched": hit.matched,
         "score": hit.score, "title": article_title or story_title, "url": url,
@@ -76,6 +79,11 @@ def hit_rows(store: Store, since: datetime | None = None, watchlist: str | None 
         "found_by": hit.found_by, "watchlist_version": hit.entry_version, "notify": hit.notify,
         "alias": hit.alias, "priority": hit.priority,
     } for hit, story_title, url, article_title, published in rows]
+    if marks:
+        for row, (hit, *_) in zip(found, rows, strict=True):
+            row["snippet_marks"] = (None if hit.snippet_marks is None
+                                    else json.loads(hit.snippet_marks))
+    return found
 
 
 def article_rows(store: Store, since: datetime | None = None) -> list[dict[str, Any]]:

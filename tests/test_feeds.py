@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import UsageError
-from monitor.extract import from_feed, snippet, strip_html
+from monitor.extract import from_feed, strip_html
 from monitor.feeds import (
     MAX_BACKOFF,
     OpmlFeed,
@@ -21,6 +21,7 @@ from monitor.feeds import (
     parse_opml,
     to_opml,
 )
+from monitor.snippets import snippet
 from tests.conftest import examples, rss
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
