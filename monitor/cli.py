@@ -11,7 +11,7 @@ from typing import TextIO
 from monitor import __version__
 from monitor.commands import add_commands
 from monitor.digest_commands import add_digest_commands
-from monitor.display import json_line, safe
+from monitor.display import json_line, safe, shown
 from monitor.errors import MonitorError, UsageError
 from monitor.match import Matcher, Mention
 from monitor.ops_commands import add_ops_commands
@@ -140,7 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except MonitorError as exc:
-        print(f"monitor: {exc}", file=sys.stderr)
+        message = "\n".join(shown(line) for line in str(exc).splitlines())  # URLs masked
+        print(f"monitor: {message}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("monitor: interrupted", file=sys.stderr)

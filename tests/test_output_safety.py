@@ -153,7 +153,8 @@ def test_feed_credentials_never_show(server: Server, db_url: str, tmp_path: Path
                  ["status", "--json"], ["digest", "preview", "--text"],
                  ["digest", "send", "daily", "--now"], ["digests", "list"],
                  ["run", "--once", "--log-format", "json"], ["run", "--once"],
-                 ["poll", "--once", "--all"], ["feeds", "add", url]):
+                 ["poll", "--once", "--all"], ["feeds", "add", url],
+                 ["poll", "--once", "--feed", url + "&x=2"]):  # no such feed: an error
         said.append(_run(config, capsys, *argv))
     written = [p.read_text(encoding="utf-8") for p in sorted((tmp_path / "outbox").glob("*"))]
     assert written and any("Source health" in text for text in written)
