@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -13,6 +12,7 @@ from typing import TextIO
 from monitor import __version__
 from monitor.commands import add_commands, write_output
 from monitor.digest_commands import add_digest_commands
+from monitor.display import json_line, safe, shown
 from monitor.errors import MonitorError, UsageError
 from monitor.match import Matcher, Mention
 from monitor.ops_commands import add_ops_commands
@@ -38,11 +38,11 @@ def _read_sources(files: Sequence[str]) -> Iterator[tuple[str, str]]:
 
 
 def _mention_json(source: str, m: Mention) -> str:
-    return json.dumps({
+    return json_line({
         "source": source, "watchlist": m.watchlist, "entry": m.entry, "kind": m.kind,
         "name": m.name, "text": m.text, "start": m.start, "end": m.end, "score": m.score,
         "alias": m.alias,
-    }, ensure_ascii=False)
+    })
 
 
 def _print_table(rows: list[tuple[str, Mention]], out: TextIO) -> None:
@@ -51,7 +51,7 @@ def _print_table(rows: list[tuple[str, Mention]], out: TextIO) -> None:
         return
     header = ("SOURCE", "ENTRY", "KIND", "TEXT", "OFFSETS", "SCORE")
     table = [header] + [
-        (src, f"{m.watchlist}/{m.entry}", m.kind, " ".join(m.text.split()),
+        (safe(src), f"{m.watchlist}/{m.entry}", m.kind, " ".join(safe(m.text).split()),
          f"{m.start}-{m.end}", f"{m.score:g}")
         for src, m in rows
     ]
@@ -141,7 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except MonitorError as exc:
-        print(f"monitor: {exc}", file=sys.stderr)
+        message = "\n".join(shown(line) for line in str(exc).splitlines())  # URLs masked
+        print(f"monitor: {message}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("monitor: interrupted", file=sys.stderr)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import signal
 import sys
 import threading
@@ -18,6 +17,7 @@ from typing import Any
 
 from monitor import archive, backfill, outbox
 from monitor.config import Config, check_url, load_config, parse_duration
+from monitor.display import csv_cell, json_line, mask_url, safe, shown
 from monitor.errors import MonitorError, UsageError, did_you_mean
 from monitor.feeds import OpmlFeed, read_opml, to_opml
 from monitor.models import Feed
@@ -122,13 +122,13 @@ def cmd_feeds_add(args: argparse.Namespace) -> int:
         before = store.feed(args.url)
         feed, added = store.add_feed(args.url, utc_now(), name=args.name, interval=interval)
     if added:
-        print(f"added feed {feed.id}: {feed.url}")
+        print(f"added feed {feed.id}: {mask_url(feed.url)}")
     elif before is not None and before.polling == "removed":
-        print(f"feed {feed.id} is back: {feed.url}")
+        print(f"feed {feed.id} is back: {mask_url(feed.url)}")
     elif args.name or interval:
-        print(f"updated feed {feed.id}: {feed.url}")
+        print(f"updated feed {feed.id}: {mask_url(feed.url)}")
     else:
-        print(f"feed {feed.id} is already there: {feed.url}")
+        print(f"feed {feed.id} is already there: {mask_url(feed.url)}")
     return 0
 
 
@@ -155,10 +155,10 @@ def cmd_feeds_remove(args: argparse.Namespace) -> int:
                 f"(feeds[{index}]): delete it there and it is removed at the next start, "
                 f"or `monitor feeds pause {feed.id}` to stop polling it")
         if feed.polling == "removed":
-            print(f"feed {feed.id} was already removed: {feed.url}")
+            print(f"feed {feed.id} was already removed: {mask_url(feed.url)}")
             return 0
         store.set_polling(feed.id, "removed", utc_now())
-    print(f"removed feed {feed.id}: {feed.url} (its articles and hits stay; "
+    print(f"removed feed {feed.id}: {mask_url(feed.url)} (its articles and hits stay; "
           f"`monitor feeds resume {feed.id}` polls it again)")
     return 0
 
@@ -169,7 +169,7 @@ def cmd_feeds_pause(args: argparse.Namespace) -> int:
         if feed.polling == "removed":
             raise UsageError(f"feed {feed.id} was removed: nothing to pause")
         store.set_polling(feed.id, "paused", utc_now())
-    print(f"paused feed {feed.id}: {feed.url} (`monitor feeds resume {feed.id}` polls it "
+    print(f"paused feed {feed.id}: {mask_url(feed.url)} (`monitor feeds resume {feed.id}` polls it "
           "again; it stays paused even if the config lists it)")
     return 0
 
@@ -178,7 +178,7 @@ def cmd_feeds_resume(args: argparse.Namespace) -> int:
     with _opened(_config(args)) as store:
         feed = _target(store, args.feed)
         store.set_polling(feed.id, "on", utc_now())
-    print(f"resumed feed {feed.id}: {feed.url} (polled at the next cycle)")
+    print(f"resumed feed {feed.id}: {mask_url(feed.url)} (polled at the next cycle)")
     return 0
 
 
@@ -190,12 +190,12 @@ def cmd_feeds_list(args: argparse.Namespace) -> int:
         rows = [r for r in rows if r["state"] != "removed"]
     if args.json:
         for row in rows:
-            print(json.dumps(row, ensure_ascii=False))
+            print(json_line(row))
         return 0
     for row in rows:
         error = f"  ({row['error_count']} errors: {row['last_error']})" if row["last_error"] else ""
-        print(f"{row['feed_id']:>4}  {row['state']:<8}  {row['last_status'] or '-':>3}  "
-              f"next {row['next_poll'] or '-'}  {row['name'] or row['url']}{error}")
+        print(safe(f"{row['feed_id']:>4}  {row['state']:<8}  {row['last_status'] or '-':>3}  "
+                   f"next {row['next_poll'] or '-'}  {row['name'] or row['url']}{error}"))
     if not rows:
         print("no feeds: add some with `monitor feeds add URL` or in monitor.yaml")
     if removed and not args.all:
@@ -237,17 +237,18 @@ def cmd_feeds_export(args: argparse.Namespace) -> int:
 
 def _print_rows(rows: list[dict[str, Any]], args: argparse.Namespace,
                 columns: tuple[str, ...]) -> None:
+    """JSON lines, CSV (cells safe for a spreadsheet) or text (safe for a terminal)."""
     if getattr(args, "json", False):
         for row in rows:
-            print(json.dumps(row, ensure_ascii=False))
+            print(json_line(row))
     elif getattr(args, "csv", False):
         writer = csv.writer(sys.stdout)
         writer.writerow(columns)
         for row in rows:
-            writer.writerow([_cell(row.get(c)) for c in columns])
+            writer.writerow([csv_cell(_cell(row.get(c))) for c in columns])
     else:
         for row in rows:
-            print("  ".join(str(_cell(row.get(c))) for c in columns))
+            print(safe("  ".join(str(_cell(row.get(c))) for c in columns)))
 
 
 def _cell(value: Any) -> Any:
@@ -362,7 +363,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
     for problem in report.problems[:50]:
-        print(f"skipped {problem.origin}: {problem.reason}", file=sys.stderr)
+        print(shown(f"skipped {problem.origin}: {problem.reason}"), file=sys.stderr)
     if len(report.problems) > 50:
         print(f"... and {len(report.problems) - 50} more skipped", file=sys.stderr)
     print(f"backfill: {report.line()}")

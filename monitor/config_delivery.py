@@ -20,7 +20,6 @@ Secrets come from the environment or a file, are read once at start-up and never
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,9 +27,9 @@ from email.headerregistry import Address
 from email.policy import default as email_policy
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor.display import webhook_url
 from monitor.errors import did_you_mean
 from monitor.watchlist import KINDS
 
@@ -45,6 +44,7 @@ _DELIVERY_KEYS = ("max_attempts", "backoff", "max_backoff")
 _CHANNEL_KINDS = ("email", "webhook", "file")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 DEFAULT_SCHEDULE = "0 7 * * *"
+shown_url = webhook_url  # a webhook URL as shown (monitor.display masks every kind of URL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,17 +77,6 @@ class ChannelConfig:
         if self.kind == "email":
             return "email:" + ",".join(self.to)
         return f"webhook:{shown_url(self.url)}" if self.kind == "webhook" else f"file:{self.dir}"
-
-
-def shown_url(url: str) -> str:
-    """A webhook URL fit for logs and status: its origin, and for the path and query (where
-    Slack-style hooks keep their token) a short hash that tells two hooks apart."""
-    parts = urlsplit(url)
-    origin = f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
-    if parts.path.strip("/") or parts.query:
-        digest = hashlib.sha256(url.encode()).hexdigest()[:8]
-        return f"{origin}/…#{digest}"
-    return origin
 
 
 @dataclass(frozen=True, slots=True)

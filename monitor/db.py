@@ -4,7 +4,6 @@ Alembic migrations, the kept pages' compression, and the SQL the store runs, bui
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import time
 import zlib
@@ -21,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import Update
 
+from monitor.display import mask_url
 from monitor.errors import MonitorError, UsageError
 from monitor.models import Article, Band, Feed, Hit, Item, Page, Story
 
@@ -129,11 +129,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, patience: float) -> 
 
 
 def masked_url(url: str) -> str:
-    """A database URL fit for messages and logs: its password masked."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not parseable: mask anything between :// and @
-        return re.sub(r"(?<=://)[^/@]*@", "***@", url)
+    """A database URL fit for messages and logs: its password (and any secret-looking
+    query value) masked, as feed and webhook URLs are (monitor.display)."""
+    return mask_url(url, keep_user=True)
 
 
 def _seconds(value: str | tuple[str, ...] | None, default: float) -> float:

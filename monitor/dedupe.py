@@ -44,13 +44,17 @@ TRACKING = re.compile(
 )
 _AMP_PATH = re.compile(r"(/amp/?$|/amp(?=/)|\.amp(?=\.html?$|$))", re.IGNORECASE)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_PATH_END = re.compile(r"[/\s]+$")
 
 
 def canonical_url(url: str) -> str:
     """One spelling per page: lower-case scheme and host, no default port, no fragment, no
     tracking parameters (utm_*, fbclid, gclid, mc_*...), sorted query, no AMP variant
     (amp.example.com, /amp/, .amp.html, ?amp), no trailing slash on a path.  A URL that
-    cannot be parsed (a bad port, a broken IPv6 host) is its own key, never an error."""
+    cannot be parsed (a bad port, a broken IPv6 host) is its own key, never an error.
+    Idempotent: a canonical URL is its own canonical form (what is stripped from the ends
+    of the input is stripped from the ends of the path too, and a path with no host keeps
+    one leading slash, or it would read as a host the next time)."""
     try:
         parts = urlsplit(url.strip())
         port = parts.port
@@ -58,17 +62,25 @@ def canonical_url(url: str) -> str:
         return url.strip()
     scheme = parts.scheme.lower() or "http"
     host = (parts.hostname or "").lower().rstrip(".")
-    if host.startswith("amp."):
+    while host.startswith(("amp.", "www.")):
         host = host[4:]
-    if host.startswith("www."):
-        host = host[4:]
+    if ":" in host:  # an IPv6 address keeps its brackets
+        host = f"[{host}]"
     netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
-    path = _AMP_PATH.sub("", parts.path) or "/"
-    if len(path) > 1:
-        path = path.rstrip("/") or "/"
+    path = _path(parts.path)
+    if not netloc and path.startswith("//"):
+        path = "/" + path.lstrip("/")
     query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
                              if not TRACKING.match(k)))
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def _path(path: str) -> str:
+    """The path without AMP variants or a trailing slash, to a fixed point (removing one
+    can reveal another: /a.amp.amp, /x/amp /)."""
+    while (shorter := _PATH_END.sub("", _AMP_PATH.sub("", path))) != path:
+        path = shorter
+    return path or "/"
 
 
 def item_key(guid: str | None, link: str | None, title: str, summary: str) -> str:

@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
+from monitor.display import safe
+
 _TICK = timedelta(microseconds=1)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
@@ -191,8 +193,9 @@ class Digest:
 
 
 def clean_header(value: str, limit: int = 200) -> str:
-    """One line, no control characters (no header injection), at most ``limit`` characters."""
-    value = " ".join(_CONTROL.sub(" ", value).split())
+    """One line, no control characters (no header injection) and no bidi overrides, at most
+    ``limit`` characters."""
+    value = " ".join(safe(_CONTROL.sub(" ", value)).split())
     return value if len(value) <= limit else value[:limit - 1].rstrip() + "…"
 
 
@@ -208,17 +211,30 @@ def outlet(source: dict[str, Any]) -> str:
     return str(source.get("feed") or urlsplit(source.get("url") or "").hostname or "unknown")
 
 
-def highlights(snippet: str, words: Iterable[str]) -> tuple[tuple[int, int], ...]:
-    """Non-overlapping spans of ``snippet`` where any of ``words`` occurs (case-insensitive)."""
+def marked(snippet: str, marks: Iterable[Sequence[Any]], entries: set[tuple[str, str]]
+           ) -> tuple[tuple[int, int], ...]:
+    """The spans to highlight: the matcher's marks (start, end, watchlist, entry) of the
+    snippet for these entries, inside it, without overlaps (the longer first)."""
     spans: list[tuple[int, int]] = []
-    lowered = snippet.lower()
-    for word in sorted({w for w in words if w.strip()}, key=len, reverse=True):
-        needle, at = word.lower(), 0
-        while (at := lowered.find(needle, at)) >= 0:
-            end = at + len(needle)
+    candidates = {(int(m[0]), int(m[1])) for m in marks if (m[2], m[3]) in entries}
+    for start, end in sorted(candidates, key=lambda s: (s[0] - s[1], s)):
+        if 0 <= start < end <= len(snippet) and all(end <= s or start >= e for s, e in spans):
+            spans.append((start, end))
+    return tuple(sorted(spans))
+
+
+def highlights(snippet: str, words: Iterable[str]) -> tuple[tuple[int, int], ...]:
+    """Non-overlapping spans of ``snippet`` where any of ``words`` occurs as whole words
+    (case-insensitive).  Only for hits stored without marks (before migration 0005): the
+    matcher's own spans are not known for them, and a plain search would mark la*un*ch."""
+    spans: list[tuple[int, int]] = []
+    for word in sorted({" ".join(w.split()) for w in words if w.strip()}, key=len,
+                       reverse=True):
+        pattern = r"(?<!\w)" + r"\s+".join(map(re.escape, word.split())) + r"(?!\w)"
+        for found in re.finditer(pattern, snippet, re.IGNORECASE):
+            at, end = found.span()
             if all(end <= s or at >= e for s, e in spans):
                 spans.append((at, end))
-            at = end
     return tuple(sorted(spans))
 
 
@@ -259,18 +275,24 @@ def _newest(story: StoryView) -> float:
 
 def _story(story_id: int, rows: list[dict[str, Any]]) -> StoryView:
     first = rows[0]
-    sources = tuple(Source(outlet(s), safe_url(s.get("url")), _when(s.get("published")))
+    sources = tuple(Source(safe(outlet(s)), safe_url(s.get("url")), _when(s.get("published")))
                     for s in first.get("sources") or [])
-    why = tuple(Why(r["watchlist"], r["entry"], r["name"], r["matched"], r.get("alias") or "",
-                    float(r["score"])) for r in rows)
-    snippet = first.get("snippet") or ""
+    why = tuple(Why(r["watchlist"], r["entry"], safe(r["name"]), safe(r["matched"]),
+                    safe(r.get("alias") or ""), float(r["score"])) for r in rows)
+    stored = first.get("snippet") or ""
+    snippet = safe(stored)
+    marks = first.get("snippet_marks")
+    if marks is not None and snippet == stored:  # the matcher's own spans
+        spans = marked(snippet, marks, {(r["watchlist"], r["entry"]) for r in rows})
+    else:  # a hit stored before marks were kept: its matched words, as whole words
+        spans = highlights(snippet, (w.matched for w in why))
     return StoryView(
         story_id=story_id, title=clean_header(first.get("title") or "(untitled)", 300),
         url=safe_url(first.get("url")),
         published=_when(first.get("published")) or min(
             (s.published for s in sources if s.published), default=None),
         sources=sources, snippet=snippet,
-        highlights=highlights(snippet, (w.matched for w in why)), why=why,
+        highlights=spans, why=why,
         hit_ids=tuple(r["hit_id"] for r in rows))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +14,7 @@ from monitor.commands import _config, _opened, parse_since, write_output
 from monitor.config import Config
 from monitor.config_delivery import DigestConfig
 from monitor.digest import Digest, cron_trigger, fire_after
+from monitor.display import json_line, safe, shown
 from monitor.errors import UsageError, did_you_mean
 from monitor.models import Delivery, DigestRun
 from monitor.pipeline import utc_now
@@ -43,7 +43,7 @@ def _overview(built: Digest) -> str:
         lines.append(f"  {entry.watchlist}/{entry.entry}  {entry.name}: "
                      f"{len(entry.stories)} stories")
     lines += [f"  health: {n.feed}: {n.problem}" for n in built.health]
-    return "\n".join(lines)
+    return "\n".join(safe(line) for line in lines)
 
 
 def cmd_digest_preview(args: argparse.Namespace) -> int:
@@ -95,7 +95,7 @@ def cmd_digest_send(args: argparse.Namespace) -> int:
                       f"({len(made.digest.hit_ids)} hits; {made.deliveries} deliveries)")
         report = outbox.deliver(store, config, now)
     for error in report.errors:
-        print(f"  {error}", file=sys.stderr)
+        print(f"  {shown(error)}", file=sys.stderr)
     if report.retrying or report.failed:
         print(f"{report.sent} sent, {report.retrying} queued for retry, {report.failed} failed "
               "(monitor digests list)", file=sys.stderr)
@@ -147,16 +147,18 @@ def cmd_digests_list(args: argparse.Namespace) -> int:
         rows = history(store, args.limit)
     if args.json:
         for row in rows:
-            print(json.dumps(row, ensure_ascii=False))
+            print(json_line(row))
         return 0
     if not rows:
         print("no digests yet: `monitor digest preview` shows the next one")
     for row in rows:
-        print(f"{row['run_id']:>5}  {row['created']}  {row['digest']:<12} {row['status']:<13} "
-              f"{row['stories']} stories, {row['hits']} hits  {row['subject']}")
+        print(safe(f"{row['run_id']:>5}  {row['created']}  {row['digest']:<12} "
+                   f"{row['status']:<13} {row['stories']} stories, {row['hits']} hits  "
+                   f"{row['subject']}"))
         for d in row["deliveries"]:
             extra = f"  {d['last_error']}" if d["last_error"] else ""
-            print(f"       {d['status']:<8} {d['attempts']} attempts  {d['channel']}{extra}")
+            print(shown(f"       {d['status']:<8} {d['attempts']} attempts  "
+                        f"{d['channel']}{extra}"))
     return 0
 
 

@@ -264,23 +264,3 @@ def from_feed(title: str, summary: str, content: str, author: str | None,
     text = body if not title or body.startswith(title) else f"{title}\n\n{body}".strip()
     return Extracted(text=text, title=title or None, author=author, published=published,
                      language=None, canonical_url=None, source="feed")
-
-
-_SENTENCE_END = re.compile(r"[.!?…。！？](?=[\s\"'”’)\]]|$)|\n")
-
-
-def snippet(text: str, start: int, end: int, limit: int = 300) -> str:
-    """The sentence around text[start:end], trimmed to about ``limit`` characters."""
-    left = 0
-    for found in _SENTENCE_END.finditer(text, max(0, start - limit), start):
-        left = found.end()
-    found_end = _SENTENCE_END.search(text, end)
-    right = found_end.end() if found_end else len(text)
-    sentence = " ".join(text[left:right].split())
-    if len(sentence) <= limit:
-        return sentence
-    mention = " ".join(text[start:end].split())
-    at = max(0, sentence.find(mention))
-    lo = max(0, min(at - limit // 3, len(sentence) - limit))
-    piece = sentence[lo:lo + limit]
-    return ("…" if lo else "") + piece.strip() + ("…" if lo + limit < len(sentence) else "")

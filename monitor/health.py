@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,7 +28,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
 
-from monitor.errors import MonitorError
+from monitor.display import mask_url, safe
+from monitor.errors import MonitorError, UsageError
 from monitor.models import Delivery, Feed
 from monitor.store import Store
 
@@ -186,13 +188,67 @@ class HttpServer:
         self.httpd.server_close()
 
 
-def probe(url: str, timeout: float = 5.0) -> tuple[bool, str]:
-    """GET /healthz: (healthy, what it said)."""
+_HEALTH_LIMIT = 65536  # bytes of an answer read: /healthz says a few hundred
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """/healthz answers itself: a redirect (to file:, ftp: or elsewhere) is not followed."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def check_health_url(url: str) -> str | None:
+    """What is wrong with a /healthz URL (it must be http or https, with a host), or None."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status == 200, response.read().decode(errors="replace")
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        host = None
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        return (f"--url {mask_url(url)!r}: give the daemon's http(s) /healthz URL "
+                "(e.g. http://127.0.0.1:8080/healthz)")
+    return None
+
+
+def probe(url: str, timeout: float = 5.0) -> tuple[bool, str]:
+    """GET /healthz: (healthy, what it said).  Healthy only when the answer is 200 and the
+    health JSON with ``"status": "ok"``; another answer is described, never printed (a URL
+    could point anywhere).  Only http(s): other URLs raise UsageError."""
+    problem = check_health_url(url)
+    if problem:
+        raise UsageError(problem)
+    shown = mask_url(url)
+    opener = urllib.request.build_opener(_NoRedirects())
+    try:
+        with opener.open(url, timeout=timeout) as response:
+            status, headers = response.status, response.headers
+            body = response.read(_HEALTH_LIMIT + 1)
     except urllib.error.HTTPError as exc:
-        return False, exc.read().decode(errors="replace")
-    except (urllib.error.URLError, OSError) as exc:
+        status, headers = exc.code, exc.headers
+        body = exc.read(_HEALTH_LIMIT + 1)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        return False, f"no answer from {url}: {reason}"
+        return False, f"no answer from {shown}: {safe(str(reason))}"
+    answer = _health_json(body)
+    if answer is None:
+        kind = (headers.get("Content-Type") or "no content type").split(";")[0]
+        size = f"more than {_HEALTH_LIMIT}" if len(body) > _HEALTH_LIMIT else str(len(body))
+        return False, (f"{shown} answered HTTP {status} ({kind}, {size} bytes), not monitor's "
+                       "health JSON: is this the daemon's /healthz?")
+    return status == 200 and answer.get("status") == "ok", safe(json.dumps(answer))
+
+
+def _health_json(body: bytes) -> dict[str, Any] | None:
+    """The health answer ({"status": ..., "checks": {...}}), or None for anything else."""
+    if len(body) > _HEALTH_LIMIT:
+        return None
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if (isinstance(data, dict) and isinstance(data.get("status"), str)
+            and isinstance(data.get("checks"), dict)):
+        return data
+    return None

@@ -8,18 +8,27 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import Any
+
+from monitor.display import mask_urls, shown
 
 CONTEXT = ("job", "feed", "article", "digest", "delivery")
 
 
+def _context(value: Any) -> Any:
+    return shown(value) if isinstance(value, str) else value
+
+
 class JsonFormatter(logging.Formatter):
+    """Messages and context safe for a terminal, URLs in them without credentials."""
+
     def format(self, record: logging.LogRecord) -> str:
         data = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(),
                 "level": record.levelname.lower(), "logger": record.name,
-                "message": record.getMessage()}
-        data.update({k: getattr(record, k) for k in CONTEXT if hasattr(record, k)})
+                "message": shown(record.getMessage())}
+        data.update({k: _context(getattr(record, k)) for k in CONTEXT if hasattr(record, k)})
         if record.exc_info:
-            data["error"] = self.formatException(record.exc_info)
+            data["error"] = mask_urls(self.formatException(record.exc_info))
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
@@ -28,8 +37,12 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%d %H:%M:%S")
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        context = " ".join(f"{k}={getattr(record, k)}" for k in CONTEXT if hasattr(record, k))
+        """The message safe for a terminal and every URL (traceback included) masked."""
+        record = logging.makeLogRecord({**record.__dict__, "msg": shown(record.getMessage()),
+                                        "args": None})
+        line = mask_urls(super().format(record))
+        context = " ".join(f"{k}={_context(getattr(record, k))}" for k in CONTEXT
+                           if hasattr(record, k))
         return f"{line}  [{context}]" if context else line
 
 

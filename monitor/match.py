@@ -75,7 +75,8 @@ class _Target:
     alias: str
     rule: int
     capital: bool  # the alias starts with a capital (fuzzy hits must too)
-    letters: str = ""  # EXACT: the alias's letters; NATIVE: casefolded (see _Surface)
+    # EXACT: the alias's letters; NATIVE: casefolded; SHORT_CAPS, DOTTED: NFKC (_Surface)
+    letters: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,11 @@ def _english_keys() -> dict[str, str]:
 
 def _letters(text: str) -> str:
     return _NOT_WORD.sub("", text if text.isascii() else unicodedata.normalize("NFC", text))
+
+
+def _compat(letters: str) -> str:
+    """Letters in their compatibility form (ＵＳ is US) with accents kept (ÜS is not US)."""
+    return letters if letters.isascii() else unicodedata.normalize("NFKC", letters)
 
 
 def _is_acronym(alias: str) -> bool:
@@ -174,8 +180,9 @@ class Matcher:
         capital = alias[:1].isupper()
         for rule in self._rules(alias, entry, native):
             text = " ".join(_letters(alias)) if rule == DOTTED else alias
-            letters = ("" if rule not in (EXACT, NATIVE) else _letters(alias) if rule == EXACT
-                       else _letters(alias).casefold())
+            letters = ("" if rule == ANY else _letters(alias).casefold() if rule == NATIVE
+                       else _compat(_letters(alias)) if rule in (SHORT_CAPS, DOTTED)
+                       else _letters(alias))
             self._add(text, _Target(role, entry_index, alias, rule, capital, letters))
 
     def _add_entry(self, watchlist: str, entry: Entry) -> None:
@@ -393,10 +400,14 @@ class _Surface:
 
     def obeys(self, target: _Target) -> bool:
         rule = target.rule
+        # Short capitals are the alias's own letters: folding drops accents, but the
+        # Turkish ÜS is not the US (an accented letter is another letter).
         if rule == SHORT_CAPS:
-            return self.text.isupper() and self.text.isalpha()
+            return (self.text.isupper() and self.text.isalpha()
+                    and _compat(self.text) == target.letters)
         if rule == DOTTED:
-            return self.text.isupper() and _DOTTED.fullmatch(self.text) is not None
+            return (self.text.isupper() and _DOTTED.fullmatch(self.text) is not None
+                    and _compat(self.letters()) == target.letters)
         if rule == EXACT:
             return self.letters() == target.letters
         return self.letters().casefold() == target.letters  # NATIVE

@@ -168,6 +168,9 @@ class Hit(Base):
     start: Mapped[int] = mapped_column(Integer)
     end: Mapped[int] = mapped_column(Integer)
     snippet: Mapped[str] = mapped_column(Text)
+    # JSON [[start, end, watchlist, entry], ...]: the matcher's mentions shown in the snippet,
+    # relative to it (pipeline.hits_from); NULL for hits stored before (migration 0005)
+    snippet_marks: Mapped[str | None] = mapped_column(Text)
     priority: Mapped[str] = mapped_column(String(16), default="normal")
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     found_by: Mapped[str] = mapped_column(String(16), default="poll", server_default="poll")

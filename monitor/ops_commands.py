@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from monitor.commands import _config, _opened
-from monitor.config import check_url
+from monitor.display import json_line, mask_url, safe, shown
 from monitor.errors import UsageError
 from monitor.health import probe
 from monitor.models import Delivery, Feed
@@ -39,9 +38,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_health(args: argparse.Namespace) -> int:
     url = args.url or _config(args).server.healthz
-    problem = check_url(url)
-    if problem:
-        raise UsageError(f"--url: {problem}")
     ok, said = probe(url, args.timeout)
     print(said.strip())
     return 0 if ok else 1
@@ -65,7 +61,8 @@ def status(store: Store) -> dict[str, Any]:
         "last_poll": iso(last), "deliveries": {k: queue.get(k, 0) for k in
                                                ("pending", "sent", "failed")},
         "counts": store.counts(),
-        "problems": [{"feed": name or url, "errors": n, "last_error": error}
+        "problems": [{"feed": name or mask_url(url), "errors": n,
+                      "last_error": None if error is None else shown(error)}
                      for name, url, n, error in failing],
     }
 
@@ -74,7 +71,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     with _opened(_config(args), readonly=True) as store:
         data = status(store)
     if args.json:
-        print(json.dumps(data, ensure_ascii=False))
+        print(json_line(data))
         return 0
     feeds, queue = data["feeds"], data["deliveries"]
     print(f"feeds: {feeds['ok']} ok, {feeds['failing']} failing, {feeds['disabled']} disabled"
@@ -84,8 +81,8 @@ def cmd_status(args: argparse.Namespace) -> int:
           f"{queue['failed']} failed")
     print("stored: " + ", ".join(f"{n} {table}" for table, n in data["counts"].items()))
     for problem in data["problems"]:
-        print(f"  {problem['feed']}: {problem['errors']} errors, last: {problem['last_error']}",
-              file=sys.stdout)
+        print(safe(f"  {problem['feed']}: {problem['errors']} errors, "
+                   f"last: {problem['last_error']}"), file=sys.stdout)
     return 0
 
 

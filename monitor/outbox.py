@@ -124,7 +124,8 @@ def compose(store: Store, digest: DigestConfig, window: tuple[datetime, datetime
     """The digest of a window: the hits no earlier digest of this name took, found from the
     schedule's start up to the window's end (so a hit written late is not lost)."""
     start, end = window
-    rows = hit_rows(store, where=[*_unclaimed(digest.name, anchor, end), *_filters(digest)])
+    rows = hit_rows(store, where=[*_unclaimed(digest.name, anchor, end), *_filters(digest)],
+                    marks=True)
     key = f"digest:{digest.name}:{end.isoformat()}"
     return build(digest.name, "digest", key, (start, end), digest.timezone, rows,
                  feed_health(store, end))
@@ -192,7 +193,8 @@ def make_alerts(store: Store, config: Config, renderer: Renderer, now: datetime)
     with store.engine.begin() as c:
         anchor = c.execute(select(DigestSchedule.anchor)
                            .where(DigestSchedule.name == ALERTS)).scalar() or now
-    rows = hit_rows(store, where=[*_unclaimed(ALERTS, anchor), Hit.priority == "high"])
+    rows = hit_rows(store, where=[*_unclaimed(ALERTS, anchor), Hit.priority == "high"],
+                    marks=True)
     by_story: dict[int, list[dict[str, Any]]] = {}
     for row in rows:
         by_story.setdefault(row["story_id"], []).append(row)

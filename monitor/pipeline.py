@@ -9,6 +9,7 @@ poll goes on; only what the store says is new goes further.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
@@ -21,7 +22,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.config import Config, FeedConfig
 from monitor.dedupe import canonical_url, fingerprint, item_key
-from monitor.extract import Extracted, decode_page, extract_page, from_feed, snippet
+from monitor.display import mask_url, shown
+from monitor.extract import Extracted, decode_page, extract_page, from_feed
 from monitor.feeds import FeedItem, body_hash, next_poll, parse_feed
 from monitor.fetch import Fetcher, Response
 from monitor.match import Matcher, Mention
@@ -30,6 +32,7 @@ from monitor.notify import Sender
 from monitor.outbox import deliver, ensure_schedules, make_alerts
 from monitor.render import Renderer
 from monitor.sites import same_site
+from monitor.snippets import excerpt
 from monitor.store import NewArticle, Store
 from monitor.watchlist import Watchlist
 
@@ -158,18 +161,27 @@ def document(title: str | None, text: str) -> tuple[str, int]:
 def hits_from(mentions: Sequence[Mention], doc: str, versions: dict[tuple[str, str], str],
               body_start: int = 0) -> list[dict[str, Any]]:
     """One hit per (watchlist, entry): its first mention in the text (in the title if the
-    text has none), with the sentence around it as the snippet."""
+    text has none), with the sentence around it as the snippet and, as ``snippet_marks``
+    (JSON), the matcher's spans of every mention shown in it: [start, end, watchlist,
+    entry], relative to the snippet (a digest highlights those, and only those)."""
     first: dict[tuple[str, str], Mention] = {}
     for m in mentions:
         key = (m.watchlist, m.entry)
         if key not in first or (first[key].start < body_start <= m.start):
             first[key] = m
-    return [{
-        "watchlist": m.watchlist, "entry": m.entry, "kind": m.kind, "name": m.name,
-        "matched": m.text, "alias": m.alias, "score": m.score, "start": m.start, "end": m.end,
-        "snippet": snippet(doc, m.start, m.end), "priority": m.priority,
-        "entry_version": versions.get((m.watchlist, m.entry), ""),
-    } for m in first.values()]
+    spans = [(m.start, m.end) for m in mentions]
+    hits = []
+    for m in first.values():
+        text, places = excerpt(doc, m.start, m.end, spans)
+        marks = [[*place, other.watchlist, other.entry]
+                 for place, other in zip(places, mentions, strict=True) if place is not None]
+        hits.append({
+            "watchlist": m.watchlist, "entry": m.entry, "kind": m.kind, "name": m.name,
+            "matched": m.text, "alias": m.alias, "score": m.score, "start": m.start,
+            "end": m.end, "snippet": text, "snippet_marks": json.dumps(marks),
+            "priority": m.priority, "entry_version": versions.get((m.watchlist, m.entry), ""),
+        })
+    return hits
 
 
 def analyse(analyser: Analyser, extracted: Extracted, *, url: str, feed_id: int | None,
@@ -262,7 +274,7 @@ async def _guarded(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: Fee
     except (SQLAlchemyError, asyncio.CancelledError):
         raise
     except Exception as exc:
-        log.exception("feed %s: unexpected %s", feed.url, type(exc).__name__)
+        log.exception("feed %s: unexpected %s", mask_url(feed.url), type(exc).__name__)
         summary = Summary(feeds_polled=1)
         response = Response(url=feed.url, final_url=feed.url,
                             error=f"unexpected {type(exc).__name__}: {exc}"[:500])
@@ -274,7 +286,7 @@ def _failure(ctx: Context, states: FeedStates, feed: Feed, response: Response,
              summary: Summary) -> None:
     now = ctx.clock()
     summary.failed += 1
-    summary.errors.append(f"{feed.url}: {response.error}")
+    summary.errors.append(shown(f"{feed.url}: {response.error}"))  # credentials masked
     if response.status == 410:
         states.set(feed.id, state="disabled", last_polled=now, last_status=410,
                    last_error="410 Gone: the publisher removed this feed",
@@ -370,7 +382,7 @@ async def _fetch_and_store(ctx: Context, fetcher: Fetcher, feed: Feed, key: str,
             ctx.timed("extract", started)
         else:
             summary.pages_failed += 1
-            summary.errors.append(f"{link}: {page.error}")
+            summary.errors.append(shown(f"{link}: {page.error}"))
     if extracted is None:
         extracted = from_feed(item.title, item.summary, item.content, item.author,
                               item.published)

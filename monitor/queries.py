@@ -3,6 +3,7 @@ articles, feeds.  The dictionaries' keys are the stable JSON output of the CLI."
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 
 from monitor.digest import HealthNote
+from monitor.display import mask_url, shown
 from monitor.models import Article, Feed, Hit, Item, Story
 from monitor.store import Store
 
@@ -21,10 +23,12 @@ def iso(value: datetime | None) -> str | None:
 
 def feed_rows(store: Store) -> list[dict[str, Any]]:
     return [{
-        "feed_id": f.id, "url": f.url, "name": f.name,
+        "feed_id": f.id, "url": mask_url(f.url), "name": f.name,
         "state": f.state if f.polling == "on" else f.polling, "origin": f.origin,
         "last_polled": iso(f.last_polled), "last_status": f.last_status,
-        "error_count": f.error_count, "last_error": f.last_error, "next_poll": iso(f.next_poll),
+        "error_count": f.error_count,
+        "last_error": None if f.last_error is None else shown(f.last_error),
+        "next_poll": iso(f.next_poll),
     } for f in store.feeds()]
 
 
@@ -43,15 +47,18 @@ def sources(store: Store, story_ids: list[int]) -> dict[int, list[dict[str, Any]
                 .where(Article.story_id.in_(story_ids[i:i + 500]))
                 .order_by(Article.first_seen, Article.id, Item.id)).all()
             for story, url, item_url, feed_name, feed_url, item_pub, art_pub, _ in rows:
-                out[story].append({"url": item_url or url, "feed": feed_name or feed_url,
+                feed = feed_name or (mask_url(feed_url) if feed_url else None)
+                out[story].append({"url": item_url or url, "feed": feed,
                                    "published": iso(item_pub or art_pub)})
     return out
 
 
 def hit_rows(store: Store, since: datetime | None = None, watchlist: str | None = None,
-             entry: str | None = None, where: Sequence[ColumnElement[bool]] = ()
-             ) -> list[dict[str, Any]]:
-    """Hits with their story's title, URL and sources; ``where``: more conditions (digests)."""
+             entry: str | None = None, where: Sequence[ColumnElement[bool]] = (),
+             marks: bool = False) -> list[dict[str, Any]]:
+    """Hits with their story's title, URL and sources; ``where``: more conditions (digests);
+    ``marks``: with ``snippet_marks`` too (the snippet's spans to highlight, for digests;
+    None for hits stored before they were kept)."""
     query = (select(Hit, Story.title, Article.url, Article.title, Article.published)
              .join(Story, Story.id == Hit.story_id).join(Article, Article.id == Hit.article_id)
              .where(*where).order_by(Hit.first_seen, Hit.id))
@@ -64,7 +71,7 @@ def hit_rows(store: Store, since: datetime | None = None, watchlist: str | None 
     with store.session() as s:
         rows = s.execute(query).all()
     by_story = sources(store, sorted({hit.story_id for hit, *_ in rows}))
-    return [{
+    found = [{
         "hit_id": hit.id, "story_id": hit.story_id, "watchlist": hit.watchlist,
         "entry": hit.entry, "kind": hit.kind, "name": hit.name, "matched": hit.matched,
         "score": hit.score, "title": article_title or story_title, "url": url,
@@ -73,6 +80,11 @@ def hit_rows(store: Store, since: datetime | None = None, watchlist: str | None 
         "found_by": hit.found_by, "watchlist_version": hit.entry_version, "notify": hit.notify,
         "alias": hit.alias, "priority": hit.priority,
     } for hit, story_title, url, article_title, published in rows]
+    if marks:
+        for row, (hit, *_) in zip(found, rows, strict=True):
+            row["snippet_marks"] = (None if hit.snippet_marks is None
+                                    else json.loads(hit.snippet_marks))
+    return found
 
 
 def article_rows(store: Store, since: datetime | None = None) -> list[dict[str, Any]]:
@@ -84,7 +96,8 @@ def article_rows(store: Store, since: datetime | None = None) -> list[dict[str, 
     with store.session() as s:
         rows = s.execute(query).all()
     return [{
-        "article_id": a.id, "story_id": a.story_id, "feed": feed_name or feed_url,
+        "article_id": a.id, "story_id": a.story_id,
+        "feed": feed_name or (mask_url(feed_url) if feed_url else None),
         "url": a.url, "canonical_url": a.canonical_url,
         "claimed_canonical": a.claimed_canonical, "title": a.title,
         "published": iso(a.published), "language": a.language, "text_source": a.text_source,
@@ -114,19 +127,20 @@ def feed_health(store: Store, now: datetime) -> list[HealthNote]:
         latest = {feed_id: when for feed_id, when in s.execute(
             select(Item.feed_id, func.max(Item.first_seen)).group_by(Item.feed_id))}
     for feed in feeds:
-        name = feed.name or feed.url
+        url = mask_url(feed.url)  # shown in digests: never its credentials
+        name = shown(feed.name) if feed.name else url
         if feed.state == "disabled":
-            notes.append(HealthNote(name, feed.url, f"disabled: {feed.last_error or 'by hand'}"))
+            notes.append(HealthNote(name, url, f"disabled: {shown(feed.last_error or 'by hand')}"))
         elif feed.state == "failing":
-            notes.append(HealthNote(name, feed.url, f"failing: {feed.error_count} polls in a "
-                                    f"row, last error: {feed.last_error}"))
+            notes.append(HealthNote(name, url, f"failing: {feed.error_count} polls in a "
+                                    f"row, last error: {shown(feed.last_error)}"))
         elif feed.id in latest and feed.last_polled is not None:
             polls, first, last = recent.get(feed.id, (0, None, None))
             usual = ((last - first).total_seconds() / (polls - 1)
                      if polls >= 3 and first and last else None)
             quiet = (now - _aware(latest[feed.id])).total_seconds()
             if usual and quiet > max(3 * usual, 2 * feed.interval, 3600):
-                notes.append(HealthNote(name, feed.url, f"silent for {_ago(quiet)} (new items "
+                notes.append(HealthNote(name, url, f"silent for {_ago(quiet)} (new items "
                                         f"usually every {_ago(usual)})"))
     return notes
 

@@ -124,14 +124,24 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_SLACK_URL = str.maketrans({"|": "%7C", "<": "%3C", ">": "%3E", " ": "%20"})
+
+
+def slack_link(url: str, text: str) -> str:
+    """``<url|text>`` in Slack's link syntax: in the URL, ``|`` (which ends it there), ``<``,
+    ``>`` and spaces are percent-encoded and ``&`` becomes ``&amp;``; the text is escaped and
+    keeps no ``|``."""
+    return f"<{slack_escape(url.translate(_SLACK_URL))}|{slack_escape(text).replace('|', '¦')}>"
+
+
 def slack_text(digest: Digest, limit: int = STORIES_PER_ENTRY) -> str:
     lines = [f"*{slack_escape(digest.subject)}*"]
     for watchlist in digest.watchlists:
         for entry in watchlist.entries:
             lines.append(f"\n*{slack_escape(entry.name)}* ({len(entry.stories)})")
             for story in entry.stories[:limit]:
-                title = slack_escape(story.title).replace("|", "¦")
-                link = f"<{story.url}|{title}>" if story.url else title
+                link = (slack_link(story.url, story.title) if story.url
+                        else slack_escape(story.title))
                 outlets = slack_escape(", ".join(story.outlets))
                 lines.append(f"• {link} — {outlets}" if outlets else f"• {link}")
                 if story.snippet:

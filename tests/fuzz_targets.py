@@ -2,7 +2,7 @@
 
     python tests/fuzz_targets.py TARGET [CORPUS_DIR] [libFuzzer options, e.g. -runs=5000]
 
-Targets: feed (parse_feed on any bytes), url (canonical_url), match (the seed matcher on
+Targets: feed (parse_feed on any bytes), url (canonical_url, idempotent), match (the seed matcher on
 any text: offsets inside it, surface == text[start:end]), fold (the C folding against the
 pure-Python one: the same haystack and offsets), watchlist (any YAML text: a
 watchlist or problems), config (any YAML text: a Config or a ConfigError).  Anything else
@@ -40,7 +40,8 @@ def feed(data: bytes) -> None:
 
 
 def url(data: bytes) -> None:
-    canonical_url(atheris.FuzzedDataProvider(data).ConsumeUnicodeNoSurrogates(200))
+    once = canonical_url(atheris.FuzzedDataProvider(data).ConsumeUnicodeNoSurrogates(200))
+    assert canonical_url(once) == once
 
 
 _matcher: list[Matcher] = []

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.config import ConfigError, load_config, parse_config, parse_duration, parse_size
-from tests.conftest import ROOT
+from tests.conftest import ROOT, examples
 
 
 def test_the_repository_default_config_is_valid() -> None:
@@ -239,7 +239,7 @@ KEYS = ["database", "watchlists", "fetch", "feeds", "url", "interval", "timeout"
         "webhook", "email", "to", "file", "dir", "alerts", "delivery", "server", "x"]
 
 
-@settings(max_examples=200, deadline=None,
+@settings(max_examples=examples(200), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(max_size=300) | st.recursive(
     st.none() | st.booleans() | st.integers(-5, 10**12) | st.floats(allow_nan=True)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from monitor.dedupe import canonical_url, content_hash, fingerprint, item_key, similarity
+from tests.conftest import examples
 
 BASE = "https://example.com/world/2024/06/19/putin-pyongyang"
 
@@ -66,13 +67,52 @@ def test_fingerprints_are_stable_and_short_texts_have_none() -> None:
     assert content_hash("Putin, visits  PYONGYANG!") == content_hash("putin visits pyongyang")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(max_size=120) | st.builds(
     lambda scheme, host, port, path: f"{scheme}://{host}{port}{path}",
     st.sampled_from(["http", "https", "HTTP", "ftp", ""]),
     st.text(max_size=20), st.sampled_from(["", ":80", ":443", ":99999", ":x", ":8080"]),
     st.text(max_size=40)))
+@example("0 /")  # was "http:///0 ", whose canonical form was "http:///0"
+@example("0 / #")
+@example("HTTP:////:80")  # no host: "//:80" read as a host the next time
+@example("http://www.amp.example.org/a.amp.amp")
+@example("http://h/x/amp /")
+@example("http://[::1]:8080/x")
 def test_any_url_has_one_canonical_form_and_never_raises(url: str) -> None:
     once = canonical_url(url)
     assert isinstance(once, str)
-    assert canonical_url(once) == once or once == url.strip()  # idempotent where it parses
+    assert canonical_url(once) == once  # idempotent, whatever the input
+
+
+@pytest.mark.parametrize(("url", "canonical"), [
+    ("0 /", "http:///0"),
+    ("http://e.org/a /", "http://e.org/a"),
+    ("HTTP:////:80", "http:///:80"),
+    ("http://www.amp.e.org/a.amp.amp", "http://e.org/a"),
+    ("http://[::1]:8080/x", "http://[::1]:8080/x"),
+])
+def test_canonical_forms_that_used_to_change_on_a_second_pass(url: str, canonical: str) -> None:
+    assert canonical_url(url) == canonical == canonical_url(canonical)
+
+
+@pytest.mark.parametrize(("env", "profile", "derandomized"), [
+    ({"CI": "true"}, "ci", True), ({}, "dev", False),
+    ({"CI": "true", "HYPOTHESIS_PROFILE": "fuzz"}, "fuzz", False)])
+def test_property_tests_are_reproducible_in_ci(env: dict[str, str], profile: str,
+                                               derandomized: bool) -> None:
+    """CI=true (which .ci/run exports) runs the same examples every time; a developer's
+    run and the fuzz profile are random."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    clean = {k: v for k, v in os.environ.items() if k not in ("CI", "HYPOTHESIS_PROFILE")}
+    code = ("import tests.conftest as c; from hypothesis import settings as s; "
+            "print(s.get_current_profile_name(), s.default.derandomize, c.examples(10))")
+    out = subprocess.run([sys.executable, "-c", code], env={**clean, **env}, cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out == [profile, str(derandomized), "500" if profile == "fuzz" else "10"]
+    assert "export CI=true" in (ROOT / ".ci" / "run").read_text()

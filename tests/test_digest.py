@@ -23,7 +23,7 @@ from monitor.digest import (
     last_fire,
     safe_url,
 )
-from monitor.render import Renderer, payload, slack_text
+from monitor.render import Renderer, payload, slack_link, slack_text
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -161,6 +161,19 @@ def test_hostile_titles_are_escaped_and_links_are_http_only() -> None:
     assert "<script>" not in slack_text(digest)
     assert safe_url("data:text/html,x") is None and safe_url("https://a.example/") is not None
     assert clean_header("a\u2028b\x00c") == "a b c"
+
+
+def test_slack_links_survive_pipes_angle_brackets_and_ampersands() -> None:
+    url = "https://news.example/a?q=x|y&r=<1> 2"
+    assert slack_link(url, "A | B & <C>") == (
+        "<https://news.example/a?q=x%7Cy&amp;r=%3C1%3E%202|A ¦ B &amp; &lt;C&gt;>")
+    rows = [hit(1, 1, "putin", "Vladimir Putin", "Putin", title="Putin | Kim", url=url)]
+    text = slack_text(build("daily", "digest", "k", (None, utc(2026, 1, 1)), "UTC", rows))
+    line = next(x for x in text.splitlines() if x.startswith("• "))
+    inner = line[line.index("<") + 1:line.rindex(">")]
+    target, label = inner.split("|")  # one separator: the URL ends where Slack reads it
+    assert target.replace("&amp;", "&") == "https://news.example/a?q=x%7Cy&r=%3C1%3E%202"
+    assert label == "Putin ¦ Kim" and "<" not in inner and ">" not in inner
 
 
 def test_payload_schema() -> None:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import UsageError
-from monitor.extract import from_feed, snippet, strip_html
+from monitor.extract import from_feed, strip_html
 from monitor.feeds import (
     MAX_BACKOFF,
     OpmlFeed,
@@ -22,7 +22,8 @@ from monitor.feeds import (
     read_opml,
     to_opml,
 )
-from tests.conftest import rss
+from monitor.snippets import snippet
+from tests.conftest import examples, rss
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
@@ -118,13 +119,13 @@ def _check(parsed: ParsedFeed) -> None:
         assert item.published is None or item.published <= NOW
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.binary(max_size=400))
 def test_any_bytes_give_a_parsed_feed_never_an_exception(body: bytes) -> None:
     _check(parse_feed(body, "https://feeds.example.org/rss", now=NOW))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.fixed_dictionaries({}, optional={
     "title": FIELD, "link": FIELD, "guid": FIELD, "description": FIELD, "pubDate": FIELD,
     "author": FIELD}), max_size=5))

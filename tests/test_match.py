@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from monitor import normalize
 from monitor.match import Matcher, Mention
 from monitor.watchlist import Watchlist
-from tests.conftest import watchlist_from_yaml
+from tests.conftest import examples, watchlist_from_yaml
 
 WATCHLIST = """
 watchlist: test
@@ -124,6 +124,27 @@ def test_punctuation_does_not_block(matcher: Matcher, text: str,
 ])
 def test_short_capitals(matcher: Matcher, text: str, expected: list[tuple[str, str]]) -> None:
     assert hits(matcher, text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "ÜS bölgesinde",          # Turkish: a base (üs), not the US
+    "the Ü.S. base", "ÙS", "UŚ", "U\u0308S", "ÉU", "Ü.K.", "the ÜK"])
+def test_short_capitals_need_their_own_letters_not_accented_ones(matcher: Matcher,
+                                                                 text: str) -> None:
+    assert hits(matcher, text) == []
+
+
+def test_short_capitals_with_accents_match_only_as_written() -> None:
+    matcher = Matcher([watchlist_from_yaml(
+        "watchlist: w\nentries:\n  - {id: ovp, kind: organization, name: ÖVP}\n")])
+    assert [m.text for m in matcher.match("ÖVP and OVP and Ö.V.P. and O.V.P.")] == [
+        "ÖVP", "Ö.V.P."]
+    # the compatibility form of a letter is that letter: fullwidth capitals are capitals
+    assert [m.text for m in matcher.match("ＵＳ")] == []  # no US entry here
+    us = Matcher([watchlist_from_yaml(
+        "watchlist: w\nentries:\n  - {id: us, kind: country, name: United States, "
+        "aliases: [US]}\n")])
+    assert [m.text for m in us.match("ＵＳ and US and ÜS")] == ["ＵＳ", "US"]
 
 
 def test_case_sensitive_entry(matcher: Matcher) -> None:
@@ -402,7 +423,7 @@ def test_seed_watchlist_on_seed_finds_the_story_and_no_false_hits(seed_matcher: 
 
 # --- any text -----------------------------------------------------------------------------------
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=200)
        | st.lists(st.sampled_from(["Putin", "U.S.", "Ж", "ß", " ", "\n", "-", "'", "Tô",
                                    "\u0302", "Zelenskyy", "Việt Nam", "İ", "ﬁ"]))

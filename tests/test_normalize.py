@@ -21,6 +21,7 @@ from monitor.normalize import (
     near,
     token_set,
 )
+from tests.conftest import examples
 
 needs_c = pytest.mark.skipif(not normalize.SPEEDUPS,
                              reason="monitor._fold is not built (no C compiler when installed)")
@@ -57,7 +58,7 @@ def test_the_c_folding_is_built_where_there_is_a_compiler() -> None:
 
 
 @needs_c
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(TEXTS)
 def test_c_and_python_folding_agree(text: str) -> None:
     expected = fold_text_python(text)
@@ -80,13 +81,13 @@ SMALL_SETS = st.lists(st.text(alphabet="abcd", min_size=1, max_size=4), max_size
 def on_small_sets(alphabet: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """A C-and-Python test given 200 short texts of ``alphabet`` and two small token sets."""
     def wrap(test: Callable[..., None]) -> Callable[..., None]:
-        examples = given(st.text(alphabet=alphabet, max_size=40), SMALL_SETS, SMALL_SETS)
-        return needs_c(settings(max_examples=200, deadline=None)(examples(test)))
+        inputs = given(st.text(alphabet=alphabet, max_size=40), SMALL_SETS, SMALL_SETS)
+        return needs_c(settings(max_examples=examples(200), deadline=None)(inputs(test)))
     return wrap
 
 
 @needs_c
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(TEXTS, st.lists(st.text(alphabet="abcdefgh", min_size=1, max_size=6), max_size=10),
        st.integers(1, 4), st.integers(3, 12))
 def test_c_and_python_candidate_tokens_agree(text: str, skip: list[str], shortest: int,
@@ -169,7 +170,7 @@ def test_token_set_is_a_set_of_tokens() -> None:
 
 
 @needs_c
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(alphabet="abcé普", max_size=6),
        st.lists(st.text(alphabet="abcé普", max_size=5), max_size=12))
 def test_c_and_python_near_agree(token: str, keys: list[str]) -> None:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from monitor.errors import WatchlistError
 from monitor.watchlist import DEFAULT_FUZZY, check_watchlists, load_watchlists, parse_watchlist
+from tests.conftest import examples
 
 
 def problems(text: str) -> list[str]:
@@ -143,14 +144,14 @@ def test_seed_watchlists_are_valid(seed_watchlists: list) -> None:  # type: igno
     assert seed_watchlists and all(w.entries for w in seed_watchlists)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.text(max_size=300))
 def test_any_text_gives_problems_not_exceptions(text: str) -> None:
     watchlist, found = parse_watchlist(text, "w.yaml")
     assert watchlist is not None or found
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=10),
     lambda children: st.lists(children, max_size=4)
