@@ -73,6 +73,20 @@ def _link(value: Any, base: str) -> str | None:
     return link if parts.scheme in ("http", "https") and parts.hostname else None
 
 
+# Where a feed proxy (FeedBurner, Pheedo) keeps the publisher's own link for an item whose
+# <link> it rewrote to a redirect through itself; feedparser names them prefix_localname.
+_ORIGINAL_LINKS = ("feedburner_origlink", "pheedo_origlink")
+
+
+def _item_link(entry: Any, base: str) -> str | None:
+    """The item's link: the publisher's original one when a feed proxy recorded it (the
+    <link> is then a redirect through the proxy), else the <link>."""
+    for key in _ORIGINAL_LINKS:
+        if original := _link(entry.get(key), base):
+            return original
+    return _link(entry.get("link"), base)
+
+
 def plain(value: Any) -> str:
     """Text fit for a title: markup and scripts removed, entities decoded, one line."""
     text = value if isinstance(value, str) else ""
@@ -111,7 +125,7 @@ def parse_feed(body: bytes, url: str = "", content_type: str | None = None, *,
             published = now
         items.append(FeedItem(
             guid=(entry.get("id") or None),
-            link=_link(entry.get("link"), url),
+            link=_item_link(entry, url),
             title=plain(entry.get("title")),
             summary=entry.get("summary") or "",
             content=max(contents, key=len) if contents else "",

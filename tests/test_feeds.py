@@ -143,3 +143,19 @@ def test_what_fuzzing_found_in_feeds() -> None:
     body = rss([{"title": "t", "link": "\x05\x00http://example.org/a", "guid": "1"}])
     body = body.replace(b"&#5;", b"\x05").replace(b"&#0;", b"\x00")
     assert all(i.link in (None, "http://example.org/a") for i in parse_feed(body).items)
+
+
+def test_a_feed_proxys_original_link_wins_over_its_redirect() -> None:
+    body = b"""<?xml version="1.0"?><rss version="2.0"
+      xmlns:feedburner="http://rssnamespace.org/feedburner/ext/1.0"
+      xmlns:pheedo="http://www.pheedo.com/namespace/pheedo"><channel><title>t</title>
+    <item><title>a</title><link>http://feeds.feedburner.com/~r/wire/~3/abc/story</link>
+      <feedburner:origLink>https://news.example/story?id=1&amp;x=2</feedburner:origLink></item>
+    <item><title>b</title><link>http://ads.pheedo.com/click/1</link>
+      <pheedo:origLink>/p/2</pheedo:origLink></item>
+    <item><title>c</title><link>https://news.example/c</link>
+      <feedburner:origLink>javascript:alert(1)</feedburner:origLink></item>
+    </channel></rss>"""
+    links = [i.link for i in parse_feed(body, "https://news.example/rss").items]
+    assert links == ["https://news.example/story?id=1&x=2", "https://news.example/p/2",
+                     "https://news.example/c"]  # an unusable original keeps the <link>
