@@ -35,6 +35,8 @@ _BY = re.compile(r"^\s*by\s+", re.IGNORECASE)
 _DATE_KEYS = ("article:published_time", "og:published_time", "datepublished",
               "dc.date.issued", "dcterms.created", "dc.date", "date", "pubdate", "publishdate",
               "parsely-pub-date", "sailthru.date", "ptime", "displaydate")
+# A character reference: decoded once more in metadata text (see _text).
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"),
          (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe", "utf-16-le"),
          (b"\xfe\xff", "utf-16-be"))
@@ -174,12 +176,23 @@ def _json_ld(page: str) -> dict[str, Any]:
     return {}
 
 
+def _text(value: Any) -> str | None:
+    """Metadata text on one line.  Character references still in it are decoded once (not
+    until none is left): CMSs escape text for HTML before writing it into JSON-LD, which
+    JSON does not undo (``zerst&ouml;ren``, ``&#8216;``), or into an attribute already
+    escaped (``&amp;quot;``).  Only complete references count, so ``AT&T`` stays."""
+    if not isinstance(value, str):
+        return None
+    if "&" in value:
+        value = _ENTITY.sub(lambda found: html.unescape(found[0]), value)
+    return " ".join(value.split()) or None
+
+
 def _names(value: Any) -> str | None:
     """Author names from a JSON-LD author value (a string, a Person, or a list of them)."""
     items = value if isinstance(value, list) else [value]
-    names = [i.get("name") if isinstance(i, dict) else i for i in items]
-    clean = [n.strip() for n in names if isinstance(n, str) and n.strip()]
-    return "; ".join(dict.fromkeys(clean)) or None
+    names = [_text(i.get("name") if isinstance(i, dict) else i) for i in items]
+    return "; ".join(dict.fromkeys(n for n in names if n)) or None
 
 
 def _author(meta: dict[str, str], ld: dict[str, Any]) -> str | None:
@@ -187,7 +200,7 @@ def _author(meta: dict[str, str], ld: dict[str, Any]) -> str | None:
                   meta.get("byl"), meta.get("parsely-author"), meta.get("sailthru.author"),
                   meta.get("dc.creator")):
         if value and not value.startswith(("http://", "https://", "/")):
-            return _BY.sub("", value).strip() or None
+            return _text(_BY.sub("", value))
     return None
 
 
@@ -212,9 +225,9 @@ def page_metadata(page: str, url: str, *, search_date: bool = True) -> PageMeta:
     head = page[:end] if end > 0 else page[:200_000]
     meta, ld = _meta_tags(head), _json_ld(page[:400_000])
     title_tag = _TITLE.search(head)
-    title = (ld.get("headline") if isinstance(ld.get("headline"), str) else None) \
-        or meta.get("og:title") or meta.get("twitter:title") \
-        or (html.unescape(title_tag[1]) if title_tag else None)
+    title = _text(ld.get("headline")) or _text(meta.get("og:title")) \
+        or _text(meta.get("twitter:title")) \
+        or (_text(html.unescape(title_tag[1])) if title_tag else None)
     published = None
     for value in (ld.get("datePublished"), *(meta.get(k) for k in _DATE_KEYS)):
         if isinstance(value, str) and (published := parse_date(value)):
@@ -230,8 +243,7 @@ def page_metadata(page: str, url: str, *, search_date: bool = True) -> PageMeta:
     language = (lang[1] if lang else None) or meta.get("content-language") \
         or meta.get("og:locale")
     return PageMeta(
-        title=" ".join(title.split()) or None if title else None,
-        author=_author(meta, ld), published=published,
+        title=title, author=_author(meta, ld), published=published,
         language=language.replace("_", "-").split("-")[0].lower() if language else None,
         canonical_url=canonical_link(head, url))
 

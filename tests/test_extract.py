@@ -131,3 +131,27 @@ def test_a_charset_that_lies_does_not_garble_the_text() -> None:
     assert decode_page("Путин".encode("utf-16"), "text/html; charset=utf-8") == "Путин"
     assert decode_page(b"\xef\xbb\xbfPutin", "text/html; charset=iso-8859-1") == "Putin"
     assert decode_page(b"", None) == ""
+
+
+def ld(data: dict[str, object]) -> str:
+    return f'<script type="application/ld+json">{json.dumps(data)}</script>'
+
+
+def test_character_references_in_json_ld_and_meta_text_are_decoded_once() -> None:
+    meta = page_metadata(head(ld({
+        "@type": "NewsArticle",
+        "headline": "Putin will &quot;zerst&ouml;ren&quot; &#8216;alles&#8217;",
+        "author": [{"name": "Ann &amp; Bo Lee"}, "Jos&eacute; Ruiz"]})), "https://n.example/")
+    assert meta.title == "Putin will \"zerstören\" ‘alles’"
+    assert meta.author == "Ann & Bo Lee; José Ruiz"
+    # Once, not until none is left; text that only looks like a reference stays.
+    for written, shown in [("AT&amp;T", "AT&T"), ("AT&T &copy 2024", "AT&T &copy 2024"),
+                           ("the &amp;amp; entity", "the &amp; entity")]:
+        page = head(ld({"@type": "NewsArticle", "headline": written}))
+        assert page_metadata(page, "https://n.example/").title == shown, written
+    # An attribute escaped twice (the parser decodes one level, we decode the other).
+    double = head('<meta property="og:title" content="Kim&amp;#039;s &amp;quot;pact&amp;quot;">',
+                  '<meta name="author" content="M&amp;uuml;ller">')
+    meta = page_metadata(double, "https://n.example/")
+    assert (meta.title, meta.author) == ('Kim\'s "pact"', "Müller")
+
