@@ -35,6 +35,10 @@ _BY = re.compile(r"^\s*by\s+", re.IGNORECASE)
 _DATE_KEYS = ("article:published_time", "og:published_time", "datepublished",
               "dc.date.issued", "dcterms.created", "dc.date", "date", "pubdate", "publishdate",
               "parsely-pub-date", "sailthru.date", "ptime", "displaydate")
+_HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
+_BODY_START = re.compile(r"<body[\s>]", re.IGNORECASE)
+MAX_HEAD = 10_000_000  # characters: the default fetch.max_bytes; a <head> is read to its end
+_LOOKAHEAD = 400_000  # characters past the head searched for JSON-LD and <time>
 # A character reference: decoded once more in metadata text (see _text).
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"),
@@ -204,6 +208,13 @@ def _author(meta: dict[str, str], ld: dict[str, Any]) -> str | None:
     return None
 
 
+def _head_end(page: str) -> int:
+    """Where the page's head ends (``</head>``, else ``<body``: HTML lets both out),
+    however long it is (a head of 965 KB of inline scripts is real), within MAX_HEAD."""
+    found = _HEAD_END.search(page, 0, MAX_HEAD) or _BODY_START.search(page, 0, MAX_HEAD)
+    return found.start() if found else min(len(page), MAX_HEAD)
+
+
 def _htmldate(page: str, url: str) -> datetime | None:
     """htmldate (trafilatura's date finder) on the whole page, its quick search only."""
     from htmldate import find_date
@@ -216,14 +227,14 @@ def _htmldate(page: str, url: str) -> datetime | None:
 
 
 def page_metadata(page: str, url: str, *, search_date: bool = True) -> PageMeta:
-    """Title, author, publication date, language and canonical URL from a page's head:
-    <meta> tags (Open Graph, article:*, Dublin Core, newsroom ones), JSON-LD, <title>,
-    <time datetime>, a date in the URL; cheap regular expressions, no DOM.  Failing those,
-    htmldate looks through the page (about 10 ms) unless ``search_date`` is false (the
-    caller has a date already, e.g. the feed item's)."""
-    end = page.find("</head>", 0, 400_000)
-    head = page[:end] if end > 0 else page[:200_000]
-    meta, ld = _meta_tags(head), _json_ld(page[:400_000])
+    """Title, author, publication date, language and canonical URL from a page's head, read
+    to its end: <meta> tags (Open Graph, article:*, Dublin Core, newsroom ones), JSON-LD,
+    <title>, <time datetime>, a date in the URL; cheap regular expressions, no DOM.
+    Failing those, htmldate looks through the page (about 10 ms) unless ``search_date`` is
+    false (the caller has a date already, e.g. the feed item's)."""
+    end = _head_end(page)
+    head = page[:end]
+    meta, ld = _meta_tags(head), _json_ld(page[:end + _LOOKAHEAD])
     title_tag = _TITLE.search(head)
     title = _text(ld.get("headline")) or _text(meta.get("og:title")) \
         or _text(meta.get("twitter:title")) \
@@ -233,7 +244,7 @@ def page_metadata(page: str, url: str, *, search_date: bool = True) -> PageMeta:
         if isinstance(value, str) and (published := parse_date(value)):
             break
     if published is None:
-        time_tag = _TIME.search(page, 0, 400_000)
+        time_tag = _TIME.search(page, 0, end + _LOOKAHEAD)
         published = parse_date(time_tag[1]) if time_tag else None
     if published is None and (in_url := _URL_DATE.search(url)):
         published = parse_date("-".join(in_url.groups()))

@@ -155,3 +155,24 @@ def test_character_references_in_json_ld_and_meta_text_are_decoded_once() -> Non
     meta = page_metadata(double, "https://n.example/")
     assert (meta.title, meta.author) == ('Kim\'s "pact"', "Müller")
 
+
+
+def test_metadata_after_a_long_head_is_read() -> None:
+    # A CNBC page: 965 KB of inline scripts before its metadata and </head>.
+    scripts = "<script>var config = {'a': 'abcdefghij'};</script>\n" * 20_000
+    page = head(scripts, '<meta property="og:title" content="Late title">',
+                '<meta property="article:published_time" content="2023-04-28T19:20:36+02:00">',
+                ld({"@type": "NewsArticle", "author": {"name": "Ann Lee"}}))
+    assert page.index("</head>") > 900_000
+    meta = page_metadata(page, "https://n.example/a", search_date=False)
+    assert meta.title == "Late title" and meta.author == "Ann Lee"
+    assert meta.published == datetime(2023, 4, 28, 17, 20, 36, tzinfo=UTC)
+    # A "<body" in a script of the head does not end it.
+    page = page.replace("<script>", "<script>document.write('<body>');", 1)
+    assert page_metadata(page, "https://n.example/a").title == "Late title"
+    # No </head> at all: the head ends where the body starts.
+    no_end = head(scripts, '<meta property="og:title" content="Late title">').replace(
+        "</head><body>", '<body><meta name="author" content="Not an author">')
+    meta = page_metadata(no_end, "https://n.example/a", search_date=False)
+    assert (meta.title, meta.author) == ("Late title", None)
+
