@@ -12,6 +12,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
 
+from monitor.language import language_code, resolve_language
+
 MIN_PAGE_TEXT = 200  # characters: less than this from a page means extraction failed
 _CANONICAL = re.compile(
     r"<link\b[^>]*\brel\s*=\s*[\"']?canonical[\"']?[^>]*>", re.IGNORECASE)
@@ -215,6 +217,17 @@ def _head_end(page: str) -> int:
     return found.start() if found else min(len(page), MAX_HEAD)
 
 
+def _declared_language(page: str, meta: dict[str, str]) -> str | None:
+    """The first declaration that names a language: <html lang>, Content-Language,
+    og:locale (``lang="utf-8"`` is a mistake, not a language)."""
+    lang = _HTML_LANG.search(page[:5000])
+    for value in (lang[1] if lang else None, meta.get("content-language"),
+                  meta.get("og:locale")):
+        if code := language_code(value):
+            return code
+    return None
+
+
 def _htmldate(page: str, url: str) -> datetime | None:
     """htmldate (trafilatura's date finder) on the whole page, its quick search only."""
     from htmldate import find_date
@@ -227,11 +240,11 @@ def _htmldate(page: str, url: str) -> datetime | None:
 
 
 def page_metadata(page: str, url: str, *, search_date: bool = True) -> PageMeta:
-    """Title, author, publication date, language and canonical URL from a page's head, read
-    to its end: <meta> tags (Open Graph, article:*, Dublin Core, newsroom ones), JSON-LD,
-    <title>, <time datetime>, a date in the URL; cheap regular expressions, no DOM.
-    Failing those, htmldate looks through the page (about 10 ms) unless ``search_date`` is
-    false (the caller has a date already, e.g. the feed item's)."""
+    """Title, author, publication date, declared language (ISO 639-1) and canonical URL from
+    a page's head, read to its end: <meta> tags (Open Graph, article:*, Dublin Core,
+    newsroom ones), JSON-LD, <title>, <time datetime>, a date in the URL; cheap regular
+    expressions, no DOM.  Failing those, htmldate looks through the page (about 10 ms)
+    unless ``search_date`` is false (the caller has a date already, e.g. the feed item's)."""
     end = _head_end(page)
     head = page[:end]
     meta, ld = _meta_tags(head), _json_ld(page[:end + _LOOKAHEAD])
@@ -250,13 +263,9 @@ def page_metadata(page: str, url: str, *, search_date: bool = True) -> PageMeta:
         published = parse_date("-".join(in_url.groups()))
     if published is None and search_date:
         published = _htmldate(page, url)
-    lang = _HTML_LANG.search(page[:5000])
-    language = (lang[1] if lang else None) or meta.get("content-language") \
-        or meta.get("og:locale")
     return PageMeta(
         title=title, author=_author(meta, ld), published=published,
-        language=language.replace("_", "-").split("-")[0].lower() if language else None,
-        canonical_url=canonical_link(head, url))
+        language=_declared_language(page, meta), canonical_url=canonical_link(head, url))
 
 
 def extract_page(page: str, url: str, *, search_date: bool = True) -> Extracted | None:
@@ -277,16 +286,19 @@ def extract_page(page: str, url: str, *, search_date: bool = True) -> Extracted 
     meta = page_metadata(page, url, search_date=search_date)
     return Extracted(
         text=text, title=meta.title, author=meta.author, published=meta.published,
-        language=meta.language, canonical_url=meta.canonical_url, source="page")
+        language=resolve_language(meta.language, text), canonical_url=meta.canonical_url,
+        source="page")
 
 
 def from_feed(title: str, summary: str, content: str, author: str | None,
-              published: datetime | None) -> Extracted:
-    """The fallback when the page cannot be fetched or yields nothing: the feed's content."""
+              published: datetime | None, language: str | None = None) -> Extracted:
+    """The fallback when the page cannot be fetched or yields nothing: the feed's content,
+    in the feed's declared ``language`` unless its text says otherwise."""
     body = strip_html(content if len(content) > len(summary) else summary)
     text = body if not title or body.startswith(title) else f"{title}\n\n{body}".strip()
     return Extracted(text=text, title=title or None, author=author, published=published,
-                     language=None, canonical_url=None, source="feed")
+                     language=resolve_language(language, text), canonical_url=None,
+                     source="feed")
 
 
 _SENTENCE_END = re.compile(r"[.!?…。！？](?=[\s\"'”’)\]]|$)|\n")

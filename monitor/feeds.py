@@ -18,6 +18,7 @@ import feedparser
 from monitor.config import check_url
 from monitor.errors import UsageError
 from monitor.extract import strip_html
+from monitor.language import language_code
 
 MAX_BACKOFF = 6 * 3600.0
 _C0_AND_SPACE = "".join(map(chr, range(0x21)))
@@ -33,6 +34,7 @@ class FeedItem:
     content: str  # the longest full content the feed gave, HTML
     published: datetime | None
     author: str | None
+    language: str | None = None  # ISO 639-1, as the item or its feed declares it
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,7 @@ class ParsedFeed:
     title: str | None
     items: list[FeedItem]
     problem: str | None  # what feedparser had to recover from ("bozo"), if anything
+    language: str | None = None  # ISO 639-1, as the feed declares it
 
 
 def _when(entry: Any) -> datetime | None:
@@ -51,6 +54,17 @@ def _when(entry: Any) -> datetime | None:
             except (OverflowError, ValueError):
                 continue
     return None
+
+
+def _language(entry: Any, default: str | None) -> str | None:
+    """The language an item declares (xml:lang on its title, summary or content), else its
+    feed's."""
+    details = [entry.get("title_detail"), entry.get("summary_detail"),
+               *(entry.get("content") or [])]
+    for detail in details:
+        if isinstance(detail, dict) and (code := language_code(detail.get("language"))):
+            return code
+    return default
 
 
 def _link(value: Any, base: str) -> str | None:
@@ -118,6 +132,7 @@ def parse_feed(body: bytes, url: str = "", content_type: str | None = None, *,
         problems.append(f"the feed lists {len(parsed.entries):,} items; only the first "
                         f"{max_items:,} are read (fetch.max_items)")
     items = []
+    declared = language_code(parsed.feed.get("language"))
     for entry in parsed.entries[:max_items]:
         contents = [c.get("value", "") for c in entry.get("content", []) or []]
         published = _when(entry)
@@ -131,12 +146,13 @@ def parse_feed(body: bytes, url: str = "", content_type: str | None = None, *,
             content=max(contents, key=len) if contents else "",
             published=published,
             author=plain(entry.get("author")) or None,
+            language=_language(entry, declared),
         ))
     problem = "; ".join(problems) or None
     if not items and not parsed.get("version"):
         why = problem or "no RSS, Atom or RDF document found"
         return ParsedFeed(None, [], f"not a feed: {why}")
-    return ParsedFeed(plain(parsed.feed.get("title")) or None, items, problem)
+    return ParsedFeed(plain(parsed.feed.get("title")) or None, items, problem, declared)
 
 
 def body_hash(body: bytes) -> str:

@@ -24,6 +24,7 @@ from monitor.dedupe import canonical_url, fingerprint, item_key
 from monitor.extract import Extracted, decode_page, extract_page, from_feed, snippet
 from monitor.feeds import FeedItem, body_hash, next_poll, parse_feed
 from monitor.fetch import Fetcher, Response
+from monitor.language import load_model
 from monitor.match import Matcher, Mention
 from monitor.models import Feed
 from monitor.notify import Sender
@@ -123,6 +124,7 @@ class Context:
     @classmethod
     def create(cls, config: Config, store: Store, watchlists: Sequence[Watchlist],
                clock: Callable[[], datetime] = utc_now) -> Context:
+        load_model()  # seconds, once: now, not on the event loop with requests in flight
         return cls(config, store, Analyser.create(watchlists), clock)
 
 
@@ -362,7 +364,7 @@ async def _fetch_and_store(ctx: Context, fetcher: Fetcher, feed: Feed, key: str,
             summary.errors.append(f"{link}: {page.error}")
     if extracted is None:
         extracted = from_feed(item.title, item.summary, item.content, item.author,
-                              item.published)
+                              item.published, feed.language or item.language)
         if not extracted.text:
             await ctx.db(ctx.store.add_source, feed.id, key, link, item.published, None,
                          ctx.clock())

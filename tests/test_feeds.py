@@ -159,3 +159,17 @@ def test_a_feed_proxys_original_link_wins_over_its_redirect() -> None:
     links = [i.link for i in parse_feed(body, "https://news.example/rss").items]
     assert links == ["https://news.example/story?id=1&x=2", "https://news.example/p/2",
                      "https://news.example/c"]  # an unusable original keeps the <link>
+
+
+def test_items_carry_the_language_they_or_their_feed_declare() -> None:
+    def declaring(language: str) -> bytes:
+        return rss([{"title": "t", "link": "https://news.example/1"}]).replace(
+            b"<channel>", f"<channel><language>{language}</language>".encode())
+
+    parsed = parse_feed(declaring("pt-BR"))
+    assert parsed.language == "pt" and parsed.items[0].language == "pt"
+    atom = b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">
+    <title>A</title><entry xml:lang="de"><id>urn:1</id><title>T</title>
+    <link href="http://e.org/a"/><updated>2024-06-19T01:00:00Z</updated></entry></feed>"""
+    assert parse_feed(atom).items[0].language == "de"
+    assert parse_feed(declaring("utf-8")).language is None
