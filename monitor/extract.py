@@ -7,11 +7,12 @@ import html
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
+from monitor.dates import best_time, date_languages, stamp, utc
+from monitor.dates import parse_date as parse_date  # archive.py and others import it here
 from monitor.language import language_code, resolve_language
 
 MIN_PAGE_TEXT = 200  # characters: less than this from a page means extraction failed
@@ -32,11 +33,13 @@ _JSON_LD = re.compile(
 _TITLE = re.compile(r"<title\b[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TIME = re.compile(r"<time\b[^>]*\bdatetime\s*=\s*[\"']?([^\"'>\s]+)", re.IGNORECASE)
 _URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0[1-9]|1[0-2])[/-](0[1-9]|[12]\d|3[01])(?:/|\b)")
-_ISO_DAY = re.compile(r"((?:19|20)\d\d)-?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01])")
 _BY = re.compile(r"^\s*by\s+", re.IGNORECASE)
 _DATE_KEYS = ("article:published_time", "og:published_time", "datepublished",
               "dc.date.issued", "dcterms.created", "dc.date", "date", "pubdate", "publishdate",
               "parsely-pub-date", "sailthru.date", "ptime", "displaydate")
+# Other dates of the page: not the publication, but they tell the offset the site writes.
+_OTHER_DATE_KEYS = ("article:modified_time", "og:updated_time", "datemodified",
+                    "dcterms.modified", "lastmod")
 _HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
 _BODY_START = re.compile(r"<body[\s>]", re.IGNORECASE)
 MAX_HEAD = 10_000_000  # characters: the default fetch.max_bytes; a <head> is read to its end
@@ -119,24 +122,6 @@ def canonical_link(page: str, base: str) -> str | None:
         if value and (url := urljoin(base, value)).startswith(("http://", "https://")):
             return url
     return None
-
-
-def parse_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z")
-                                      else value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            found = _ISO_DAY.search(value)
-            if not found:
-                return None
-            when = datetime(int(found[1]), int(found[2]), int(found[3]))
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +213,25 @@ def _declared_language(page: str, meta: dict[str, str]) -> str | None:
     return None
 
 
+def _published(page: str, end: int, meta: dict[str, str], ld: dict[str, Any],
+               language: str | None) -> datetime | None:
+    """The publication time from JSON-LD, the <meta> tags and the first <time datetime>,
+    in that order, a time that states its offset preferred (dates.best_time).  Values
+    are read lazily: the first that states its offset ends the search."""
+    languages = date_languages(language)
+    time_tag = _TIME.search(page, 0, end + _LOOKAHEAD)
+    values = (ld.get("datePublished"), *(meta.get(k) for k in _DATE_KEYS),
+              time_tag[1] if time_tag else None)
+    stamps = (when for v in values if isinstance(v, str) and (when := stamp(v, languages)))
+    first = next(stamps, None)
+    if first is None or first.tzinfo is not None:
+        return utc(first)
+    others = (ld.get("dateModified"), ld.get("dateCreated"),
+              *(meta.get(k) for k in _OTHER_DATE_KEYS))
+    seen = [when for v in others if isinstance(v, str) and (when := stamp(v, languages))]
+    return best_time([first, *stamps], seen)
+
+
 def _htmldate(page: str, url: str) -> datetime | None:
     """htmldate (trafilatura's date finder) on the whole page, its quick search only."""
     from htmldate import find_date
@@ -252,20 +256,15 @@ def page_metadata(page: str, url: str, *, search_date: bool = True) -> PageMeta:
     title = _text(ld.get("headline")) or _text(meta.get("og:title")) \
         or _text(meta.get("twitter:title")) \
         or (_text(html.unescape(title_tag[1])) if title_tag else None)
-    published = None
-    for value in (ld.get("datePublished"), *(meta.get(k) for k in _DATE_KEYS)):
-        if isinstance(value, str) and (published := parse_date(value)):
-            break
-    if published is None:
-        time_tag = _TIME.search(page, 0, end + _LOOKAHEAD)
-        published = parse_date(time_tag[1]) if time_tag else None
+    language = _declared_language(page, meta)
+    published = _published(page, end, meta, ld, language)
     if published is None and (in_url := _URL_DATE.search(url)):
         published = parse_date("-".join(in_url.groups()))
     if published is None and search_date:
         published = _htmldate(page, url)
     return PageMeta(
-        title=title, author=_author(meta, ld), published=published,
-        language=_declared_language(page, meta), canonical_url=canonical_link(head, url))
+        title=title, author=_author(meta, ld), published=published, language=language,
+        canonical_url=canonical_link(head, url))
 
 
 def extract_page(page: str, url: str, *, search_date: bool = True) -> Extracted | None:

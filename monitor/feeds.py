@@ -16,9 +16,10 @@ from xml.sax.saxutils import escape, quoteattr
 import feedparser
 
 from monitor.config import check_url
+from monitor.dates import date_languages, names_a_zone, parse_date
 from monitor.errors import UsageError
 from monitor.extract import strip_html
-from monitor.language import language_code
+from monitor.language import detect_language, language_code
 
 MAX_BACKOFF = 6 * 3600.0
 _C0_AND_SPACE = "".join(map(chr, range(0x21)))
@@ -45,15 +46,49 @@ class ParsedFeed:
     language: str | None = None  # ISO 639-1, as the feed declares it
 
 
-def _when(entry: Any) -> datetime | None:
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = dict.get(entry, key)  # the plain lookup: no deprecated key mapping
-        if value:
-            try:
-                return datetime.fromtimestamp(calendar.timegm(value), UTC)
-            except (OverflowError, ValueError):
-                continue
-    return None
+_DATE_KEYS = ("published", "updated", "created")
+MAX_UNREADABLE_DATES = 3  # dates dateparser cannot read either: the rest are not tried
+
+
+class _Dates:
+    """Item dates: feedparser's reading, else dateparser's (in the configured language,
+    the feed's declared one, else the one its titles are written in, and English).
+    dateparser costs milliseconds a date, so it runs only where feedparser failed, and
+    stops for the document after MAX_UNREADABLE_DATES dates it cannot read either."""
+
+    def __init__(self, entries: list[Any], *declared: str | None) -> None:
+        self.entries, self.declared = entries, declared
+        self.languages: tuple[str, ...] | None = None
+        self.unreadable = 0
+
+    def when(self, entry: Any) -> datetime | None:
+        written = [v for k in _DATE_KEYS if isinstance(v := dict.get(entry, k), str) and v]
+        if written and names_a_zone(written[0]) and (when := parse_date(written[0])):
+            return when  # feedparser would have read CEST or MSK as UTC
+        for key in _DATE_KEYS:
+            value = dict.get(entry, f"{key}_parsed")  # the plain lookup: no deprecated keys
+            if value:
+                try:
+                    return datetime.fromtimestamp(calendar.timegm(value), UTC)
+                except (OverflowError, ValueError):
+                    continue
+        if not written or self.unreadable >= MAX_UNREADABLE_DATES:
+            return None
+        if self.languages is None:
+            self.languages = date_languages(*self.declared, self._titles_language())
+        for value in written:
+            if when := parse_date(value, self.languages):
+                return when
+        self.unreadable += 1
+        return None
+
+    def _titles_language(self) -> str | None:
+        if any(language_code(d) for d in self.declared):
+            return None
+        titles = " ".join(plain(e.get("title")) for e in self.entries[:50])
+        odds = detect_language(titles)
+        best = max(odds, key=odds.__getitem__, default=None)
+        return best if best is not None and odds[best] >= 0.5 else None
 
 
 def _language(entry: Any, default: str | None) -> str | None:
@@ -110,12 +145,14 @@ def plain(value: Any) -> str:
 
 
 def parse_feed(body: bytes, url: str = "", content_type: str | None = None, *,
-               now: datetime | None = None, max_items: int = 1000) -> ParsedFeed:
+               now: datetime | None = None, max_items: int = 1000,
+               language: str | None = None) -> ParsedFeed:
     """The items of a feed; a malformed feed keeps what can be recovered (and says why).
 
     Links are made absolute against ``url``; titles are plain text; a date after ``now``
     (a clock that is wrong somewhere) becomes ``now``; only the first ``max_items`` entries
     are read (a 50,000-item document is a problem recorded on the feed, not 50,000 fetches).
+    ``language`` (the configured one) helps read dates written in words.
     """
     headers = {"content-type": content_type} if content_type else None
     try:
@@ -133,9 +170,10 @@ def parse_feed(body: bytes, url: str = "", content_type: str | None = None, *,
                         f"{max_items:,} are read (fetch.max_items)")
     items = []
     declared = language_code(parsed.feed.get("language"))
+    dates = _Dates(parsed.entries[:max_items], language, declared)
     for entry in parsed.entries[:max_items]:
         contents = [c.get("value", "") for c in entry.get("content", []) or []]
-        published = _when(entry)
+        published = dates.when(entry)
         if now is not None and published is not None and published > now:
             published = now
         items.append(FeedItem(

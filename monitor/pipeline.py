@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.config import Config, FeedConfig
+from monitor.dates import load_parser
 from monitor.dedupe import canonical_url, fingerprint, item_key
 from monitor.extract import Extracted, decode_page, extract_page, from_feed, snippet
 from monitor.feeds import FeedItem, body_hash, next_poll, parse_feed
@@ -124,7 +125,8 @@ class Context:
     @classmethod
     def create(cls, config: Config, store: Store, watchlists: Sequence[Watchlist],
                clock: Callable[[], datetime] = utc_now) -> Context:
-        load_model()  # seconds, once: now, not on the event loop with requests in flight
+        load_model()  # the language detector and dateparser load in seconds, once: now,
+        load_parser()  # not on the event loop while requests are in flight
         return cls(config, store, Analyser.create(watchlists), clock)
 
 
@@ -297,7 +299,7 @@ async def _poll_feed(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: F
     else:
         parsed = parse_feed(response.body, response.final_url,
                             response.headers.get("content-type"), now=ctx.clock(),
-                            max_items=ctx.config.fetch.max_items)
+                            max_items=ctx.config.fetch.max_items, language=feed.language)
         if not parsed.items and parsed.problem:
             response.error = parsed.problem
             _failure(ctx, states, feed, response, summary)

@@ -156,7 +156,6 @@ def test_character_references_in_json_ld_and_meta_text_are_decoded_once() -> Non
     assert (meta.title, meta.author) == ('Kim\'s "pact"', "Müller")
 
 
-
 def test_metadata_after_a_long_head_is_read() -> None:
     # A CNBC page: 965 KB of inline scripts before its metadata and </head>.
     scripts = "<script>var config = {'a': 'abcdefghij'};</script>\n" * 20_000
@@ -176,3 +175,37 @@ def test_metadata_after_a_long_head_is_read() -> None:
     meta = page_metadata(no_end, "https://n.example/a", search_date=False)
     assert (meta.title, meta.author) == ("Late title", None)
 
+
+def published(*tags: str) -> datetime | None:
+    return page_metadata(head(*tags), "https://n.example/", search_date=False).published
+
+
+def test_a_time_that_states_its_offset_wins() -> None:
+    at_1720_utc = datetime(2023, 4, 28, 17, 20, 36, tzinfo=UTC)
+    naive = ld({"@type": "NewsArticle", "datePublished": "2023-04-28T19:20:36"})
+    stated = '<meta property="article:published_time" content="2023-04-28T19:20:36+02:00">'
+    assert published(naive, stated) == at_1720_utc
+    # The same instant written as UTC without saying so, or only the day: the same.
+    assert published(ld({"@type": "NewsArticle", "datePublished": "2023-04-28T17:20:36"}),
+                     stated) == at_1720_utc
+    assert published(ld({"@type": "NewsArticle", "datePublished": "2023-04-28"}),
+                     stated) == at_1720_utc
+    # A zone named by its abbreviation.
+    assert published('<meta name="date" content="Fri Apr 28 19:20:36 CEST 2023">') == \
+        at_1720_utc
+
+
+def test_a_naive_time_takes_the_offset_the_page_states_elsewhere() -> None:
+    naive = ld({"@type": "NewsArticle", "datePublished": "2023-04-28T19:20:36",
+                "dateModified": "2023-04-29T08:00:00+02:00"})
+    assert published(naive) == datetime(2023, 4, 28, 17, 20, 36, tzinfo=UTC)
+    # Two offsets that disagree: no way to tell, UTC as before.
+    disagree = ld({"@type": "NewsArticle", "datePublished": "2023-04-28T19:20:36",
+                   "dateModified": "2023-04-29T08:00:00+02:00"})
+    other = '<meta property="article:modified_time" content="2023-04-29T08:00:00-05:00">'
+    assert published(disagree, other) == datetime(2023, 4, 28, 19, 20, 36, tzinfo=UTC)
+    # A time with an offset that tells another time is not the publication's, but its
+    # offset is the site's.
+    later = '<meta name="date" content="2023-05-02T10:00:00+09:00">'
+    assert published(ld({"@type": "NewsArticle", "datePublished": "2023-04-28T19:20:36"}),
+                     later) == datetime(2023, 4, 28, 10, 20, 36, tzinfo=UTC)
