@@ -34,6 +34,7 @@ from monitor import archive
 from monitor.archive import Record, Skipped
 from monitor.dedupe import canonical_url, content_hash
 from monitor.extract import Extracted, decode_page, extract_page
+from monitor.language import resolve_language
 from monitor.pipeline import Analyser, analyse
 from monitor.store import NewArticle, Store, StoredArticle, compress_page
 from monitor.watchlist import Watchlist
@@ -135,7 +136,8 @@ def prepare(analyser: Analyser, record: Record, notify: bool) -> NewArticle | Sk
                             published=record.published or extracted.published)
     else:
         extracted = Extracted(text=record.text or "", title=record.title, author=None,
-                              published=record.published, language=None,
+                              published=record.published,
+                              language=resolve_language(None, record.text or ""),
                               canonical_url=None, source="text")
     new = analyse(analyser, extracted, url=record.url, feed_id=None, item=None, key=None,
                   page=record.html, content_type=record.content_type or "text/html")

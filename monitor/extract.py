@@ -7,10 +7,13 @@ import html
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
+
+from monitor.dates import best_time, date_languages, stamp, utc
+from monitor.dates import parse_date as parse_date  # archive.py and others import it here
+from monitor.language import language_code, resolve_language
 
 MIN_PAGE_TEXT = 200  # characters: less than this from a page means extraction failed
 _CANONICAL = re.compile(
@@ -30,11 +33,19 @@ _JSON_LD = re.compile(
 _TITLE = re.compile(r"<title\b[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TIME = re.compile(r"<time\b[^>]*\bdatetime\s*=\s*[\"']?([^\"'>\s]+)", re.IGNORECASE)
 _URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0[1-9]|1[0-2])[/-](0[1-9]|[12]\d|3[01])(?:/|\b)")
-_ISO_DAY = re.compile(r"((?:19|20)\d\d)-?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01])")
 _BY = re.compile(r"^\s*by\s+", re.IGNORECASE)
 _DATE_KEYS = ("article:published_time", "og:published_time", "datepublished",
               "dc.date.issued", "dcterms.created", "dc.date", "date", "pubdate", "publishdate",
               "parsely-pub-date", "sailthru.date", "ptime", "displaydate")
+# Other dates of the page: not the publication, but they tell the offset the site writes.
+_OTHER_DATE_KEYS = ("article:modified_time", "og:updated_time", "datemodified",
+                    "dcterms.modified", "lastmod")
+_HEAD_END = re.compile(r"</head\s*>", re.IGNORECASE)
+_BODY_START = re.compile(r"<body[\s>]", re.IGNORECASE)
+MAX_HEAD = 10_000_000  # characters: the default fetch.max_bytes; a <head> is read to its end
+_LOOKAHEAD = 400_000  # characters past the head searched for JSON-LD and <time>
+# A character reference: decoded once more in metadata text (see _text).
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"),
          (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe", "utf-16-le"),
          (b"\xfe\xff", "utf-16-be"))
@@ -113,24 +124,6 @@ def canonical_link(page: str, base: str) -> str | None:
     return None
 
 
-def parse_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z")
-                                      else value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            found = _ISO_DAY.search(value)
-            if not found:
-                return None
-            when = datetime(int(found[1]), int(found[2]), int(found[3]))
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class PageMeta:
     title: str | None
@@ -174,12 +167,23 @@ def _json_ld(page: str) -> dict[str, Any]:
     return {}
 
 
+def _text(value: Any) -> str | None:
+    """Metadata text on one line.  Character references still in it are decoded once (not
+    until none is left): CMSs escape text for HTML before writing it into JSON-LD, which
+    JSON does not undo (``zerst&ouml;ren``, ``&#8216;``), or into an attribute already
+    escaped (``&amp;quot;``).  Only complete references count, so ``AT&T`` stays."""
+    if not isinstance(value, str):
+        return None
+    if "&" in value:
+        value = _ENTITY.sub(lambda found: html.unescape(found[0]), value)
+    return " ".join(value.split()) or None
+
+
 def _names(value: Any) -> str | None:
     """Author names from a JSON-LD author value (a string, a Person, or a list of them)."""
     items = value if isinstance(value, list) else [value]
-    names = [i.get("name") if isinstance(i, dict) else i for i in items]
-    clean = [n.strip() for n in names if isinstance(n, str) and n.strip()]
-    return "; ".join(dict.fromkeys(clean)) or None
+    names = [_text(i.get("name") if isinstance(i, dict) else i) for i in items]
+    return "; ".join(dict.fromkeys(n for n in names if n)) or None
 
 
 def _author(meta: dict[str, str], ld: dict[str, Any]) -> str | None:
@@ -187,8 +191,45 @@ def _author(meta: dict[str, str], ld: dict[str, Any]) -> str | None:
                   meta.get("byl"), meta.get("parsely-author"), meta.get("sailthru.author"),
                   meta.get("dc.creator")):
         if value and not value.startswith(("http://", "https://", "/")):
-            return _BY.sub("", value).strip() or None
+            return _text(_BY.sub("", value))
     return None
+
+
+def _head_end(page: str) -> int:
+    """Where the page's head ends (``</head>``, else ``<body``: HTML lets both out),
+    however long it is (a head of 965 KB of inline scripts is real), within MAX_HEAD."""
+    found = _HEAD_END.search(page, 0, MAX_HEAD) or _BODY_START.search(page, 0, MAX_HEAD)
+    return found.start() if found else min(len(page), MAX_HEAD)
+
+
+def _declared_language(page: str, meta: dict[str, str]) -> str | None:
+    """The first declaration that names a language: <html lang>, Content-Language,
+    og:locale (``lang="utf-8"`` is a mistake, not a language)."""
+    lang = _HTML_LANG.search(page[:5000])
+    for value in (lang[1] if lang else None, meta.get("content-language"),
+                  meta.get("og:locale")):
+        if code := language_code(value):
+            return code
+    return None
+
+
+def _published(page: str, end: int, meta: dict[str, str], ld: dict[str, Any],
+               language: str | None) -> datetime | None:
+    """The publication time from JSON-LD, the <meta> tags and the first <time datetime>,
+    in that order, a time that states its offset preferred (dates.best_time).  Values
+    are read lazily: the first that states its offset ends the search."""
+    languages = date_languages(language)
+    time_tag = _TIME.search(page, 0, end + _LOOKAHEAD)
+    values = (ld.get("datePublished"), *(meta.get(k) for k in _DATE_KEYS),
+              time_tag[1] if time_tag else None)
+    stamps = (when for v in values if isinstance(v, str) and (when := stamp(v, languages)))
+    first = next(stamps, None)
+    if first is None or first.tzinfo is not None:
+        return utc(first)
+    others = (ld.get("dateModified"), ld.get("dateCreated"),
+              *(meta.get(k) for k in _OTHER_DATE_KEYS))
+    seen = [when for v in others if isinstance(v, str) and (when := stamp(v, languages))]
+    return best_time([first, *stamps], seen)
 
 
 def _htmldate(page: str, url: str) -> datetime | None:
@@ -203,36 +244,26 @@ def _htmldate(page: str, url: str) -> datetime | None:
 
 
 def page_metadata(page: str, url: str, *, search_date: bool = True) -> PageMeta:
-    """Title, author, publication date, language and canonical URL from a page's head:
-    <meta> tags (Open Graph, article:*, Dublin Core, newsroom ones), JSON-LD, <title>,
-    <time datetime>, a date in the URL; cheap regular expressions, no DOM.  Failing those,
-    htmldate looks through the page (about 10 ms) unless ``search_date`` is false (the
-    caller has a date already, e.g. the feed item's)."""
-    end = page.find("</head>", 0, 400_000)
-    head = page[:end] if end > 0 else page[:200_000]
-    meta, ld = _meta_tags(head), _json_ld(page[:400_000])
+    """Title, author, publication date, declared language (ISO 639-1) and canonical URL from
+    a page's head, read to its end: <meta> tags (Open Graph, article:*, Dublin Core,
+    newsroom ones), JSON-LD, <title>, <time datetime>, a date in the URL; cheap regular
+    expressions, no DOM.  Failing those, htmldate looks through the page (about 10 ms)
+    unless ``search_date`` is false (the caller has a date already, e.g. the feed item's)."""
+    end = _head_end(page)
+    head = page[:end]
+    meta, ld = _meta_tags(head), _json_ld(page[:end + _LOOKAHEAD])
     title_tag = _TITLE.search(head)
-    title = (ld.get("headline") if isinstance(ld.get("headline"), str) else None) \
-        or meta.get("og:title") or meta.get("twitter:title") \
-        or (html.unescape(title_tag[1]) if title_tag else None)
-    published = None
-    for value in (ld.get("datePublished"), *(meta.get(k) for k in _DATE_KEYS)):
-        if isinstance(value, str) and (published := parse_date(value)):
-            break
-    if published is None:
-        time_tag = _TIME.search(page, 0, 400_000)
-        published = parse_date(time_tag[1]) if time_tag else None
+    title = _text(ld.get("headline")) or _text(meta.get("og:title")) \
+        or _text(meta.get("twitter:title")) \
+        or (_text(html.unescape(title_tag[1])) if title_tag else None)
+    language = _declared_language(page, meta)
+    published = _published(page, end, meta, ld, language)
     if published is None and (in_url := _URL_DATE.search(url)):
         published = parse_date("-".join(in_url.groups()))
     if published is None and search_date:
         published = _htmldate(page, url)
-    lang = _HTML_LANG.search(page[:5000])
-    language = (lang[1] if lang else None) or meta.get("content-language") \
-        or meta.get("og:locale")
     return PageMeta(
-        title=" ".join(title.split()) or None if title else None,
-        author=_author(meta, ld), published=published,
-        language=language.replace("_", "-").split("-")[0].lower() if language else None,
+        title=title, author=_author(meta, ld), published=published, language=language,
         canonical_url=canonical_link(head, url))
 
 
@@ -254,13 +285,16 @@ def extract_page(page: str, url: str, *, search_date: bool = True) -> Extracted 
     meta = page_metadata(page, url, search_date=search_date)
     return Extracted(
         text=text, title=meta.title, author=meta.author, published=meta.published,
-        language=meta.language, canonical_url=meta.canonical_url, source="page")
+        language=resolve_language(meta.language, text), canonical_url=meta.canonical_url,
+        source="page")
 
 
 def from_feed(title: str, summary: str, content: str, author: str | None,
-              published: datetime | None) -> Extracted:
-    """The fallback when the page cannot be fetched or yields nothing: the feed's content."""
+              published: datetime | None, language: str | None = None) -> Extracted:
+    """The fallback when the page cannot be fetched or yields nothing: the feed's content,
+    in the feed's declared ``language`` unless its text says otherwise."""
     body = strip_html(content if len(content) > len(summary) else summary)
     text = body if not title or body.startswith(title) else f"{title}\n\n{body}".strip()
     return Extracted(text=text, title=title or None, author=author, published=published,
-                     language=None, canonical_url=None, source="feed")
+                     language=resolve_language(language, text), canonical_url=None,
+                     source="feed")

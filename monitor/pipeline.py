@@ -21,11 +21,13 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.config import Config, FeedConfig
+from monitor.dates import load_parser
 from monitor.dedupe import canonical_url, fingerprint, item_key
 from monitor.display import mask_url, shown
 from monitor.extract import Extracted, decode_page, extract_page, from_feed
 from monitor.feeds import FeedItem, body_hash, next_poll, parse_feed
 from monitor.fetch import Fetcher, Response
+from monitor.language import load_model
 from monitor.match import Matcher, Mention
 from monitor.models import Feed
 from monitor.notify import Sender
@@ -127,6 +129,8 @@ class Context:
     @classmethod
     def create(cls, config: Config, store: Store, watchlists: Sequence[Watchlist],
                clock: Callable[[], datetime] = utc_now) -> Context:
+        load_model()  # the language detector and dateparser load in seconds, once: now,
+        load_parser()  # not on the event loop while requests are in flight
         return cls(config, store, Analyser.create(watchlists), clock)
 
 
@@ -318,7 +322,7 @@ async def _poll_feed(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: F
     else:
         parsed = parse_feed(response.body, response.final_url,
                             response.headers.get("content-type"), now=ctx.clock(),
-                            max_items=ctx.config.fetch.max_items)
+                            max_items=ctx.config.fetch.max_items, language=feed.language)
         if not parsed.items and parsed.problem:
             response.error = parsed.problem
             _failure(ctx, states, feed, response, summary)
@@ -385,7 +389,7 @@ async def _fetch_and_store(ctx: Context, fetcher: Fetcher, feed: Feed, key: str,
             summary.errors.append(shown(f"{link}: {page.error}"))
     if extracted is None:
         extracted = from_feed(item.title, item.summary, item.content, item.author,
-                              item.published)
+                              item.published, feed.language or item.language)
         if not extracted.text:
             await ctx.db(ctx.store.add_source, feed.id, key, link, item.published, None,
                          ctx.clock())

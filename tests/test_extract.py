@@ -131,3 +131,81 @@ def test_a_charset_that_lies_does_not_garble_the_text() -> None:
     assert decode_page("Путин".encode("utf-16"), "text/html; charset=utf-8") == "Путин"
     assert decode_page(b"\xef\xbb\xbfPutin", "text/html; charset=iso-8859-1") == "Putin"
     assert decode_page(b"", None) == ""
+
+
+def ld(data: dict[str, object]) -> str:
+    return f'<script type="application/ld+json">{json.dumps(data)}</script>'
+
+
+def test_character_references_in_json_ld_and_meta_text_are_decoded_once() -> None:
+    meta = page_metadata(head(ld({
+        "@type": "NewsArticle",
+        "headline": "Putin will &quot;zerst&ouml;ren&quot; &#8216;alles&#8217;",
+        "author": [{"name": "Ann &amp; Bo Lee"}, "Jos&eacute; Ruiz"]})), "https://n.example/")
+    assert meta.title == "Putin will \"zerstören\" ‘alles’"
+    assert meta.author == "Ann & Bo Lee; José Ruiz"
+    # Once, not until none is left; text that only looks like a reference stays.
+    for written, shown in [("AT&amp;T", "AT&T"), ("AT&T &copy 2024", "AT&T &copy 2024"),
+                           ("the &amp;amp; entity", "the &amp; entity")]:
+        page = head(ld({"@type": "NewsArticle", "headline": written}))
+        assert page_metadata(page, "https://n.example/").title == shown, written
+    # An attribute escaped twice (the parser decodes one level, we decode the other).
+    double = head('<meta property="og:title" content="Kim&amp;#039;s &amp;quot;pact&amp;quot;">',
+                  '<meta name="author" content="M&amp;uuml;ller">')
+    meta = page_metadata(double, "https://n.example/")
+    assert (meta.title, meta.author) == ('Kim\'s "pact"', "Müller")
+
+
+def test_metadata_after_a_long_head_is_read() -> None:
+    # A CNBC page: 965 KB of inline scripts before its metadata and </head>.
+    scripts = "<script>var config = {'a': 'abcdefghij'};</script>\n" * 20_000
+    page = head(scripts, '<meta property="og:title" content="Late title">',
+                '<meta property="article:published_time" content="2023-04-28T19:20:36+02:00">',
+                ld({"@type": "NewsArticle", "author": {"name": "Ann Lee"}}))
+    assert page.index("</head>") > 900_000
+    meta = page_metadata(page, "https://n.example/a", search_date=False)
+    assert meta.title == "Late title" and meta.author == "Ann Lee"
+    assert meta.published == datetime(2023, 4, 28, 17, 20, 36, tzinfo=UTC)
+    # A "<body" in a script of the head does not end it.
+    page = page.replace("<script>", "<script>document.write('<body>');", 1)
+    assert page_metadata(page, "https://n.example/a").title == "Late title"
+    # No </head> at all: the head ends where the body starts.
+    no_end = head(scripts, '<meta property="og:title" content="Late title">').replace(
+        "</head><body>", '<body><meta name="author" content="Not an author">')
+    meta = page_metadata(no_end, "https://n.example/a", search_date=False)
+    assert (meta.title, meta.author) == ("Late title", None)
+
+
+def published(*tags: str) -> datetime | None:
+    return page_metadata(head(*tags), "https://n.example/", search_date=False).published
+
+
+def test_a_time_that_states_its_offset_wins() -> None:
+    at_1720_utc = datetime(2023, 4, 28, 17, 20, 36, tzinfo=UTC)
+    naive = ld({"@type": "NewsArticle", "datePublished": "2023-04-28T19:20:36"})
+    stated = '<meta property="article:published_time" content="2023-04-28T19:20:36+02:00">'
+    assert published(naive, stated) == at_1720_utc
+    # The same instant written as UTC without saying so, or only the day: the same.
+    assert published(ld({"@type": "NewsArticle", "datePublished": "2023-04-28T17:20:36"}),
+                     stated) == at_1720_utc
+    assert published(ld({"@type": "NewsArticle", "datePublished": "2023-04-28"}),
+                     stated) == at_1720_utc
+    # A zone named by its abbreviation.
+    assert published('<meta name="date" content="Fri Apr 28 19:20:36 CEST 2023">') == \
+        at_1720_utc
+
+
+def test_a_naive_time_takes_the_offset_the_page_states_elsewhere() -> None:
+    naive = ld({"@type": "NewsArticle", "datePublished": "2023-04-28T19:20:36",
+                "dateModified": "2023-04-29T08:00:00+02:00"})
+    assert published(naive) == datetime(2023, 4, 28, 17, 20, 36, tzinfo=UTC)
+    # Two offsets that disagree: no way to tell, UTC as before.
+    disagree = ld({"@type": "NewsArticle", "datePublished": "2023-04-28T19:20:36",
+                   "dateModified": "2023-04-29T08:00:00+02:00"})
+    other = '<meta property="article:modified_time" content="2023-04-29T08:00:00-05:00">'
+    assert published(disagree, other) == datetime(2023, 4, 28, 19, 20, 36, tzinfo=UTC)
+    # A time with an offset that tells another time is not the publication's, but its
+    # offset is the site's.
+    later = '<meta name="date" content="2023-05-02T10:00:00+09:00">'
+    assert published(ld({"@type": "NewsArticle", "datePublished": "2023-04-28T19:20:36"}),
+                     later) == datetime(2023, 4, 28, 10, 20, 36, tzinfo=UTC)

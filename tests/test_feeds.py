@@ -169,3 +169,88 @@ def test_opml_reports_each_skipped_outline_with_its_line_and_reason() -> None:
         "f.opml:9: outline 'Just a note' skipped: no feed URL (xmlUrl)",
     ]
     assert parse_opml(data, "f.opml") == feeds
+
+
+def test_a_feed_proxys_original_link_wins_over_its_redirect() -> None:
+    body = b"""<?xml version="1.0"?><rss version="2.0"
+      xmlns:feedburner="http://rssnamespace.org/feedburner/ext/1.0"
+      xmlns:pheedo="http://www.pheedo.com/namespace/pheedo"><channel><title>t</title>
+    <item><title>a</title><link>http://feeds.feedburner.com/~r/wire/~3/abc/story</link>
+      <feedburner:origLink>https://news.example/story?id=1&amp;x=2</feedburner:origLink></item>
+    <item><title>b</title><link>http://ads.pheedo.com/click/1</link>
+      <pheedo:origLink>/p/2</pheedo:origLink></item>
+    <item><title>c</title><link>https://news.example/c</link>
+      <feedburner:origLink>javascript:alert(1)</feedburner:origLink></item>
+    </channel></rss>"""
+    links = [i.link for i in parse_feed(body, "https://news.example/rss").items]
+    assert links == ["https://news.example/story?id=1&x=2", "https://news.example/p/2",
+                     "https://news.example/c"]  # an unusable original keeps the <link>
+
+
+def test_items_carry_the_language_they_or_their_feed_declare() -> None:
+    def declaring(language: str) -> bytes:
+        return rss([{"title": "t", "link": "https://news.example/1"}]).replace(
+            b"<channel>", f"<channel><language>{language}</language>".encode())
+
+    parsed = parse_feed(declaring("pt-BR"))
+    assert parsed.language == "pt" and parsed.items[0].language == "pt"
+    atom = b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">
+    <title>A</title><entry xml:lang="de"><id>urn:1</id><title>T</title>
+    <link href="http://e.org/a"/><updated>2024-06-19T01:00:00Z</updated></entry></feed>"""
+    assert parse_feed(atom).items[0].language == "de"
+    assert parse_feed(declaring("utf-8")).language is None
+
+
+def dated_feed(dates: list[str], language: str | None = None,
+               titles: list[str] | None = None) -> bytes:
+    body = rss([{"title": (titles or [f"item {n}" for n in range(len(dates))])[n],
+                 "link": f"https://news.example/{n}", "pubDate": date}
+                for n, date in enumerate(dates)])
+    if language is not None:
+        body = body.replace(b"<channel>", f"<channel><language>{language}</language>".encode())
+    return body
+
+
+def test_localised_and_free_form_feed_dates_are_read() -> None:
+    def first(body: bytes, **kwargs: str) -> datetime | None:
+        return parse_feed(body, "https://news.example/rss", now=NOW, **kwargs).items[0].published
+
+    assert first(dated_feed(["Seg, 24 Set 2018 19:42:40 -0300"], "pt-BR")) == \
+        datetime(2018, 9, 24, 22, 42, 40, tzinfo=UTC)
+    assert first(dated_feed(["mer, 16 nov 2022 00:38:15 +0100"], "IT-it")) == \
+        datetime(2022, 11, 15, 23, 38, 15, tzinfo=UTC)
+    assert first(dated_feed(["Friday, January 29, 2021 04:42 PM"], "hi")) == \
+        datetime(2021, 1, 29, 16, 42, tzinfo=UTC)
+    assert first(dated_feed(["Fri Apr 28 19:20:36 CEST 2023"])) == \
+        datetime(2023, 4, 28, 17, 20, 36, tzinfo=UTC)
+    # No <language>: the configured one, else the language the titles are written in.
+    assert first(dated_feed(["Seg, 24 Set 2018 19:42:40 -0300"]), language="pt") == \
+        datetime(2018, 9, 24, 22, 42, 40, tzinfo=UTC)
+    titles = ["Ibope: Bolsonaro perde de Haddad, Ciro e Alckmin em simulações de segundo turno",
+              "Promotoria abre inquérito para apurar suspeita de improbidade no Sebrae",
+              "Governo anuncia novas medidas para conter a alta dos preços dos alimentos"]
+    body = dated_feed(["Seg, 24 Set 2018 19:42:40 -0300", "Ter, 25 Set 2018 08:00:00 -0300",
+                       "Qua, 26 Set 2018 09:30:00 -0300"], titles=titles)
+    assert [i.published for i in parse_feed(body, now=NOW).items] == [
+        datetime(2018, 9, 24, 22, 42, 40, tzinfo=UTC), datetime(2018, 9, 25, 11, 0, tzinfo=UTC),
+        datetime(2018, 9, 26, 12, 30, tzinfo=UTC)]
+    # Relative and partial dates have nothing to anchor them: no date rather than a guess.
+    for vague in ("yesterday", "3 days ago", "June 2021", "soon"):
+        assert first(dated_feed([vague], "en")) is None, vague
+
+
+def test_unreadable_feed_dates_stop_costing_after_a_few(monkeypatch: pytest.MonkeyPatch) -> None:
+    import monitor.feeds
+
+    calls: list[str] = []
+    real = monitor.feeds.parse_date
+
+    def counting(value: str | None, languages: tuple[str, ...] = ("en",)) -> datetime | None:
+        calls.append(value or "")
+        return real(value, languages)
+
+    monkeypatch.setattr(monitor.feeds, "parse_date", counting)
+    parsed = parse_feed(dated_feed(["when the cows come home"] * 50, "en"), now=NOW)
+    assert all(i.published is None for i in parsed.items) and len(parsed.items) == 50
+    assert len(calls) == monitor.feeds.MAX_UNREADABLE_DATES
+
