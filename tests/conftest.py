@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -47,6 +48,17 @@ def watchlist_from_yaml(text: str, path: str = "test.yaml") -> Watchlist:
     assert not problems, problems
     assert watchlist is not None
     return watchlist
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """`monitor run` called in-process points the root logger at the stdout of its test
+    (pytest's capture); later tests must not log into that closed file."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

@@ -146,7 +146,7 @@ def test_mistakes_and_a_hostile_environment_get_one_line_never_a_traceback(
         (["-c", broken, "digest", "preview"], 2, f"{templates / 'digest.html'}:2: "),
         (["-c", undefined, "digest", "preview", "--text"], 2,
          f"{tmp_path / 'undefined' / 'digest.txt'}:3: "),
-        (["-c", ok, "health", "--url", "not a url"], 2, "'not a url' is not an http"),
+        (["-c", ok, "health", "--url", "not a url"], 2, "'not a url': give the daemon's http(s)"),
     ]
     wrong = []
     for argv, code, message in cases:
