@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from monitor.extract import canonical_link, parse_date
 
@@ -177,31 +178,195 @@ def _str(value: Any) -> str | None:
 
 
 def _warc(path: Path) -> Iterator[Record | Skipped]:
-    from warcio.archiveiterator import ArchiveIterator
+    """The HTML responses of a WARC file.  A record that is wrong inside (no target URI, a
+    payload that is not HTTP, headers that never end, cut short) is a skip and the next
+    record is read; a record whose end cannot be found (no Content-Length, not a WARC
+    header, broken compression) costs the rest of its gzip member, or of an uncompressed
+    file, since the next record's start is unknown."""
+    from warcio.archiveiterator import WARCIterator
     from warcio.exceptions import ArchiveLoadFailed
 
-    number = 0
+    number = current = 0
     try:
         with path.open("rb") as handle:
-            for record in ArchiveIterator(handle):
-                number += 1
-                if record.rec_type is None:
-                    raise ValueError(f"record {number} has no WARC-Type")
-                if record.rec_type != "response" or record.http_headers is None:
-                    continue
-                status = record.http_headers.get_statuscode()
-                ctype = record.http_headers.get_header("Content-Type") or ""
-                if status != "200" or "html" not in ctype.lower():
-                    continue
-                url = record.rec_headers.get_header("WARC-Target-URI") or ""
-                data = record.content_stream().read(MAX_FILE + 1)
-                origin = f"{path}#{number}"
-                if len(data) > MAX_FILE:
-                    yield Skipped(origin, f"response larger than {MAX_FILE // 2**20} MB")
-                elif not url.startswith(("http://", "https://")):
-                    yield Skipped(origin, "response without an http(s) WARC-Target-URI")
-                else:
-                    yield _html(origin, data, url, ctype)
-    except (ArchiveLoadFailed, OSError, EOFError, zlib.error, ValueError) as exc:
-        yield Skipped(f"{path}#{number}" if number else str(path),
-                      f"not a readable WARC: {exc}")
+            for part, gzipped in _warc_parts(handle):
+                records = WARCIterator(part, no_record_parse=True)
+                try:
+                    while True:
+                        current = number + 1
+                        record = next(records, None)
+                        if record is None:
+                            break
+                        number = current
+                        found = _warc_record(record, f"{path}#{number}")
+                        if found is not None:
+                            yield found
+                        records.read_to_end()
+                except (ArchiveLoadFailed, _Unframed) as exc:
+                    number = current
+                    why = _printable(" ".join(str(exc).split()), 120)
+                    if not gzipped:
+                        yield Skipped(f"{path}#{number}", _unreadable(number, why))
+                        return
+                    yield Skipped(f"{path}#{number}", f"not a readable WARC record: {why} "
+                                                      "(read on from the next gzip member)")
+    except OSError as exc:
+        yield Skipped(f"{path}#{current}" if current else str(path),
+                      _unreadable(current, exc.strerror or str(exc)))
+    except Exception as exc:  # warcio's own bugs on hostile input: this file's problem only
+        yield Skipped(f"{path}#{current}" if current else str(path),
+                      _unreadable(current, f"{type(exc).__name__}: {exc}"))
+
+
+def _printable(text: str, limit: int) -> str:
+    """Bytes from the file, shown in a message: no control characters, at most ``limit``."""
+    shown = "".join(c if c.isprintable() else "?" for c in text[:limit])
+    return shown + ("…" if len(text) > limit else "")
+
+
+def _unreadable(number: int, why: str) -> str:
+    return f"not a readable WARC{f' from record {number} on' if number > 1 else ''}: {why}"
+
+
+class _Unframed(ValueError):
+    """A record whose length is unknown: where the next one starts cannot be known."""
+
+
+class _Broken(OSError):
+    """Compressed data that is cut short or corrupt (warcio would print the error to stderr
+    and carry on as if the file had ended)."""
+
+
+class _TooLong(ValueError):
+    pass
+
+
+def _warc_record(record: Any, origin: str) -> Record | Skipped | None:
+    """One WARC record as an HTML page, a skip with the reason, or None for records that
+    are not pages (requests, metadata, DNS lookups, images, errors)."""
+    length = record.rec_headers.get_header("Content-Length")
+    if length is None:
+        raise _Unframed("it has no Content-Length")
+    if not length.strip().isdigit():
+        raise _Unframed(f"its Content-Length {length!r} is not a length")
+    if record.rec_type is None:
+        return Skipped(origin, "record without a WARC-Type")
+    if record.rec_type != "response":
+        return None
+    url = record.rec_headers.get_header("WARC-Target-URI")
+    if not url:
+        return Skipped(origin, "response record without a WARC-Target-URI")
+    if not url.lower().startswith(("http://", "https://")):
+        return None  # dns:, whois:, ftp: …: not a web page
+    http = _http_headers(record.raw_stream)
+    if isinstance(http, str):
+        return Skipped(origin, f"response record {http}")
+    ctype = http.get_header("Content-Type") or ""
+    if http.get_statuscode() != "200" or "html" not in ctype.lower():
+        return None
+    record.http_headers = http  # content_stream() then undoes chunking and compression
+    data = record.content_stream().read(MAX_FILE + 1)
+    if len(data) > MAX_FILE:
+        return Skipped(origin, f"response larger than {MAX_FILE // 2**20} MB")
+    while record.raw_stream.read(BLOCK):
+        pass
+    missing = getattr(record.raw_stream, "limit", 0)
+    if missing:
+        return Skipped(origin, f"response record truncated: the file ends {missing} bytes "
+                               "before the record does")
+    return _html(origin, data, url, ctype)
+
+
+MAX_HEADERS = 256 * 1024
+BLOCK = 64 * 1024
+
+
+def _http_headers(stream: Any) -> Any:
+    """The HTTP status and headers at the start of a response record's payload (warcio's
+    parser), or what is wrong with them."""
+    from warcio.statusandheaders import StatusAndHeadersParser
+
+    lines = _CappedLines(stream)
+    try:
+        first = lines.readline()
+        if not first.strip():
+            return "with an empty payload"
+        if not re.match(rb"HTTP/\d", first, re.IGNORECASE):
+            shown = _printable(first.decode("utf-8", "replace").strip(), 40)
+            return f"whose payload is not an HTTP response (it starts '{shown}')"
+        return StatusAndHeadersParser(["HTTP/"], verify=False).parse(lines, first)
+    except _TooLong:
+        return f"whose HTTP headers are longer than {MAX_HEADERS // 1024} KB"
+
+
+class _CappedLines:
+    """A record's payload for warcio's header parser, which reads lines without a limit: a
+    payload without line ends would be read whole into one line."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream, self.left = stream, MAX_HEADERS
+
+    def readline(self, size: int | None = None) -> bytes:
+        line: bytes = self.stream.readline(self.left + 1)
+        self.left -= len(line)
+        if self.left < 0:
+            raise _TooLong
+        return line
+
+
+def _warc_parts(handle: BinaryIO) -> Iterator[tuple[Any, bool]]:
+    """The file as streams for warcio, and whether they are gzip members: each member of a
+    .warc.gz on its own (crawlers compress each record alone, so a record whose end cannot
+    be found costs only its member), or the whole of an uncompressed file."""
+    magic = handle.read(2)
+    handle.seek(0)
+    if magic != b"\x1f\x8b":
+        yield handle, False
+        return
+    member = _Member(handle, b"")
+    while member.starts():
+        yield member, True
+        member = _Member(handle, member.rest())
+
+
+class _Member:
+    """One gzip member, decompressed as it is read (so memory does not grow with it)."""
+
+    def __init__(self, handle: BinaryIO, head: bytes) -> None:
+        self.handle, self.input = handle, head
+        self.inflate = zlib.decompressobj(wbits=31)
+        self.offset = 0
+
+    def starts(self) -> bool:
+        """Whether a member follows (not the end of the file, or only its zero padding)."""
+        while not self.input.strip(b"\0"):
+            self.input = self.handle.read(BLOCK)
+            if not self.input:
+                return False
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0:
+            return b"".join(iter(lambda: self.read(BLOCK), b""))
+        while not self.inflate.eof:
+            data = self.inflate.unconsumed_tail or self.input or self.handle.read(BLOCK)
+            self.input = b""
+            if not data:
+                raise _Broken("truncated: the file ends inside a gzip member")
+            try:
+                out = self.inflate.decompress(data, max(size, 1))
+            except zlib.error as exc:
+                raise _Broken(f"corrupt gzip data ({exc})") from exc
+            if out:
+                self.offset += len(out)
+                return out
+        return b""
+
+    def tell(self) -> int:
+        return self.offset
+
+    def rest(self) -> bytes:
+        """What follows this member in the file, once it has been read to its end."""
+        while self.read(BLOCK):
+            pass
+        return bytes(self.inflate.unused_data)

@@ -28,6 +28,7 @@ from monitor.queries import article_rows, hit_rows
 from monitor.store import Store
 from monitor.watchlist import Watchlist
 from tests.conftest import ROOT, Receiver, Reply, Server, article_html, watchlist_from_yaml
+from tests.test_archive import http_response, response, write_warc
 from tests.test_pipeline import OTHER, PARAGRAPHS, config_for, feed_of, run
 from tests.test_pipeline import Clock as PollClock
 
@@ -299,6 +300,32 @@ def test_backfill_command(tmp_path: Path, db_url: str,
     ]:
         assert main(["-c", config, "backfill", *bad]) == 2, bad
         assert message in capsys.readouterr().err, bad
+
+
+def test_a_warc_response_without_target_uri_is_a_reported_skip(
+        tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 15, item 12: it was an AttributeError inside warcio that ended the run."""
+    config = _config(tmp_path, db_url)
+    folder = tmp_path / "crawl"
+    folder.mkdir()
+    write_warc(folder / "a.warc.gz", [
+        response("https://n.example/a", http_response(article_html("Putin", PARAGRAPHS))),
+        response(None, http_response(article_html("Putin", PARAGRAPHS))),
+        response("https://n.example/b", http_response(article_html("Zelensky", OTHER)))])
+    (folder / "z.txt").write_text("Putin in Hanoi\n" + " ".join(PARAGRAPHS[3:]) * 3)
+    assert main(["-c", config, "backfill", "--from", str(folder), "--workers", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    assert f"skipped {folder / 'a.warc.gz'}#2: response record without a WARC-Target-URI" \
+        in err.splitlines()
+    assert "read 3, new articles 3, duplicates 0" in out and "skipped 1" in out
+    store = Store(db_url)
+    try:
+        assert {"https://n.example/a", "https://n.example/b"} <= {
+            a["url"] for a in article_rows(store)}
+    finally:
+        store.close()
+    assert main(["-c", config, "backfill", "--from", str(folder), "--strict"]) == 1
 
 
 def test_ctrl_c_stops_after_the_batch_and_the_same_command_carries_on(
