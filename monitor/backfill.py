@@ -21,11 +21,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from itertools import islice
 from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
@@ -51,6 +50,10 @@ class Options:
     workers: int = 1
     notify: bool = False
     batch: int = 100
+    max_bytes: int = archive.MAX_ARTICLE  # a larger page or text is skipped (fetch.max_bytes)
+
+
+PROBLEMS_KEPT = 50
 
 
 @dataclass
@@ -66,7 +69,14 @@ class Report:
     elapsed: float = 0.0
     interrupted: bool = False
     resumed_after: int | None = None
-    problems: list[Skipped] = field(default_factory=list)
+    problems: list[Skipped] = field(default_factory=list)  # the first PROBLEMS_KEPT
+
+    def skip(self, problem: Skipped) -> None:
+        """Count a skipped file or record; keep the first ones with their reasons (a million
+        bad lines must not fill the memory)."""
+        self.skipped += 1
+        if len(self.problems) < PROBLEMS_KEPT:
+            self.problems.append(problem)
 
     def line(self) -> str:
         extra = f", outside the window {self.outside}" if self.outside else ""
@@ -217,32 +227,47 @@ def _pool(workers: int, watchlists: Sequence[Watchlist]) -> Iterator[ProcessPool
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    it = iter(items)
-    while chunk := list(islice(it, size)):
+def _chunks(items: Iterable[Any], size: int, weigh: Callable[[Any], int] = lambda _: 0,
+            most: int = 1) -> Iterator[list[Any]]:
+    """Lists of at most ``size`` items, closed early once they weigh ``most`` (bytes)."""
+    chunk: list[Any] = []
+    weight = 0
+    for item in items:
+        chunk.append(item)
+        weight += weigh(item)
+        if len(chunk) >= size or weight >= most:
+            yield chunk
+            chunk, weight = [], 0
+    if chunk:
         yield chunk
 
 
-Task = tuple[Callable[..., Any], tuple[Any, ...]]
+Task = tuple[Callable[..., Any], tuple[Any, ...], int]  # function, arguments, bytes held
+IN_FLIGHT = 32 * 2**20  # bytes of input in flight per worker (their results are no larger)
 
 
-def _pipelined(pool: ProcessPoolExecutor, tasks: Iterator[Task], window: int,
+def _pipelined(pool: Executor, tasks: Iterator[Task], window: int, budget: int,
                stop: StopCheck) -> Iterator[Any]:
-    """Results of tasks in submission order, at most ``window`` in flight.  After a stop
-    request no result is returned: what is in flight is cancelled (and done again by the
-    next run), so the caller stores only the batch in hand."""
-    pending: deque[Future[Any]] = deque()
+    """Results of tasks in submission order, at most ``window`` in flight and, beyond the
+    first, at most ``budget`` bytes (a folder of large pages must not pile up here).  After
+    a stop request no result is returned: what is in flight is cancelled (and done again by
+    the next run), so the caller stores only the batch in hand."""
+    pending: deque[tuple[Future[Any], int]] = deque()
+    held = 0
     while True:
-        while len(pending) < window and not stop():
+        while len(pending) < window and (not pending or held < budget) and not stop():
             task = next(tasks, None)
             if task is None:
                 break
-            pending.append(pool.submit(task[0], *task[1]))
+            pending.append((pool.submit(task[0], *task[1]), task[2]))
+            held += task[2]
         if not pending or stop():
-            for future in pending:
+            for future, _ in pending:
                 future.cancel()
             return
-        yield pending.popleft().result()
+        future, weight = pending.popleft()
+        held -= weight
+        yield future.result()
 
 
 def import_files(store: Store, watchlists: Sequence[Watchlist], options: Options,
@@ -256,10 +281,10 @@ def import_files(store: Store, watchlists: Sequence[Watchlist], options: Options
     def records() -> Iterator[Record]:
         nonlocal done
         for path in archive.files(options.source):  # type: ignore[arg-type]
-            for found in archive.read(path):
+            for found in (archive.read(path, options.max_bytes) if isinstance(path, Path)
+                          else [path]):
                 if isinstance(found, Skipped):
-                    report.skipped += 1
-                    report.problems.append(found)
+                    report.skip(found)
                     continue
                 report.read += 1
                 if _already_stored(store, found):
@@ -270,16 +295,16 @@ def import_files(store: Store, watchlists: Sequence[Watchlist], options: Options
             if progress is not None:
                 progress(report, done)
 
-    tasks = ((_prepare_many, (chunk, options.notify))
-             for chunk in _chunks(records(), min(4, options.batch)))
+    tasks = ((_prepare_many, (chunk, options.notify), sum(map(_size, chunk)))
+             for chunk in _chunks(records(), min(4, options.batch), _size, 2**20))
     batch: list[NewArticle] = []
     with _pool(options.workers, watchlists) as pool:
         # Eight chunks in flight per worker: it stays busy while this process stores a batch.
-        for results in _pipelined(pool, tasks, options.workers * 8, stop):
+        for results in _pipelined(pool, tasks, options.workers * 8,
+                                  options.workers * IN_FLIGHT, stop):
             for result in results:
                 if isinstance(result, Skipped):
-                    report.skipped += 1
-                    report.problems.append(result)
+                    report.skip(result)
                 elif _outside(result.published, options):
                     report.outside += 1
                 else:
@@ -291,6 +316,13 @@ def import_files(store: Store, watchlists: Sequence[Watchlist], options: Options
     report.interrupted = stop()
     report.elapsed = time.monotonic() - started
     return report
+
+
+def _size(item: Record | StoredArticle) -> int:
+    """Roughly the bytes an article holds (its text counted once per character)."""
+    if isinstance(item, Record):
+        return len(item.html or b"") + len(item.text or "")
+    return len(item.page or b"") + len(item.text) + len(item.title or "")
 
 
 def _already_stored(store: Store, record: Record) -> bool:
@@ -338,11 +370,12 @@ def rematch_stored(store: Store, watchlists: Sequence[Watchlist], options: Optio
             yield page
 
     chunk = min(options.batch, 25 if not options.reextract else 4)
-    tasks = ((_rematch_many, (part, options.reextract, options.notify))
-             for page in articles() for part in _chunks(page, chunk))
+    tasks = ((_rematch_many, (part, options.reextract, options.notify), sum(map(_size, part)))
+             for page in articles() for part in _chunks(page, chunk, _size, 2**20))
     found: list[Rematched] = []
     with _pool(options.workers, watchlists) as pool:
-        for results in _pipelined(pool, tasks, options.workers * 8, stop):
+        for results in _pipelined(pool, tasks, options.workers * 8,
+                                  options.workers * IN_FLIGHT, stop):
             found += results
             if len(found) >= options.batch:
                 _store_hits(store, found, report, key, described, clock())

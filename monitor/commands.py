@@ -224,7 +224,7 @@ def _backfill_options(args: argparse.Namespace) -> backfill.Options:
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     config = _config(args)
-    options = _backfill_options(args)
+    options = replace(_backfill_options(args), max_bytes=config.fetch.max_bytes)
     watchlists = _backfill_watchlists(config, args.watchlist)
     stop = threading.Event()
 
@@ -248,8 +248,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, previous)
     for problem in report.problems[:50]:
         print(f"skipped {problem.origin}: {problem.reason}", file=sys.stderr)
-    if len(report.problems) > 50:
-        print(f"... and {len(report.problems) - 50} more skipped", file=sys.stderr)
+    if report.skipped > len(report.problems[:50]):
+        print(f"... and {report.skipped - len(report.problems[:50])} more skipped",
+              file=sys.stderr)
     print(f"backfill: {report.line()}")
     if report.interrupted:
         return 130

@@ -11,15 +11,18 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from monitor.backfill import Options, Report, import_files, rematch_stored
+from monitor.backfill import Options, Report, _pipelined, import_files, rematch_stored
 from monitor.cli import main
 from monitor.extract import Extracted
 from monitor.models import BackfillRun, Hit
@@ -326,6 +329,55 @@ def test_a_warc_response_without_target_uri_is_a_reported_skip(
     finally:
         store.close()
     assert main(["-c", config, "backfill", "--from", str(folder), "--strict"]) == 1
+
+
+def test_the_issue_tree_is_read_once_and_large_files_are_skipped_unread(
+        tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 15, item 13: one .txt, sub/up -> .. and two 50 MB files ran 10 minutes at
+    1.6 GB and stored nothing."""
+    config = _config(tmp_path, db_url)
+    folder = tmp_path / "tree"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "up").symlink_to("..")
+    (folder / "a.txt").write_text("Putin in Hanoi\n" + " ".join(PARAGRAPHS[3:]) * 3)
+    (folder / "again.txt").symlink_to("a.txt")
+    for name in ("big.html", "big.txt"):
+        with (folder / name).open("wb") as handle:
+            handle.truncate(50_000_000)  # sparse: no disk used
+    assert main(["-c", config, "backfill", "--from", str(folder), "--workers", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert "read 1, new articles 1, duplicates 0" in out and "skipped 2" in out
+    assert f"skipped {folder / 'big.html'}: file larger than fetch.max_bytes " \
+           "(10,000,000 bytes)" in err
+    # fetch.max_bytes is the limit, as for a polled page
+    (tmp_path / "monitor.yaml").write_text(
+        (tmp_path / "monitor.yaml").read_text() + "fetch: {max_bytes: 1KB}\n")
+    (folder / "b.txt").write_text("Putin in Pyongyang\n" + " ".join(PARAGRAPHS) * 3)
+    assert main(["-c", config, "backfill", "--from", str(folder), "--workers", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert "read 1, new articles 0, duplicates 1" in out and "skipped 3" in out
+    assert f"skipped {folder / 'b.txt'}: file larger than fetch.max_bytes (1,000 bytes)" in err
+
+
+def test_the_work_in_flight_is_bounded_in_bytes() -> None:
+    """However many tasks the window allows, no more than the budget (and one task) is
+    held in flight: a folder of large pages does not pile up in the reading process."""
+    in_flight, most = 0, 0
+
+    def tasks() -> Iterator[tuple[Callable[..., Any], tuple[Any, ...], int]]:
+        nonlocal in_flight, most
+        for n in range(40):
+            in_flight += 10
+            most = max(most, in_flight)
+            yield str, (n,), 10
+
+    results = []
+    with ThreadPoolExecutor(2) as pool:
+        for result in _pipelined(pool, tasks(), 100, 25, lambda: False):
+            in_flight -= 10
+            results.append(result)
+    assert results == [str(n) for n in range(40)]
+    assert most == 30  # submitted while under 25
 
 
 def test_ctrl_c_stops_after_the_batch_and_the_same_command_carries_on(
