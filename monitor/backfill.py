@@ -3,10 +3,10 @@ articles (`--from PATH`), with the pipeline's own stages.
 
 Extraction and matching run in ``workers`` processes (pure: records in, NewArticles or hits
 out); this process reads the input lazily, keeps at most a window of tasks in flight, and
-stores results in batches of ``batch``, one transaction each.  A stop request (Ctrl-C) ends
-the run after the batch in hand; the same command then carries on: imports skip what is
-stored (checked by URL before any extraction), and re-matching resumes after the last
-article of the last stored batch (recorded in ``backfill_runs``).
+stores results in batches of ``batch``, one transaction each.  A stop request (Ctrl-C,
+SIGTERM) ends the run after the batch in hand; the same command then carries on: imports
+skip what is stored (checked by URL before any extraction), and re-matching resumes after
+the last article of the last stored batch (recorded in ``backfill_runs``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -32,6 +33,7 @@ from typing import Any
 from monitor import archive
 from monitor.archive import Record, Skipped
 from monitor.dedupe import canonical_url, content_hash
+from monitor.errors import MonitorError
 from monitor.extract import Extracted, decode_page, extract_page
 from monitor.pipeline import Analyser, analyse
 from monitor.store import NewArticle, Store, StoredArticle, compress_page
@@ -96,8 +98,26 @@ _analyser: Analyser | None = None
 def _init_worker(watchlists: Sequence[Watchlist], parent: int) -> None:
     global _analyser
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    _terminate_only_from(parent)
     _exit_with(parent)
     _analyser = Analyser.create(watchlists)
+
+
+def _terminate_only_from(parent: int) -> None:
+    """Let a SIGTERM end this worker only when the parent sends it (the pool terminating a
+    broken pool).  systemd stops a service with a SIGTERM to every process of it: the
+    workers must not die under the parent, which stores the batch in hand and then ends
+    them (were they gone, the pool would break as it cancels, and say so on stderr)."""
+    if not hasattr(signal, "sigwaitinfo"):  # not on macOS: workers end with the signal
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})  # threads started later too
+
+    def wait() -> None:
+        while signal.sigwaitinfo({signal.SIGTERM}).si_pid != parent:
+            pass
+        os._exit(128 + signal.SIGTERM)
+
+    threading.Thread(target=wait, name="sigterm-from-parent", daemon=True).start()
 
 
 def _exit_with(parent: int) -> None:
@@ -255,19 +275,27 @@ def _pipelined(pool: Executor, tasks: Iterator[Task], window: int, budget: int,
     pending: deque[tuple[Future[Any], int]] = deque()
     held = 0
     while True:
-        while len(pending) < window and (not pending or held < budget) and not stop():
-            task = next(tasks, None)
-            if task is None:
-                break
-            pending.append((pool.submit(task[0], *task[1]), task[2]))
-            held += task[2]
-        if not pending or stop():
-            for future, _ in pending:
-                future.cancel()
-            return
-        future, weight = pending.popleft()
-        held -= weight
-        yield future.result()
+        try:
+            while len(pending) < window and (not pending or held < budget) and not stop():
+                task = next(tasks, None)
+                if task is None:
+                    break
+                pending.append((pool.submit(task[0], *task[1]), task[2]))
+                held += task[2]
+            if not pending or stop():
+                for future, _ in pending:
+                    future.cancel()
+                return
+            future, weight = pending.popleft()
+            held -= weight
+            result = future.result()
+        except BrokenProcessPool as exc:
+            if stop():  # a SIGTERM to the whole process group (systemd) ends workers too
+                return
+            raise MonitorError("backfill: a worker process died (killed, or out of "
+                               "memory?); what was stored is kept: run the same command "
+                               "again to carry on") from exc
+        yield result
 
 
 def import_files(store: Store, watchlists: Sequence[Watchlist], options: Options,

@@ -3,6 +3,7 @@ with real worker processes."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
@@ -30,7 +31,15 @@ from monitor.pipeline import Analyser, analyse
 from monitor.queries import article_rows, hit_rows
 from monitor.store import Store
 from monitor.watchlist import Watchlist
-from tests.conftest import ROOT, Receiver, Reply, Server, article_html, watchlist_from_yaml
+from tests.conftest import (
+    ROOT,
+    Receiver,
+    Reply,
+    Server,
+    article_html,
+    assert_consistent,
+    watchlist_from_yaml,
+)
 from tests.test_archive import http_response, response, write_warc
 from tests.test_pipeline import OTHER, PARAGRAPHS, config_for, feed_of, run
 from tests.test_pipeline import Clock as PollClock
@@ -413,6 +422,101 @@ def test_ctrl_c_stops_after_the_batch_and_the_same_command_carries_on(
         assert store.counts()["articles"] == 150
         # the pages differ by one sentence: one story, so one hit
         assert (store.counts()["stories"], store.counts()["hits"]) == (1, 1)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        store.close()
+
+
+def stories(folder: Path, count: int) -> Path:
+    """``count`` pages of different stories, each naming Putin once."""
+    folder.mkdir()
+    for n in range(count):
+        (folder / f"{n:04d}.html").write_bytes(article_html(
+            f"Story {n}", [" ".join(f"w{n}x{p}y{i}" for i in range(40)) + "." for p in range(3)]
+            + ["Putin spoke."], canonical=f"https://n.example/{n}"))
+    return folder
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.parametrize("target", ["process", "group"])
+def test_sigterm_stores_the_batch_in_hand_exits_143_and_the_same_command_carries_on(
+        tmp_path: Path, db_url: str, target: str) -> None:
+    """Issue 15, item 14: SIGTERM (kill, docker stop: the process; systemd: its whole
+    group, workers included) stopped a backfill at once and lost the batch in hand."""
+    config = _config(tmp_path, db_url, OLD)
+    folder = stories(tmp_path / "pages", 150)
+    command = [sys.executable, "-m", "monitor", "-c", config, "backfill", "--from",
+               str(folder), "--workers", "2", "--batch", "5"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env, cwd=tmp_path, start_new_session=True)
+    store = Store(db_url)
+    try:
+        deadline = time.monotonic() + 60
+        while store.counts()["articles"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if target == "group":
+            os.killpg(process.pid, signal.SIGTERM)
+        else:
+            process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 143, (out, err)
+        assert "Traceback" not in err
+        assert "stopping after the current batch (SIGTERM again to quit at once)" in err
+        assert "interrupted: run the same command again" in out
+        partial = store.counts()["articles"]
+        assert 0 < partial < 150
+        assert assert_consistent(store).hits == partial
+        again = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path,
+                               timeout=120, check=False)
+        assert again.returncode == 0, again.stderr
+        assert f"read 150, new articles {150 - partial}, duplicates {partial}" in again.stdout
+        counts = assert_consistent(store)  # every page stored once, one hit per story
+        assert (counts.articles, counts.stories, counts.hits) == (150, 150, 150)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        store.close()
+
+
+def test_a_worker_killed_under_the_run_ends_it_with_a_message_not_a_hang(
+        tmp_path: Path, db_url: str) -> None:
+    """Workers wait for their SIGTERM from the parent only; the pool still ends the others
+    when one dies (out of memory, kill -9), and the run says so (exit 1, no traceback)."""
+    config = _config(tmp_path, db_url, OLD)
+    folder = stories(tmp_path / "pages", 600)
+    command = [sys.executable, "-m", "monitor", "-c", config, "backfill", "--from",
+               str(folder), "--workers", "2", "--batch", "5"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env, cwd=tmp_path)
+    store = Store(db_url)
+    try:
+        deadline = time.monotonic() + 60
+        while store.counts()["articles"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = [w for server in children(process.pid) for w in children(server)]
+        assert workers, "no worker processes found"
+        os.kill(workers[0], signal.SIGKILL)
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 1, (out, err)
+        assert "Traceback" not in err
+        assert "a worker process died (killed, or out of memory?); what was stored is kept" \
+            in err
+        again = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path,
+                               timeout=180, check=False)
+        assert again.returncode == 0, again.stderr
+        counts = assert_consistent(store)
+        assert (counts.articles, counts.stories, counts.hits) == (600, 600, 600)
     finally:
         if process.poll() is None:
             process.kill()
