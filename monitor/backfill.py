@@ -3,10 +3,10 @@ articles (`--from PATH`), with the pipeline's own stages.
 
 Extraction and matching run in ``workers`` processes (pure: records in, NewArticles or hits
 out); this process reads the input lazily, keeps at most a window of tasks in flight, and
-stores results in batches of ``batch``, one transaction each.  A stop request (Ctrl-C) ends
-the run after the batch in hand; the same command then carries on: imports skip what is
-stored (checked by URL before any extraction), and re-matching resumes after the last
-article of the last stored batch (recorded in ``backfill_runs``).
+stores results in batches of ``batch``, one transaction each.  A stop request (Ctrl-C,
+SIGTERM) ends the run after the batch in hand; the same command then carries on: imports
+skip what is stored (checked by URL before any extraction), and re-matching resumes after
+the last article of the last stored batch (recorded in ``backfill_runs``).
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from itertools import islice
 from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from typing import Any
 from monitor import archive
 from monitor.archive import Record, Skipped
 from monitor.dedupe import canonical_url, content_hash
+from monitor.errors import MonitorError
 from monitor.extract import Extracted, decode_page, extract_page
 from monitor.language import resolve_language
 from monitor.pipeline import Analyser, analyse
@@ -52,6 +53,10 @@ class Options:
     workers: int = 1
     notify: bool = False
     batch: int = 100
+    max_bytes: int = archive.MAX_ARTICLE  # a larger page or text is skipped (fetch.max_bytes)
+
+
+PROBLEMS_KEPT = 50
 
 
 @dataclass
@@ -67,7 +72,14 @@ class Report:
     elapsed: float = 0.0
     interrupted: bool = False
     resumed_after: int | None = None
-    problems: list[Skipped] = field(default_factory=list)
+    problems: list[Skipped] = field(default_factory=list)  # the first PROBLEMS_KEPT
+
+    def skip(self, problem: Skipped) -> None:
+        """Count a skipped file or record; keep the first ones with their reasons (a million
+        bad lines must not fill the memory)."""
+        self.skipped += 1
+        if len(self.problems) < PROBLEMS_KEPT:
+            self.problems.append(problem)
 
     def line(self) -> str:
         extra = f", outside the window {self.outside}" if self.outside else ""
@@ -87,8 +99,26 @@ _analyser: Analyser | None = None
 def _init_worker(watchlists: Sequence[Watchlist], parent: int) -> None:
     global _analyser
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    _terminate_only_from(parent)
     _exit_with(parent)
     _analyser = Analyser.create(watchlists)
+
+
+def _terminate_only_from(parent: int) -> None:
+    """Let a SIGTERM end this worker only when the parent sends it (the pool terminating a
+    broken pool).  systemd stops a service with a SIGTERM to every process of it: the
+    workers must not die under the parent, which stores the batch in hand and then ends
+    them (were they gone, the pool would break as it cancels, and say so on stderr)."""
+    if not hasattr(signal, "sigwaitinfo"):  # not on macOS: workers end with the signal
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})  # threads started later too
+
+    def wait() -> None:
+        while signal.sigwaitinfo({signal.SIGTERM}).si_pid != parent:
+            pass
+        os._exit(128 + signal.SIGTERM)
+
+    threading.Thread(target=wait, name="sigterm-from-parent", daemon=True).start()
 
 
 def _exit_with(parent: int) -> None:
@@ -219,32 +249,55 @@ def _pool(workers: int, watchlists: Sequence[Watchlist]) -> Iterator[ProcessPool
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    it = iter(items)
-    while chunk := list(islice(it, size)):
+def _chunks(items: Iterable[Any], size: int, weigh: Callable[[Any], int] = lambda _: 0,
+            most: int = 1) -> Iterator[list[Any]]:
+    """Lists of at most ``size`` items, closed early once they weigh ``most`` (bytes)."""
+    chunk: list[Any] = []
+    weight = 0
+    for item in items:
+        chunk.append(item)
+        weight += weigh(item)
+        if len(chunk) >= size or weight >= most:
+            yield chunk
+            chunk, weight = [], 0
+    if chunk:
         yield chunk
 
 
-Task = tuple[Callable[..., Any], tuple[Any, ...]]
+Task = tuple[Callable[..., Any], tuple[Any, ...], int]  # function, arguments, bytes held
+IN_FLIGHT = 32 * 2**20  # bytes of input in flight per worker (their results are no larger)
 
 
-def _pipelined(pool: ProcessPoolExecutor, tasks: Iterator[Task], window: int,
+def _pipelined(pool: Executor, tasks: Iterator[Task], window: int, budget: int,
                stop: StopCheck) -> Iterator[Any]:
-    """Results of tasks in submission order, at most ``window`` in flight.  After a stop
-    request no result is returned: what is in flight is cancelled (and done again by the
-    next run), so the caller stores only the batch in hand."""
-    pending: deque[Future[Any]] = deque()
+    """Results of tasks in submission order, at most ``window`` in flight and, beyond the
+    first, at most ``budget`` bytes (a folder of large pages must not pile up here).  After
+    a stop request no result is returned: what is in flight is cancelled (and done again by
+    the next run), so the caller stores only the batch in hand."""
+    pending: deque[tuple[Future[Any], int]] = deque()
+    held = 0
     while True:
-        while len(pending) < window and not stop():
-            task = next(tasks, None)
-            if task is None:
-                break
-            pending.append(pool.submit(task[0], *task[1]))
-        if not pending or stop():
-            for future in pending:
-                future.cancel()
-            return
-        yield pending.popleft().result()
+        try:
+            while len(pending) < window and (not pending or held < budget) and not stop():
+                task = next(tasks, None)
+                if task is None:
+                    break
+                pending.append((pool.submit(task[0], *task[1]), task[2]))
+                held += task[2]
+            if not pending or stop():
+                for future, _ in pending:
+                    future.cancel()
+                return
+            future, weight = pending.popleft()
+            held -= weight
+            result = future.result()
+        except BrokenProcessPool as exc:
+            if stop():  # a SIGTERM to the whole process group (systemd) ends workers too
+                return
+            raise MonitorError("backfill: a worker process died (killed, or out of "
+                               "memory?); what was stored is kept: run the same command "
+                               "again to carry on") from exc
+        yield result
 
 
 def import_files(store: Store, watchlists: Sequence[Watchlist], options: Options,
@@ -258,10 +311,10 @@ def import_files(store: Store, watchlists: Sequence[Watchlist], options: Options
     def records() -> Iterator[Record]:
         nonlocal done
         for path in archive.files(options.source):  # type: ignore[arg-type]
-            for found in archive.read(path):
+            for found in (archive.read(path, options.max_bytes) if isinstance(path, Path)
+                          else [path]):
                 if isinstance(found, Skipped):
-                    report.skipped += 1
-                    report.problems.append(found)
+                    report.skip(found)
                     continue
                 report.read += 1
                 if _already_stored(store, found):
@@ -272,16 +325,16 @@ def import_files(store: Store, watchlists: Sequence[Watchlist], options: Options
             if progress is not None:
                 progress(report, done)
 
-    tasks = ((_prepare_many, (chunk, options.notify))
-             for chunk in _chunks(records(), min(4, options.batch)))
+    tasks = ((_prepare_many, (chunk, options.notify), sum(map(_size, chunk)))
+             for chunk in _chunks(records(), min(4, options.batch), _size, 2**20))
     batch: list[NewArticle] = []
     with _pool(options.workers, watchlists) as pool:
         # Eight chunks in flight per worker: it stays busy while this process stores a batch.
-        for results in _pipelined(pool, tasks, options.workers * 8, stop):
+        for results in _pipelined(pool, tasks, options.workers * 8,
+                                  options.workers * IN_FLIGHT, stop):
             for result in results:
                 if isinstance(result, Skipped):
-                    report.skipped += 1
-                    report.problems.append(result)
+                    report.skip(result)
                 elif _outside(result.published, options):
                     report.outside += 1
                 else:
@@ -293,6 +346,13 @@ def import_files(store: Store, watchlists: Sequence[Watchlist], options: Options
     report.interrupted = stop()
     report.elapsed = time.monotonic() - started
     return report
+
+
+def _size(item: Record | StoredArticle) -> int:
+    """Roughly the bytes an article holds (its text counted once per character)."""
+    if isinstance(item, Record):
+        return len(item.html or b"") + len(item.text or "")
+    return len(item.page or b"") + len(item.text) + len(item.title or "")
 
 
 def _already_stored(store: Store, record: Record) -> bool:
@@ -340,11 +400,12 @@ def rematch_stored(store: Store, watchlists: Sequence[Watchlist], options: Optio
             yield page
 
     chunk = min(options.batch, 25 if not options.reextract else 4)
-    tasks = ((_rematch_many, (part, options.reextract, options.notify))
-             for page in articles() for part in _chunks(page, chunk))
+    tasks = ((_rematch_many, (part, options.reextract, options.notify), sum(map(_size, part)))
+             for page in articles() for part in _chunks(page, chunk, _size, 2**20))
     found: list[Rematched] = []
     with _pool(options.workers, watchlists) as pool:
-        for results in _pipelined(pool, tasks, options.workers * 8, stop):
+        for results in _pipelined(pool, tasks, options.workers * 8,
+                                  options.workers * IN_FLIGHT, stop):
             found += results
             if len(found) >= options.batch:
                 _store_hits(store, found, report, key, described, clock())

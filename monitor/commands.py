@@ -338,18 +338,25 @@ def _backfill_options(args: argparse.Namespace) -> backfill.Options:
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     config = _config(args)
-    options = _backfill_options(args)
+    options = replace(_backfill_options(args), max_bytes=config.fetch.max_bytes)
     watchlists = _backfill_watchlists(config, args.watchlist)
     stop = threading.Event()
+    stopped_by: list[int] = []
 
-    def on_interrupt(_signum: int, _frame: Any) -> None:
+    def on_signal(signum: int, _frame: Any) -> None:
+        """Ctrl-C or SIGTERM (systemd, docker stop): the batch in hand is stored, then the
+        run ends (128 + the signal); a second signal quits at once (its batch rolled back)."""
         if stop.is_set():
-            raise KeyboardInterrupt
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            raise SystemExit(128 + signum)
+        stopped_by.append(signum)
         stop.set()
-        print("stopping after the current batch (Ctrl-C again to quit at once)",
+        again = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        print(f"stopping after the current batch ({again} again to quit at once)",
               file=sys.stderr, flush=True)
 
-    previous = signal.signal(signal.SIGINT, on_interrupt)
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         with _opened(config) as store:
             if args.feed:
@@ -361,14 +368,16 @@ def cmd_backfill(args: argparse.Namespace) -> int:
                 outbox.ensure_schedules(store, config, utc_now())
             report = _run_backfill(store, watchlists, options, stop)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     for problem in report.problems[:50]:
         print(shown(f"skipped {problem.origin}: {problem.reason}"), file=sys.stderr)
-    if len(report.problems) > 50:
-        print(f"... and {len(report.problems) - 50} more skipped", file=sys.stderr)
+    if report.skipped > len(report.problems[:50]):
+        print(f"... and {report.skipped - len(report.problems[:50])} more skipped",
+              file=sys.stderr)
     print(f"backfill: {report.line()}")
     if report.interrupted:
-        return 130
+        return 128 + (stopped_by[0] if stopped_by else signal.SIGINT)
     return 1 if args.strict and report.skipped else 0
 
 
@@ -449,7 +458,8 @@ def add_commands(commands: Any) -> None:
         "a watchlist change); new hits are stored, existing ones untouched.  With --from: "
         "import saved articles (.html/.htm[.gz], .txt, .jsonl/.json, .warc[.gz]) and match "
         "them.  Hits found by backfill stay out of digests and alerts unless --notify.  "
-        "Ctrl-C stops after the current batch; the same command then carries on.")
+        "Ctrl-C or SIGTERM stops after the current batch; the same command then carries "
+        "on.")
     b.add_argument("--from", dest="source", metavar="PATH", help="file or folder to import")
     b.add_argument("--since", help="articles published from this date (or age: 30d)")
     b.add_argument("--until", help="articles published before this date")

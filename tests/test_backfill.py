@@ -3,6 +3,7 @@ with real worker processes."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
@@ -11,15 +12,18 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from monitor.backfill import Options, Report, import_files, rematch_stored
+from monitor.backfill import Options, Report, _pipelined, import_files, rematch_stored
 from monitor.cli import main
 from monitor.extract import Extracted
 from monitor.models import BackfillRun, Hit
@@ -33,10 +37,12 @@ from tests.conftest import (
     Reply,
     Server,
     article_html,
+    assert_consistent,
     rss,
     watchlist_from_yaml,
 )
-from tests.test_pipeline import OTHER, PARAGRAPHS, config_for, run
+from tests.test_archive import http_response, response, write_warc
+from tests.test_pipeline import OTHER, PARAGRAPHS, config_for, feed_of, run
 from tests.test_pipeline import Clock as PollClock
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -312,6 +318,81 @@ def test_backfill_command(tmp_path: Path, db_url: str,
         assert message in capsys.readouterr().err, bad
 
 
+def test_a_warc_response_without_target_uri_is_a_reported_skip(
+        tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 15, item 12: it was an AttributeError inside warcio that ended the run."""
+    config = _config(tmp_path, db_url)
+    folder = tmp_path / "crawl"
+    folder.mkdir()
+    write_warc(folder / "a.warc.gz", [
+        response("https://n.example/a", http_response(article_html("Putin", PARAGRAPHS))),
+        response(None, http_response(article_html("Putin", PARAGRAPHS))),
+        response("https://n.example/b", http_response(article_html("Zelensky", OTHER)))])
+    (folder / "z.txt").write_text("Putin in Hanoi\n" + " ".join(PARAGRAPHS[3:]) * 3)
+    assert main(["-c", config, "backfill", "--from", str(folder), "--workers", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    assert f"skipped {folder / 'a.warc.gz'}#2: response record without a WARC-Target-URI" \
+        in err.splitlines()
+    assert "read 3, new articles 3, duplicates 0" in out and "skipped 1" in out
+    store = Store(db_url)
+    try:
+        assert {"https://n.example/a", "https://n.example/b"} <= {
+            a["url"] for a in article_rows(store)}
+    finally:
+        store.close()
+    assert main(["-c", config, "backfill", "--from", str(folder), "--strict"]) == 1
+
+
+def test_the_issue_tree_is_read_once_and_large_files_are_skipped_unread(
+        tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 15, item 13: one .txt, sub/up -> .. and two 50 MB files ran 10 minutes at
+    1.6 GB and stored nothing."""
+    config = _config(tmp_path, db_url)
+    folder = tmp_path / "tree"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "up").symlink_to("..")
+    (folder / "a.txt").write_text("Putin in Hanoi\n" + " ".join(PARAGRAPHS[3:]) * 3)
+    (folder / "again.txt").symlink_to("a.txt")
+    for name in ("big.html", "big.txt"):
+        with (folder / name).open("wb") as handle:
+            handle.truncate(50_000_000)  # sparse: no disk used
+    assert main(["-c", config, "backfill", "--from", str(folder), "--workers", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert "read 1, new articles 1, duplicates 0" in out and "skipped 2" in out
+    assert f"skipped {folder / 'big.html'}: file larger than fetch.max_bytes " \
+           "(10,000,000 bytes)" in err
+    # fetch.max_bytes is the limit, as for a polled page
+    (tmp_path / "monitor.yaml").write_text(
+        (tmp_path / "monitor.yaml").read_text() + "fetch: {max_bytes: 1KB}\n")
+    (folder / "b.txt").write_text("Putin in Pyongyang\n" + " ".join(PARAGRAPHS) * 3)
+    assert main(["-c", config, "backfill", "--from", str(folder), "--workers", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert "read 1, new articles 0, duplicates 1" in out and "skipped 3" in out
+    assert f"skipped {folder / 'b.txt'}: file larger than fetch.max_bytes (1,000 bytes)" in err
+
+
+def test_the_work_in_flight_is_bounded_in_bytes() -> None:
+    """However many tasks the window allows, no more than the budget (and one task) is
+    held in flight: a folder of large pages does not pile up in the reading process."""
+    in_flight, most = 0, 0
+
+    def tasks() -> Iterator[tuple[Callable[..., Any], tuple[Any, ...], int]]:
+        nonlocal in_flight, most
+        for n in range(40):
+            in_flight += 10
+            most = max(most, in_flight)
+            yield str, (n,), 10
+
+    results = []
+    with ThreadPoolExecutor(2) as pool:
+        for result in _pipelined(pool, tasks(), 100, 25, lambda: False):
+            in_flight -= 10
+            results.append(result)
+    assert results == [str(n) for n in range(40)]
+    assert most == 30  # submitted while under 25
+
+
 def test_ctrl_c_stops_after_the_batch_and_the_same_command_carries_on(
         tmp_path: Path, db_url: str) -> None:
     config = _config(tmp_path, db_url, OLD)
@@ -345,6 +426,101 @@ def test_ctrl_c_stops_after_the_batch_and_the_same_command_carries_on(
         assert store.counts()["articles"] == 150
         # the pages differ by one sentence: one story, so one hit
         assert (store.counts()["stories"], store.counts()["hits"]) == (1, 1)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        store.close()
+
+
+def stories(folder: Path, count: int) -> Path:
+    """``count`` pages of different stories, each naming Putin once."""
+    folder.mkdir()
+    for n in range(count):
+        (folder / f"{n:04d}.html").write_bytes(article_html(
+            f"Story {n}", [" ".join(f"w{n}x{p}y{i}" for i in range(40)) + "." for p in range(3)]
+            + ["Putin spoke."], canonical=f"https://n.example/{n}"))
+    return folder
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.parametrize("target", ["process", "group"])
+def test_sigterm_stores_the_batch_in_hand_exits_143_and_the_same_command_carries_on(
+        tmp_path: Path, db_url: str, target: str) -> None:
+    """Issue 15, item 14: SIGTERM (kill, docker stop: the process; systemd: its whole
+    group, workers included) stopped a backfill at once and lost the batch in hand."""
+    config = _config(tmp_path, db_url, OLD)
+    folder = stories(tmp_path / "pages", 150)
+    command = [sys.executable, "-m", "monitor", "-c", config, "backfill", "--from",
+               str(folder), "--workers", "2", "--batch", "5"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env, cwd=tmp_path, start_new_session=True)
+    store = Store(db_url)
+    try:
+        deadline = time.monotonic() + 60
+        while store.counts()["articles"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if target == "group":
+            os.killpg(process.pid, signal.SIGTERM)
+        else:
+            process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 143, (out, err)
+        assert "Traceback" not in err
+        assert "stopping after the current batch (SIGTERM again to quit at once)" in err
+        assert "interrupted: run the same command again" in out
+        partial = store.counts()["articles"]
+        assert 0 < partial < 150
+        assert assert_consistent(store).hits == partial
+        again = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path,
+                               timeout=120, check=False)
+        assert again.returncode == 0, again.stderr
+        assert f"read 150, new articles {150 - partial}, duplicates {partial}" in again.stdout
+        counts = assert_consistent(store)  # every page stored once, one hit per story
+        assert (counts.articles, counts.stories, counts.hits) == (150, 150, 150)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        store.close()
+
+
+def test_a_worker_killed_under_the_run_ends_it_with_a_message_not_a_hang(
+        tmp_path: Path, db_url: str) -> None:
+    """Workers wait for their SIGTERM from the parent only; the pool still ends the others
+    when one dies (out of memory, kill -9), and the run says so (exit 1, no traceback)."""
+    config = _config(tmp_path, db_url, OLD)
+    folder = stories(tmp_path / "pages", 600)
+    command = [sys.executable, "-m", "monitor", "-c", config, "backfill", "--from",
+               str(folder), "--workers", "2", "--batch", "5"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env, cwd=tmp_path)
+    store = Store(db_url)
+    try:
+        deadline = time.monotonic() + 60
+        while store.counts()["articles"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = [w for server in children(process.pid) for w in children(server)]
+        assert workers, "no worker processes found"
+        os.kill(workers[0], signal.SIGKILL)
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 1, (out, err)
+        assert "Traceback" not in err
+        assert "a worker process died (killed, or out of memory?); what was stored is kept" \
+            in err
+        again = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path,
+                               timeout=180, check=False)
+        assert again.returncode == 0, again.stderr
+        counts = assert_consistent(store)
+        assert (counts.articles, counts.stories, counts.hits) == (600, 600, 600)
     finally:
         if process.poll() is None:
             process.kill()
