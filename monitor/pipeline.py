@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.config import Config, FeedConfig
 from monitor.dedupe import canonical_url, fingerprint, item_key
 from monitor.extract import Extracted, decode_page, extract_page, from_feed, snippet
-from monitor.feeds import FeedItem, body_hash, next_poll, parse_feed
+from monitor.feeds import FeedItem, adapt_interval, body_hash, next_poll, parse_feed
 from monitor.fetch import Fetcher, Response
 from monitor.match import Matcher, Mention
 from monitor.models import Feed
@@ -290,6 +290,7 @@ async def _poll_feed(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: F
     if response.moved_to:
         changes["url"] = response.moved_to
     digest = body_hash(response.body) if response.ok else feed.body_hash
+    new, listed = 0, 1  # not modified: nothing new (the feed may be polled less often)
     if response.not_modified or digest == feed.body_hash:
         summary.not_modified += 1
     else:
@@ -301,22 +302,27 @@ async def _poll_feed(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: F
             _failure(ctx, states, feed, response, summary)
             return summary
         changes["last_error"] = parsed.problem
-        await _new_items(ctx, fetcher, feed, parsed.items, summary)
+        new, listed = await _new_items(ctx, fetcher, feed, parsed.items, summary)
     now = ctx.clock()
+    previous = (feed.next_poll - feed.last_polled).total_seconds() if (
+        feed.next_poll and feed.last_polled and feed.next_poll > feed.last_polled) else None
+    delay = adapt_interval(feed.interval, previous, new, listed)
     states.set(
         feed.id, state="active", last_polled=now, last_status=response.status, error_count=0,
         etag=response.headers.get("etag") or feed.etag,
         last_modified=response.headers.get("last-modified") or feed.last_modified,
-        body_hash=digest, next_poll=next_poll(now, feed.interval, 0, None, ctx.rng), **changes)
+        body_hash=digest, next_poll=next_poll(now, delay, 0, None, ctx.rng), **changes)
     return summary
 
 
 async def _new_items(ctx: Context, fetcher: Fetcher, feed: Feed, items: Sequence[FeedItem],
-                     summary: Summary) -> None:
+                     summary: Summary) -> tuple[int, int]:
+    """Fetch and store the items this feed has not brought before; (new, listed)."""
     keyed = {item_key(i.guid, i.link, i.title, i.summary): i for i in reversed(items)}
     unseen = await ctx.db(ctx.store.unseen, feed.id, keyed)
     await asyncio.gather(*(_item(ctx, fetcher, feed, key, keyed[key], summary)
                            for key in keyed if key in unseen))
+    return len(unseen), len(keyed)
 
 
 async def _item(ctx: Context, fetcher: Fetcher, feed: Feed, key: str, item: FeedItem,
