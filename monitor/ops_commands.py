@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from monitor.commands import _config, _opened
+from monitor.config import parse_duration
 from monitor.errors import UsageError
 from monitor.health import probe
 from monitor.models import Delivery, Feed
@@ -25,6 +26,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     fmt = args.log_format or os.environ.get("MONITOR_LOG_FORMAT", "text")
     if fmt not in ("text", "json"):
         raise UsageError(f"MONITOR_LOG_FORMAT={fmt!r}: text or json")
+    raw_grace = args.grace or os.environ.get("MONITOR_GRACE") or f"{scheduler.GRACE:g}s"
+    grace = parse_duration(raw_grace)
+    if grace is None:
+        raise UsageError(f"--grace {raw_grace!r}: a duration (20s, 1m)")
     logs.setup(fmt)
     config = _config(args)
     watchlists = load_watchlists(config.watchlists)
@@ -33,7 +38,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             summary = scheduler.Daemon(config, store, watchlists).once()
             print(summary.line())
             return 0
-        return scheduler.run(config, store, watchlists)
+        return scheduler.run(config, store, watchlists, grace)
 
 
 def cmd_health(args: argparse.Namespace) -> int:
@@ -86,6 +91,9 @@ def add_ops_commands(commands: Any) -> None:
                    help="one cycle of everything (poll, digests due, deliveries), then exit")
     r.add_argument("--log-format", choices=("text", "json"),
                    help="log lines (default: text, or $MONITOR_LOG_FORMAT)")
+    r.add_argument("--grace", metavar="DURATION",
+                   help="after SIGTERM, how long in-flight work may finish before it is "
+                   "cancelled (default: 20s, or $MONITOR_GRACE)")
     r.set_defaults(func=cmd_run)
     h = commands.add_parser("health", help="ask the running daemon's /healthz; exit 0 or 1")
     h.add_argument("--url", help="default: from the config's server: section")

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from monitor.cancel import Cancel
 from monitor.config import Config, FeedConfig
 from monitor.dedupe import canonical_url, fingerprint, item_key
 from monitor.extract import Extracted, decode_page, extract_page, from_feed, snippet
@@ -107,6 +108,7 @@ class Context:
     sender: Sender | None = None  # None: notify.Sender for the configured SMTP server
     # metrics: observe("feed" | "page" | "extract", seconds)
     observe: Callable[[str, float], None] | None = None
+    cancel: Cancel = field(default_factory=Cancel)  # the daemon's deadline (after SIGTERM)
 
     async def db(self, call: Callable[..., T], *args: Any) -> T:
         """A store call from the poll's event loop.  On PostgreSQL it runs in a thread, so
@@ -128,7 +130,8 @@ class Context:
 
 def cycle(ctx: Context, feeds: Sequence[Feed]) -> Summary:
     """One cycle, as the daemon and `poll --once` run it: poll these feeds, alert on the
-    high-priority hits it found, and send every delivery that is due (retries included)."""
+    high-priority hits it found, and send every delivery that is due (retries included).
+    Raises Cancelled if ``ctx.cancel`` is set meanwhile (what was stored stays)."""
     ensure_schedules(ctx.store, ctx.config, ctx.clock())  # before: this poll's hits count
     summary = asyncio.run(poll(ctx, feeds))
     now = ctx.clock()
@@ -228,8 +231,10 @@ async def poll(ctx: Context, feeds: Sequence[Feed]) -> Summary:
         async with Fetcher(ctx.config.fetch) as fetcher:
             # Every feed finishes or fails on its own; a database error fails the cycle once
             # all are done (what they stored stays; the rest is retried by the next cycle).
-            for result in await asyncio.gather(*(_guarded(ctx, fetcher, states, f)
-                                                 for f in feeds), return_exceptions=True):
+            # The daemon's deadline cancels them all (Cancelled; the same holds).
+            work = asyncio.gather(*(_guarded(ctx, fetcher, states, f) for f in feeds),
+                                  return_exceptions=True)
+            for result in await ctx.cancel.run(work):
                 if isinstance(result, BaseException):
                     failure = failure or result
                 else:
