@@ -20,7 +20,7 @@ from monitor import archive, backfill
 from monitor.config import Config, check_url, load_config, parse_duration
 from monitor.errors import UsageError, did_you_mean
 from monitor.feeds import OpmlFeed, parse_opml, to_opml
-from monitor.pipeline import Context, cycle, sync_feeds, utc_now
+from monitor.pipeline import Context, Summary, cycle, sync_feeds, utc_now
 from monitor.progress import Progress
 from monitor.queries import article_rows, feed_rows, hit_rows
 from monitor.store import Store, make_engine, upgrade
@@ -89,8 +89,19 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
             summary = Daemon(config, store, watchlists).poll()
     print(summary.line())
+    return report_failures(summary)
+
+
+def report_failures(summary: Summary) -> int:
+    """Print each error once, with its feed, page or channel; 1 when every polled feed
+    failed (cron sees it), else 0."""
     for error in summary.errors[:20]:
         print(f"  {error}", file=sys.stderr)
+    if len(summary.errors) > 20:
+        print(f"  ... and {len(summary.errors) - 20} more (monitor feeds list)", file=sys.stderr)
+    if summary.feeds_polled and summary.failed == summary.feeds_polled:
+        print(f"monitor: every polled feed failed ({summary.failed})", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -37,7 +37,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.once:
             summary = scheduler.Daemon(config, store, watchlists).once()
             print(summary.line())
-            return 0
+            return 1 if summary.feeds_polled and summary.failed == summary.feeds_polled else 0
         return scheduler.run(config, store, watchlists, grace)
 
 

@@ -110,9 +110,9 @@ class Daemon:
         """Claim due feeds a chunk at a time (no other replica polls them meanwhile), poll
         them, alert on what they brought, send what is due.  One pass over the feeds due
         when it began: under more load than it can take, each pass still ends (and counts
-        for /healthz); feeds that fell due meanwhile are the next pass's.  A pass cancelled
-        at the stop deadline gives its unfinished feeds back at once, logs and counts for
-        nothing."""
+        for /healthz); feeds that fell due meanwhile are the next pass's.  Logs nothing
+        (`poll --once` prints the summary); a pass cancelled at the stop deadline gives its
+        unfinished feeds back at once and counts for nothing."""
         summary = Summary()
         began = self.clock()
         try:
@@ -127,6 +127,14 @@ class Daemon:
             return summary
         self.last_cycle = self.clock()
         self.metrics.record_poll(summary)
+        return summary
+
+    def poll_job(self) -> Summary:
+        """The daemon's poll: a pass, then its summary and errors logged (each error once,
+        with the feed or channel it is about); nothing from a pass that was cancelled."""
+        summary = self.poll()
+        if self.context.cancel.is_set():
+            return summary
         if summary.feeds_polled or summary.alerts or summary.delivered:
             log.info("poll: %s", summary.line(), extra={"job": "poll"})
         for error in summary.errors[:20]:
@@ -178,7 +186,7 @@ class Daemon:
         """One cycle of everything (cron, tests): poll, digests due, deliveries, pruning."""
         sync_feeds(self.store, self.config.feeds, self.clock())
         self.recover()
-        summary = self.poll()
+        summary = self.poll_job()
         self.digests()
         self.housekeeping()
         return summary
@@ -197,7 +205,7 @@ class Daemon:
         now = self.clock()
         common: dict[str, Any] = {"max_instances": 1, "coalesce": True,
                                   "misfire_grace_time": None}
-        scheduler.add_job(guarded(self.poll, "poll"), "interval", seconds=TICK, id="poll",
+        scheduler.add_job(guarded(self.poll_job, "poll"), "interval", seconds=TICK, id="poll",
                           next_run_time=now, **common)
         scheduler.add_job(guarded(self.deliveries, "deliveries"), "interval", seconds=TICK,
                           id="deliveries", **common)

@@ -253,7 +253,7 @@ def test_a_cancelled_poll_keeps_what_it_stored_and_gives_its_feeds_back(
     daemon = Daemon(config, store, daemon.watchlists, clock)
     sync_feeds(store, config.feeds, clock())
     results: list[Summary] = []
-    poller = threading.Thread(target=lambda: results.append(daemon.poll()))
+    poller = threading.Thread(target=lambda: results.append(daemon.poll_job()))
     poller.start()
     deadline = time.monotonic() + 30
     while not (article_rows(store) and all(server.hits(f"/slow{n}") for n in range(3))):
