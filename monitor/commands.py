@@ -99,6 +99,8 @@ def report_failures(summary: Summary) -> int:
         print(f"  {error}", file=sys.stderr)
     if len(summary.errors) > 20:
         print(f"  ... and {len(summary.errors) - 20} more (monitor feeds list)", file=sys.stderr)
+    for _channel, error in summary.delivery_errors:
+        print(f"  delivery failed: {error}", file=sys.stderr)
     if summary.feeds_polled and summary.failed == summary.feeds_polled:
         print(f"monitor: every polled feed failed ({summary.failed})", file=sys.stderr)
         return 1

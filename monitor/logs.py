@@ -9,7 +9,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-CONTEXT = ("job", "feed", "article", "digest", "delivery")
+CONTEXT = ("job", "feed", "channel", "article", "digest", "delivery")
 
 
 class JsonFormatter(logging.Formatter):
@@ -39,5 +39,6 @@ def setup(fmt: str = "text", level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("apscheduler", "httpx", "httpcore", "trafilatura", "htmldate", "courlan"):
+    for noisy in ("apscheduler", "httpx", "httpcore", "trafilatura", "htmldate", "courlan",
+                  "alembic"):  # monitor.db says "database at revision N" instead
         logging.getLogger(noisy).setLevel(logging.WARNING)

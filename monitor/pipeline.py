@@ -58,6 +58,7 @@ class Summary:
     delivered: int = 0
     errors: list[str] = field(default_factory=list)
     deliveries: list[tuple[str, str]] = field(default_factory=list)  # (channel, outcome)
+    delivery_errors: list[tuple[str, str]] = field(default_factory=list)  # (channel, error)
 
     def add(self, other: Summary) -> None:
         for name in ("feeds_polled", "not_modified", "failed", "articles_new", "stories_new",
@@ -65,6 +66,7 @@ class Summary:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors += other.errors
         self.deliveries += other.deliveries
+        self.delivery_errors += other.delivery_errors
 
     def line(self) -> str:
         return (f"feeds polled {self.feeds_polled}, not modified {self.not_modified}, "
@@ -139,7 +141,7 @@ def cycle(ctx: Context, feeds: Sequence[Feed]) -> Summary:
     summary.alerts = len(make_alerts(ctx.store, ctx.config, renderer, now))
     report = deliver(ctx.store, ctx.config, now, ctx.sender, ctx.clock)
     summary.delivered = report.sent
-    summary.errors += report.errors
+    summary.delivery_errors = report.failures
     summary.deliveries = report.outcomes
     return summary
 

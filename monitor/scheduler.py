@@ -140,6 +140,7 @@ class Daemon:
         for error in summary.errors[:20]:
             url, _, reason = error.partition(": ")
             log.warning("%s", reason or error, extra={"job": "poll", "feed": url})
+        _log_delivery_errors(summary.delivery_errors)
         return summary
 
     def digests(self, name: str | None = None) -> list[outbox.Made]:
@@ -155,8 +156,7 @@ class Daemon:
     def deliveries(self) -> outbox.DeliveryReport:
         report = outbox.deliver(self.store, self.config, self.clock(), self.sender, self.clock)
         self.metrics.record_deliveries(report.outcomes)
-        for error in report.errors:
-            log.warning("delivery: %s", error, extra={"job": "deliveries"})
+        _log_delivery_errors(report.failures)
         return report
 
     def housekeeping(self) -> int:
@@ -218,6 +218,11 @@ class Daemon:
             scheduler.add_job(job, "date", run_date=now, id=f"catch-up:{digest.name}")
 
 
+def _log_delivery_errors(failures: list[tuple[str, str]]) -> None:
+    for channel, error in failures:
+        log.warning("delivery failed: %s", error, extra={"job": "deliver", "channel": channel})
+
+
 def _finish(scheduler: BackgroundScheduler, daemon: Daemon, grace: float) -> bool:
     """Let the running jobs finish within ``grace`` seconds; at the deadline cancel the
     polls in flight and give them UNWIND seconds to give their feeds back.  True if every
@@ -266,7 +271,7 @@ def run(config: Config, store: Store, watchlists: list[Watchlist],
                             daemon.health(lambda: bool(scheduler.running)), daemon.metrics)
         log.info("health and metrics on http://%s:%d/ (/healthz, /metrics)",
                  config.server.host, server.port)
-    log.info("monitor running: %d feeds, %d digests, database %s", len(config.feeds),
+    log.info("monitor running: %d feeds, %d digests, database %s", len(store.feeds()),
              len(config.digests), store.engine.url.render_as_string(hide_password=True))
     try:
         while not stop.wait(1.0):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from monitor.queries import article_rows
 from monitor.scheduler import Daemon
 from monitor.store import Store
 from monitor.watchlist import load_watchlists
-from tests.conftest import ROOT, Reply, Server, assert_consistent, rss
+from tests.conftest import ROOT, Receiver, Reply, Server, assert_consistent, rss
 from tests.test_pipeline import config_for, one_article_feed
 
 
@@ -272,3 +273,65 @@ def test_a_cancelled_poll_keeps_what_it_stored_and_gives_its_feeds_back(
         assert slow.lease_owner is None and slow.last_polled is None
         assert slow.next_poll is not None and slow.next_poll <= clock()
 
+
+# --- what the daemon logs -----------------------------------------------------------------
+
+
+def test_daemon_logs_revision_feed_count_and_delivery_errors_by_channel(
+        server: Server, receiver: Receiver, tmp_path: Path) -> None:
+    one_article_feed(server)  # a high-priority hit: an alert
+    receiver.replies = [500] * 5  # the webhook fails
+    config = tmp_path / "monitor.yaml"
+    config.write_text(f"""\
+database: sqlite:///{tmp_path / 'm.db'}
+watchlists: {ROOT / 'watchlists'}
+fetch: {{timeout: 10s, allow_private_addresses: true}}
+server: false
+alerts:
+  channels:
+    - webhook: {{url: "{receiver.url('/hook')}", allow_private_addresses: true}}
+feeds: ["{server.url('/feed')}"]
+""")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "monitor", "-c", str(config)]
+
+    def records(out: str) -> list[dict[str, str]]:
+        return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+    once = subprocess.run([*command, "run", "--once", "--log-format", "json"], env=env,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    logged = records(once.stdout)
+    assert not [r for r in logged if r["logger"].startswith("alembic")], once.stdout
+    [revision] = [r["message"] for r in logged if r["message"].startswith("database at")]
+    assert re.fullmatch(r"database at revision \w+ \(created\)", revision), revision
+    [failed] = [r for r in logged if r["level"] == "warning"]
+    assert failed["job"] == "deliver" and "feed" not in failed, failed
+    assert failed["channel"].startswith(f"webhook:http://127.0.0.1:{receiver.port}/")
+    assert "HTTP 500" in failed["message"]
+    # Two more feeds in the database than in the file: the daemon says 3.
+    for path in ("/two.rss", "/three.rss"):
+        subprocess.run([*command, "feeds", "add", server.url(path)], env=env, cwd=tmp_path,
+                       check=True, capture_output=True, timeout=60)
+    daemon = subprocess.Popen([*command, "run", "--log-format", "json", "--grace", "1s"],
+                              env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    killer = threading.Timer(60, daemon.kill)  # a bound, should the line never come
+    killer.start()
+    try:
+        assert daemon.stdout is not None
+        seen = []
+        for line in daemon.stdout:
+            seen.append(line)
+            if '"monitor running' in line:
+                break
+        daemon.send_signal(signal.SIGTERM)
+        out = "".join(seen) + daemon.communicate(timeout=30)[0]
+    finally:
+        killer.cancel()
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.communicate()
+    running = [r["message"] for r in records(out) if r["message"].startswith("monitor running")]
+    assert running and running[0].startswith("monitor running: 3 feeds,"), out
+    assert [r["message"] for r in records(out) if r["message"].startswith("database at")] == [
+        revision.replace(" (created)", "")], out
