@@ -13,6 +13,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -111,6 +112,10 @@ class Context:
     # metrics: observe("feed" | "page" | "extract", seconds)
     observe: Callable[[str, float], None] | None = None
     cancel: Cancel = field(default_factory=Cancel)  # the daemon's deadline (after SIGTERM)
+    # The CPU-bound stages (feed parsing, extraction, matching) run in this one thread, in
+    # turn (the matcher's caches see one caller at a time).
+    worker: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
+        1, thread_name_prefix="monitor-cpu"))
 
     async def db(self, call: Callable[..., T], *args: Any) -> T:
         """A store call from the poll's event loop.  On PostgreSQL it runs in a thread, so
@@ -119,6 +124,23 @@ class Context:
         if self.store.engine.dialect.name == "sqlite":
             return call(*args)
         return await asyncio.to_thread(call, *args)
+
+    async def cpu(self, call: Callable[..., T], *args: Any, timed: str | None = None,
+                  **kwargs: Any) -> T:
+        """CPU-bound work from the poll's event loop, in ``worker``: the loop goes on reading
+        answers meanwhile (the interpreter hands it the GIL every few milliseconds), so a
+        fetch's deadline does not expire because other feeds' articles kept the loop busy
+        (in bench/soak.py healthy feeds timed out by the hundred, then backed off).
+        ``timed``: the metric that gets the call's own time."""
+        def timed_call() -> T:
+            started = time.perf_counter()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                if timed is not None:
+                    self.timed(timed, started)
+
+        return await asyncio.get_running_loop().run_in_executor(self.worker, timed_call)
 
     def timed(self, kind: str, started: float) -> None:
         if self.observe is not None:
@@ -301,9 +323,9 @@ async def _poll_feed(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: F
     if response.not_modified or digest == feed.body_hash:
         summary.not_modified += 1
     else:
-        parsed = parse_feed(response.body, response.final_url,
-                            response.headers.get("content-type"), now=ctx.clock(),
-                            max_items=ctx.config.fetch.max_items)
+        parsed = await ctx.cpu(parse_feed, response.body, response.final_url,
+                               response.headers.get("content-type"), now=ctx.clock(),
+                               max_items=ctx.config.fetch.max_items)
         if not parsed.items and parsed.problem:
             response.error = parsed.problem
             _failure(ctx, states, feed, response, summary)
@@ -365,11 +387,9 @@ async def _fetch_and_store(ctx: Context, fetcher: Fetcher, feed: Feed, key: str,
         if page.ok and not is_page(page.headers.get("content-type")):
             page.error = f"not a web page ({page.headers['content-type'].split(';')[0]})"
         if page.ok:
-            started = time.perf_counter()
             text = decode_page(page.body, page.headers.get("content-type"))
-            extracted = extract_page(text, page.final_url,
-                                     search_date=item.published is None)
-            ctx.timed("extract", started)
+            extracted = await ctx.cpu(extract_page, text, page.final_url,
+                                      search_date=item.published is None, timed="extract")
         else:
             summary.pages_failed += 1
             summary.errors.append(f"{link}: {page.error}")
@@ -381,9 +401,10 @@ async def _fetch_and_store(ctx: Context, fetcher: Fetcher, feed: Feed, key: str,
                          ctx.clock())
             return
     url = page.final_url if page is not None and page.ok else (link or feed.url)
-    new = analyse(ctx.analyser, extracted, url=url, feed_id=feed.id, item=item, key=key,
-                  page=page.body if page is not None else None,
-                  content_type=page.headers.get("content-type") if page is not None else None)
+    new = await ctx.cpu(
+        analyse, ctx.analyser, extracted, url=url, feed_id=feed.id, item=item, key=key,
+        page=page.body if page is not None else None,
+        content_type=page.headers.get("content-type") if page is not None else None)
     if not link and extracted.canonical_url is None:  # no URL: one article per item
         new = _without_url(new, feed, key)
     stored = await ctx.db(ctx.store.add_article, new, ctx.clock())

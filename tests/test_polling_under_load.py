@@ -1,13 +1,17 @@
-"""A feed whose every item was new when polled may have lost items off the end of its
-document since the poll before: it is polled sooner, within [MIN_POLL, interval]."""
+"""Polling under load (bench/soak.py): a feed whose every item was new when polled may
+have lost items off the end of its document since the poll before, so it is polled sooner,
+within [MIN_POLL, interval]; and a feed is not failed for a deadline that expired while the
+poll was busy with other feeds' articles."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
 
+from monitor import pipeline
 from monitor.config import FeedConfig
 from monitor.feeds import JITTER, MIN_POLL, adapt_interval
 from monitor.models import Item
@@ -75,3 +79,28 @@ def test_a_feed_that_overflows_is_polled_sooner_then_at_its_interval_again(
     with store.engine.connect() as c:
         stored = {key.removeprefix("guid:") for key in c.scalars(select(Item.key))}
     assert stored == {f"g{k}" for k in range(published[0] + 1)}
+
+
+def test_a_busy_poll_does_not_time_out_a_feed_that_answered(
+        server: Server, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # One feed brings 5 articles whose matching takes 0.6 s of CPU each (3 s in all); another
+    # answers after 0.3 s, well within its 2 s deadline, while the first is being matched.
+    analyse = pipeline.analyse
+
+    def heavy(*args: object, **kwargs: object) -> pipeline.NewArticle:
+        end = time.perf_counter() + 0.6
+        while time.perf_counter() < end:  # CPU, holding the interpreter like a matcher does
+            pass
+        return analyse(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "analyse", heavy)
+    server.routes["/busy.rss"] = Reply(200, rss([{"title": f"Item {k}", "guid": f"g{k}",
+                                                  "description": f"Report {k} on the talks."}
+                                                 for k in range(5)]))
+    server.routes["/calm.rss"] = Reply(200, rss([]), delay=0.3)
+    config = config_for(store.url, [])
+    config = replace(config, fetch=replace(config.fetch, timeout=2.0), feeds=tuple(
+        FeedConfig(server.url(p), full_text=False) for p in ("/busy.rss", "/calm.rss")))
+    summary = run(store, config, Clock())
+    assert (summary.feeds_polled, summary.failed, summary.errors) == (2, 0, [])
+    assert summary.articles_new == 5
