@@ -21,7 +21,7 @@ from monitor.display import csv_cell, json_line, mask_url, safe, shown
 from monitor.errors import MonitorError, UsageError, did_you_mean
 from monitor.feeds import OpmlFeed, read_opml, to_opml
 from monitor.models import Feed
-from monitor.pipeline import Context, cycle, sync_feeds, utc_now
+from monitor.pipeline import Context, Summary, cycle, sync_feeds, utc_now
 from monitor.progress import Progress
 from monitor.queries import article_rows, feed_rows, hit_names, hit_rows
 from monitor.store import Store, make_engine, upgrade
@@ -106,8 +106,21 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
             summary = Daemon(config, store, watchlists).poll()
     print(summary.line())
+    return report_failures(summary)
+
+
+def report_failures(summary: Summary) -> int:
+    """Print each error once, with its feed, page or channel; 1 when every polled feed
+    failed (cron sees it), else 0."""
     for error in summary.errors[:20]:
         print(f"  {error}", file=sys.stderr)
+    if len(summary.errors) > 20:
+        print(f"  ... and {len(summary.errors) - 20} more (monitor feeds list)", file=sys.stderr)
+    for _channel, error in summary.delivery_errors:
+        print(f"  delivery failed: {error}", file=sys.stderr)
+    if summary.feeds_polled and summary.failed == summary.feeds_polled:
+        print(f"monitor: every polled feed failed ({summary.failed})", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -4,6 +4,7 @@ Alembic migrations, the kept pages' compression, and the SQL the store runs, bui
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 import zlib
@@ -29,6 +30,7 @@ class StoreError(MonitorError):
     """The database cannot be opened or is not at the schema this version needs."""
 
 
+log = logging.getLogger("monitor.db")
 SQLITE_TIMEOUT = 30.0  # seconds a connection waits for another's lock
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ARTICLE_BY_URL = select(Article.id, Article.story_id).where(
@@ -234,9 +236,11 @@ def check_schema(engine: Engine) -> None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (Alembic; safe to run on every start)."""
+    """Bring the schema to ``revision`` (Alembic; safe to run on every start), and log one
+    line saying where it is (Alembic's own lines are a dozen, silenced in logs.setup)."""
     from alembic import command
     from alembic.config import Config as AlembicConfig
+    from alembic.runtime.migration import MigrationContext
 
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -250,9 +254,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                 # the write lock before Alembic reads the version (and the migration is one
                 # transaction: pysqlite would otherwise run each DDL statement on its own)
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
+            was = MigrationContext.configure(connection).get_current_revision()
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
+            now = MigrationContext.configure(connection).get_current_revision()
     except DBAPIError as exc:  # cannot connect, or (SQLite) a file that is no database
         raise StoreError(f"database {engine.url!r} cannot be opened: {exc.orig}") from exc
+    change = "" if was == now else f" (migrated from {was})" if was else " (created)"
+    log.info("database at revision %s%s", now, change)
 
 

@@ -24,6 +24,7 @@ from monitor.language import detect_language, language_code
 MAX_BACKOFF = 6 * 3600.0
 _C0_AND_SPACE = "".join(map(chr, range(0x21)))
 JITTER = 0.1  # up to 10% of the interval, so 500 feeds do not fire in the same second
+MIN_POLL = 120.0  # seconds: a feed whose documents overflow is polled sooner, never this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +214,26 @@ def next_poll(now: datetime, interval: float, error_count: int = 0,
     if retry_after is not None:
         delay = max(delay, retry_after)
     return now + timedelta(seconds=delay)
+
+
+def adapt_interval(interval: float, previous: float | None, new: int, listed: int) -> float:
+    """The delay before a feed that answered is polled again.  When every item of its
+    document was new, items may have scrolled out of it unseen since the last poll: half
+    the previous delay.  When fewer than half were new: twice it.  Always within
+    [MIN_POLL, interval] (``interval`` is the ceiling; one below MIN_POLL is kept as is).
+    ``previous``: the delay before this poll as scheduled, jitter included (its mean is
+    taken off, so a kept delay does not creep up); None on the first poll, whose items are
+    all new by definition."""
+    if previous is None or listed == 0:
+        return interval
+    previous /= 1 + JITTER / 2
+    if new == listed:
+        delay = previous / 2
+    elif 2 * new < listed:
+        delay = previous * 2
+    else:
+        delay = previous
+    return max(min(MIN_POLL, interval), min(interval, delay))
 
 
 # --- OPML ---------------------------------------------------------------------------------

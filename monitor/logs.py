@@ -12,7 +12,7 @@ from typing import Any
 
 from monitor.display import mask_urls, shown
 
-CONTEXT = ("job", "feed", "article", "digest", "delivery")
+CONTEXT = ("job", "feed", "channel", "article", "digest", "delivery")
 
 
 def _context(value: Any) -> Any:
@@ -52,5 +52,6 @@ def setup(fmt: str = "text", level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("apscheduler", "httpx", "httpcore", "trafilatura", "htmldate", "courlan"):
+    for noisy in ("apscheduler", "httpx", "httpcore", "trafilatura", "htmldate", "courlan",
+                  "alembic"):  # monitor.db says "database at revision N" instead
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from monitor.commands import _config, _opened
+from monitor.config import parse_duration
 from monitor.display import json_line, mask_url, safe, shown
 from monitor.errors import UsageError
 from monitor.health import probe
@@ -25,6 +26,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     fmt = args.log_format or os.environ.get("MONITOR_LOG_FORMAT", "text")
     if fmt not in ("text", "json"):
         raise UsageError(f"MONITOR_LOG_FORMAT={fmt!r}: text or json")
+    raw_grace = args.grace or os.environ.get("MONITOR_GRACE") or f"{scheduler.GRACE:g}s"
+    grace = parse_duration(raw_grace)
+    if grace is None:
+        raise UsageError(f"--grace {raw_grace!r}: a duration (20s, 1m)")
     logs.setup(fmt)
     config = _config(args)
     watchlists = load_watchlists(config.watchlists)
@@ -32,8 +37,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.once:
             summary = scheduler.Daemon(config, store, watchlists).once()
             print(summary.line())
-            return 0
-        return scheduler.run(config, store, watchlists)
+            return 1 if summary.feeds_polled and summary.failed == summary.feeds_polled else 0
+        return scheduler.run(config, store, watchlists, grace)
 
 
 def cmd_health(args: argparse.Namespace) -> int:
@@ -92,6 +97,9 @@ def add_ops_commands(commands: Any) -> None:
                    help="one cycle of everything (poll, digests due, deliveries), then exit")
     r.add_argument("--log-format", choices=("text", "json"),
                    help="log lines (default: text, or $MONITOR_LOG_FORMAT)")
+    r.add_argument("--grace", metavar="DURATION",
+                   help="after SIGTERM, how long in-flight work may finish before it is "
+                   "cancelled (default: 20s, or $MONITOR_GRACE)")
     r.set_defaults(func=cmd_run)
     h = commands.add_parser("health", help="ask the running daemon's /healthz; exit 0 or 1")
     h.add_argument("--url", help="default: from the config's server: section")

@@ -48,6 +48,7 @@ class DeliveryReport:
     retrying: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (channel ident, error)
     outcomes: list[tuple[str, str]] = field(default_factory=list)  # (channel kind, outcome)
 
 
@@ -273,11 +274,13 @@ def deliver(store: Store, config: Config, now: datetime, sender: Sender | None =
             sender.send(channel, out, clock() if clock else now)
         except DeliveryError as exc:
             _failed(store, config, delivery_id, attempts + 1, exc, now, report)
+            report.failures.append((ident, str(exc)))
             report.outcomes.append((channel.kind, "error"))
             continue
         except Exception as exc:  # a bug or an odd reply must not stop the other deliveries
-            _failed(store, config, delivery_id, attempts + 1,
-                    DeliveryError(f"{ident}: {type(exc).__name__}: {exc}"), now, report)
+            error = DeliveryError(f"{ident}: {type(exc).__name__}: {exc}")
+            _failed(store, config, delivery_id, attempts + 1, error, now, report)
+            report.failures.append((ident, str(error)))
             report.outcomes.append((channel.kind, "error"))
             continue
         _finish(store, delivery_id, "sent", None, now)

@@ -14,18 +14,20 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from monitor.cancel import Cancel
 from monitor.config import Config, FeedConfig
 from monitor.dates import load_parser
 from monitor.dedupe import canonical_url, fingerprint, item_key
 from monitor.display import mask_url, shown
 from monitor.extract import Extracted, decode_page, extract_page, from_feed
-from monitor.feeds import FeedItem, body_hash, next_poll, parse_feed
+from monitor.feeds import FeedItem, adapt_interval, body_hash, next_poll, parse_feed
 from monitor.fetch import Fetcher, Response
 from monitor.language import load_model
 from monitor.match import Matcher, Mention
@@ -63,6 +65,7 @@ class Summary:
     delivered: int = 0
     errors: list[str] = field(default_factory=list)
     deliveries: list[tuple[str, str]] = field(default_factory=list)  # (channel, outcome)
+    delivery_errors: list[tuple[str, str]] = field(default_factory=list)  # (channel, error)
 
     def add(self, other: Summary) -> None:
         for name in ("feeds_polled", "not_modified", "failed", "articles_new", "stories_new",
@@ -70,6 +73,7 @@ class Summary:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors += other.errors
         self.deliveries += other.deliveries
+        self.delivery_errors += other.delivery_errors
 
     def line(self) -> str:
         return (f"feeds polled {self.feeds_polled}, not modified {self.not_modified}, "
@@ -113,6 +117,11 @@ class Context:
     sender: Sender | None = None  # None: notify.Sender for the configured SMTP server
     # metrics: observe("feed" | "page" | "extract", seconds)
     observe: Callable[[str, float], None] | None = None
+    cancel: Cancel = field(default_factory=Cancel)  # the daemon's deadline (after SIGTERM)
+    # The CPU-bound stages (feed parsing, extraction, matching) run in this one thread, in
+    # turn (the matcher's caches see one caller at a time).
+    worker: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
+        1, thread_name_prefix="monitor-cpu"))
 
     async def db(self, call: Callable[..., T], *args: Any) -> T:
         """A store call from the poll's event loop.  On PostgreSQL it runs in a thread, so
@@ -121,6 +130,23 @@ class Context:
         if self.store.engine.dialect.name == "sqlite":
             return call(*args)
         return await asyncio.to_thread(call, *args)
+
+    async def cpu(self, call: Callable[..., T], *args: Any, timed: str | None = None,
+                  **kwargs: Any) -> T:
+        """CPU-bound work from the poll's event loop, in ``worker``: the loop goes on reading
+        answers meanwhile (the interpreter hands it the GIL every few milliseconds), so a
+        fetch's deadline does not expire because other feeds' articles kept the loop busy
+        (in bench/soak.py healthy feeds timed out by the hundred, then backed off).
+        ``timed``: the metric that gets the call's own time."""
+        def timed_call() -> T:
+            started = time.perf_counter()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                if timed is not None:
+                    self.timed(timed, started)
+
+        return await asyncio.get_running_loop().run_in_executor(self.worker, timed_call)
 
     def timed(self, kind: str, started: float) -> None:
         if self.observe is not None:
@@ -136,7 +162,8 @@ class Context:
 
 def cycle(ctx: Context, feeds: Sequence[Feed]) -> Summary:
     """One cycle, as the daemon and `poll --once` run it: poll these feeds, alert on the
-    high-priority hits it found, and send every delivery that is due (retries included)."""
+    high-priority hits it found, and send every delivery that is due (retries included).
+    Raises Cancelled if ``ctx.cancel`` is set meanwhile (what was stored stays)."""
     ensure_schedules(ctx.store, ctx.config, ctx.clock())  # before: this poll's hits count
     summary = asyncio.run(poll(ctx, feeds))
     now = ctx.clock()
@@ -144,7 +171,7 @@ def cycle(ctx: Context, feeds: Sequence[Feed]) -> Summary:
     summary.alerts = len(make_alerts(ctx.store, ctx.config, renderer, now))
     report = deliver(ctx.store, ctx.config, now, ctx.sender, ctx.clock)
     summary.delivered = report.sent
-    summary.errors += report.errors
+    summary.delivery_errors = report.failures
     summary.deliveries = report.outcomes
     return summary
 
@@ -255,8 +282,10 @@ async def poll(ctx: Context, feeds: Sequence[Feed]) -> Summary:
         async with Fetcher(ctx.config.fetch) as fetcher:
             # Every feed finishes or fails on its own; a database error fails the cycle once
             # all are done (what they stored stays; the rest is retried by the next cycle).
-            for result in await asyncio.gather(*(_guarded(ctx, fetcher, states, f)
-                                                 for f in feeds), return_exceptions=True):
+            # The daemon's deadline cancels them all (Cancelled; the same holds).
+            work = asyncio.gather(*(_guarded(ctx, fetcher, states, f) for f in feeds),
+                                  return_exceptions=True)
+            for result in await ctx.cancel.run(work):
                 if isinstance(result, BaseException):
                     failure = failure or result
                 else:
@@ -317,33 +346,39 @@ async def _poll_feed(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: F
     if response.moved_to:
         changes["url"] = response.moved_to
     digest = body_hash(response.body) if response.ok else feed.body_hash
+    new, listed = 0, 1  # not modified: nothing new (the feed may be polled less often)
     if response.not_modified or digest == feed.body_hash:
         summary.not_modified += 1
     else:
-        parsed = parse_feed(response.body, response.final_url,
-                            response.headers.get("content-type"), now=ctx.clock(),
-                            max_items=ctx.config.fetch.max_items, language=feed.language)
+        parsed = await ctx.cpu(parse_feed, response.body, response.final_url,
+                               response.headers.get("content-type"), now=ctx.clock(),
+                               max_items=ctx.config.fetch.max_items, language=feed.language)
         if not parsed.items and parsed.problem:
             response.error = parsed.problem
             _failure(ctx, states, feed, response, summary)
             return summary
         changes["last_error"] = parsed.problem
-        await _new_items(ctx, fetcher, feed, parsed.items, summary)
+        new, listed = await _new_items(ctx, fetcher, feed, parsed.items, summary)
     now = ctx.clock()
+    previous = (feed.next_poll - feed.last_polled).total_seconds() if (
+        feed.next_poll and feed.last_polled and feed.next_poll > feed.last_polled) else None
+    delay = adapt_interval(feed.interval, previous, new, listed)
     states.set(
         feed.id, state="active", last_polled=now, last_status=response.status, error_count=0,
         etag=response.headers.get("etag") or feed.etag,
         last_modified=response.headers.get("last-modified") or feed.last_modified,
-        body_hash=digest, next_poll=next_poll(now, feed.interval, 0, None, ctx.rng), **changes)
+        body_hash=digest, next_poll=next_poll(now, delay, 0, None, ctx.rng), **changes)
     return summary
 
 
 async def _new_items(ctx: Context, fetcher: Fetcher, feed: Feed, items: Sequence[FeedItem],
-                     summary: Summary) -> None:
+                     summary: Summary) -> tuple[int, int]:
+    """Fetch and store the items this feed has not brought before; (new, listed)."""
     keyed = {item_key(i.guid, i.link, i.title, i.summary): i for i in reversed(items)}
     unseen = await ctx.db(ctx.store.unseen, feed.id, keyed)
     await asyncio.gather(*(_item(ctx, fetcher, feed, key, keyed[key], summary)
                            for key in keyed if key in unseen))
+    return len(unseen), len(keyed)
 
 
 async def _item(ctx: Context, fetcher: Fetcher, feed: Feed, key: str, item: FeedItem,
@@ -379,11 +414,9 @@ async def _fetch_and_store(ctx: Context, fetcher: Fetcher, feed: Feed, key: str,
         if page.ok and not is_page(page.headers.get("content-type")):
             page.error = f"not a web page ({page.headers['content-type'].split(';')[0]})"
         if page.ok:
-            started = time.perf_counter()
             text = decode_page(page.body, page.headers.get("content-type"))
-            extracted = extract_page(text, page.final_url,
-                                     search_date=item.published is None)
-            ctx.timed("extract", started)
+            extracted = await ctx.cpu(extract_page, text, page.final_url,
+                                      search_date=item.published is None, timed="extract")
         else:
             summary.pages_failed += 1
             summary.errors.append(shown(f"{link}: {page.error}"))
@@ -395,9 +428,10 @@ async def _fetch_and_store(ctx: Context, fetcher: Fetcher, feed: Feed, key: str,
                          ctx.clock())
             return
     url = page.final_url if page is not None and page.ok else (link or feed.url)
-    new = analyse(ctx.analyser, extracted, url=url, feed_id=feed.id, item=item, key=key,
-                  page=page.body if page is not None else None,
-                  content_type=page.headers.get("content-type") if page is not None else None)
+    new = await ctx.cpu(
+        analyse, ctx.analyser, extracted, url=url, feed_id=feed.id, item=item, key=key,
+        page=page.body if page is not None else None,
+        content_type=page.headers.get("content-type") if page is not None else None)
     if not link and extracted.canonical_url is None:  # no URL: one article per item
         new = _without_url(new, feed, key)
     stored = await ctx.db(ctx.store.add_article, new, ctx.clock())

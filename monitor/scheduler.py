@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from monitor import outbox
+from monitor.cancel import Cancelled
 from monitor.config import DEFAULT_INTERVAL, Config
 from monitor.digest import cron_trigger
 from monitor.health import Health, HttpServer, Metrics
@@ -41,6 +42,7 @@ from monitor.watchlist import Watchlist
 
 TICK = 30.0  # seconds between looks at due feeds and deliveries
 GRACE = 20.0  # seconds in-flight work gets after SIGTERM
+UNWIND = 3.0  # seconds cancelled work gets to unwind after the grace (then the process exits)
 DELIVERIES_KEPT = timedelta(days=90)  # rendered digests kept for resends and inspection
 LEASE = timedelta(minutes=10)  # a replica that dies holds its claimed feeds this long
 
@@ -108,22 +110,37 @@ class Daemon:
         """Claim due feeds a chunk at a time (no other replica polls them meanwhile), poll
         them, alert on what they brought, send what is due.  One pass over the feeds due
         when it began: under more load than it can take, each pass still ends (and counts
-        for /healthz); feeds that fell due meanwhile are the next pass's."""
+        for /healthz); feeds that fell due meanwhile are the next pass's.  Logs nothing
+        (`poll --once` prints the summary); a pass cancelled at the stop deadline gives its
+        unfinished feeds back at once and counts for nothing."""
         summary = Summary()
         began = self.clock()
-        while not self.stopping.is_set():
-            feeds = self.store.claim_feeds(self.clock(), self.owner, self.lease, self.chunk,
-                                           due_by=began)
-            summary.add(cycle(self.context, feeds))
-            if len(feeds) < self.chunk:
-                break
+        try:
+            while not self.stopping.is_set():
+                feeds = self.store.claim_feeds(self.clock(), self.owner, self.lease,
+                                               self.chunk, due_by=began)
+                summary.add(cycle(self.context, feeds))
+                if len(feeds) < self.chunk:
+                    break
+        except Cancelled:
+            self.store.release_leases([self.owner])
+            return summary
         self.last_cycle = self.clock()
         self.metrics.record_poll(summary)
+        return summary
+
+    def poll_job(self) -> Summary:
+        """The daemon's poll: a pass, then its summary and errors logged (each error once,
+        with the feed or channel it is about); nothing from a pass that was cancelled."""
+        summary = self.poll()
+        if self.context.cancel.is_set():
+            return summary
         if summary.feeds_polled or summary.alerts or summary.delivered:
             log.info("poll: %s", summary.line(), extra={"job": "poll"})
         for error in summary.errors[:20]:
             url, _, reason = error.partition(": ")
             log.warning("%s", reason or error, extra={"job": "poll", "feed": url})
+        _log_delivery_errors(summary.delivery_errors)
         return summary
 
     def digests(self, name: str | None = None) -> list[outbox.Made]:
@@ -139,8 +156,7 @@ class Daemon:
     def deliveries(self) -> outbox.DeliveryReport:
         report = outbox.deliver(self.store, self.config, self.clock(), self.sender, self.clock)
         self.metrics.record_deliveries(report.outcomes)
-        for error in report.errors:
-            log.warning("delivery: %s", error, extra={"job": "deliveries"})
+        _log_delivery_errors(report.failures)
         return report
 
     def housekeeping(self) -> int:
@@ -170,7 +186,7 @@ class Daemon:
         """One cycle of everything (cron, tests): poll, digests due, deliveries, pruning."""
         sync_feeds(self.store, self.config.feeds, self.clock())
         self.recover()
-        summary = self.poll()
+        summary = self.poll_job()
         self.digests()
         self.housekeeping()
         return summary
@@ -189,7 +205,7 @@ class Daemon:
         now = self.clock()
         common: dict[str, Any] = {"max_instances": 1, "coalesce": True,
                                   "misfire_grace_time": None}
-        scheduler.add_job(guarded(self.poll, "poll"), "interval", seconds=TICK, id="poll",
+        scheduler.add_job(guarded(self.poll_job, "poll"), "interval", seconds=TICK, id="poll",
                           next_run_time=now, **common)
         scheduler.add_job(guarded(self.deliveries, "deliveries"), "interval", seconds=TICK,
                           id="deliveries", **common)
@@ -202,10 +218,35 @@ class Daemon:
             scheduler.add_job(job, "date", run_date=now, id=f"catch-up:{digest.name}")
 
 
+def _log_delivery_errors(failures: list[tuple[str, str]]) -> None:
+    for channel, error in failures:
+        log.warning("delivery failed: %s", error, extra={"job": "deliver", "channel": channel})
+
+
+def _finish(scheduler: BackgroundScheduler, daemon: Daemon, grace: float) -> bool:
+    """Let the running jobs finish within ``grace`` seconds; at the deadline cancel the
+    polls in flight and give them UNWIND seconds to give their feeds back.  True if every
+    job has ended."""
+    finisher = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True},
+                                daemon=True)
+    finisher.start()
+    finisher.join(grace)
+    if not finisher.is_alive():
+        return True
+    daemon.context.cancel.set()
+    finisher.join(UNWIND)
+    log.warning("in-flight work did not finish within %gs: cancelled; it is redone on the "
+                "next start (nothing half-written is kept)", grace)
+    return not finisher.is_alive()
+
+
 def run(config: Config, store: Store, watchlists: list[Watchlist],
         grace: float = GRACE) -> int:
     """Run until SIGTERM or SIGINT: then stop taking work, give in-flight jobs ``grace``
-    seconds, exit 0.  A second signal exits at once (130)."""
+    seconds, cancel what is still running, exit 0 (within grace + UNWIND seconds: a job
+    stuck outside asyncio, in a database call or an SMTP exchange, is ended with the
+    process, which each article's and delivery's own transaction makes as safe as kill -9).
+    A second signal exits at once (130)."""
     daemon = Daemon(config, store, watchlists)
     sync_feeds(store, config.feeds, utc_now())
     daemon.recover()
@@ -230,23 +271,20 @@ def run(config: Config, store: Store, watchlists: list[Watchlist],
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     daemon.schedule(scheduler)
     scheduler.start()
-    log.info("monitor running: %d feeds, %d digests, database %s", len(config.feeds),
+    polled = sum(f.polling == "on" for f in store.feeds())
+    log.info("monitor running: %d feeds, %d digests, database %s", polled,
              len(config.digests), store.engine.url.render_as_string(hide_password=True))
     try:
         while not stop.wait(1.0):
             pass
-        finisher = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True},
-                                    daemon=True)
-        finisher.start()
-        finisher.join(grace)
-        if finisher.is_alive():
-            log.warning("in-flight work did not finish within %gs; it is redone on the next "
-                        "start (nothing half-written is kept)", grace)
-        else:
-            log.info("stopped")
+        ended = _finish(scheduler, daemon, grace)
     finally:
         if server is not None:
             server.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    log.info("stopped")
+    if not ended:  # a job thread still blocked: interpreter exit would wait for it
+        logging.shutdown()
+        os._exit(0)
     return 0

@@ -42,7 +42,7 @@ from tests.conftest import (
     watchlist_from_yaml,
 )
 from tests.test_archive import http_response, response, write_warc
-from tests.test_pipeline import OTHER, PARAGRAPHS, config_for, feed_of, run
+from tests.test_pipeline import OTHER, PARAGRAPHS, config_for, run
 from tests.test_pipeline import Clock as PollClock
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

@@ -123,7 +123,7 @@ def test_status_command(server: Server, tmp_path: Path,
                       f"watchlists: {ROOT / 'watchlists'}\n"
                       f"fetch: {{allow_private_addresses: true, timeout: 2s}}\n"
                       f"feeds: ['{server.url('/missing')}']\n")
-    assert main(["-c", str(config), "poll", "--once"]) == 0
+    assert main(["-c", str(config), "poll", "--once"]) == 1  # its only feed failed
     capsys.readouterr()
     assert main(["-c", str(config), "status"]) == 0
     out = capsys.readouterr().out
