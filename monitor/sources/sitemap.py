@@ -12,6 +12,7 @@ how (the Fetcher, with its address guard and limits) and tests use a fake.
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import zlib
@@ -23,7 +24,7 @@ from typing import Literal, NamedTuple
 from lxml import etree
 
 from monitor.dates import parse_date, utc
-from monitor.feeds import FeedItem, _link, plain
+from monitor.feeds import FeedItem, _link
 from monitor.language import language_code
 
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
@@ -37,8 +38,18 @@ _YEAR_MONTH = re.compile(r"(\d{4})(?:-(0[1-9]|1[0-2]))?")
 # An ampersand that starts no entity or character reference: sitemap generators that
 # forget to escape query strings write them, and XML stops at the first one.
 _BARE_AMPERSAND = re.compile(rb"&(?!(?:[A-Za-z_][\w.-]*|#\d+|#x[0-9A-Fa-f]+);)")
-_ENTITY_ERRORS = frozenset({"ERR_ENTITYREF_SEMICOL_MISSING", "ERR_NAME_REQUIRED",
-                            "ERR_ENTITYREF_NO_NAME"})
+_ENTITY_ERRORS = frozenset({etree.ErrorTypes.ERR_ENTITYREF_SEMICOL_MISSING,
+                            etree.ErrorTypes.ERR_NAME_REQUIRED,
+                            etree.ErrorTypes.ERR_ENTITYREF_NO_NAME})
+# The document's XML declaration (its encoding) and its root's start tag (its namespaces),
+# for entries read one by one.
+_ROOT_TAG = re.compile(rb"\A(\s*<\?xml[^>]*\?>)?.*?(<((?:[\w.-]+:)?(?:urlset|sitemapindex))"
+                       rb"(?:\s[^>]*)?>)", re.DOTALL)
+_NAMESPACE_ERRORS = frozenset({etree.ErrorTypes.NS_ERR_UNDEFINED_NAMESPACE,
+                               etree.ErrorTypes.NS_ERR_QNAME, etree.ErrorTypes.NS_ERR_EMPTY,
+                               etree.ErrorTypes.NS_ERR_COLON})
+_POSITION = re.compile(r",? line \d+, column \d+$")
+_CHUNK = 64 * 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ROOTS = {"urlset": "urlset", "sitemapindex": "index"}
 
@@ -228,20 +239,23 @@ class _Pass(NamedTuple):
     root: str  # the root element's local name ('' if none was read)
     raws: list[_Raw]  # the <url> or <sitemap> elements read, in document order
     error: str | None  # the error the pass stopped at: "line N: message"
-    error_type: str | None  # libxml2's name for it
+    error_code: int | None  # libxml2's number for it
+    complete: bool = True  # read to the end (namespace errors are only raised there)
 
 
-def _one_pass(body: bytes, recover: bool) -> _Pass:
-    """One reading of the document; each element is dropped once read, so a 50,000-URL
-    document never sits in memory as a tree."""
-    events = etree.iterparse(
-        io.BytesIO(body), events=("start", "end"),
-        tag=("{*}urlset", "{*}sitemapindex", "{*}url", "{*}sitemap"),
-        recover=recover, resolve_entities=False, no_network=True, load_dtd=False,
-        huge_tree=False, remove_comments=True, remove_pis=True)
+def _one_pass(body: bytes) -> _Pass:
+    """One strict reading of the document, fed in chunks; each element is dropped once
+    read, so a 50,000-URL document never sits in memory as a tree.  (A pull parser: on an
+    error it still hands over the elements before it, where iterparse drops its chunk's.)"""
+    parser = etree.XMLPullParser(
+        events=("start", "end"), tag=("{*}urlset", "{*}sitemapindex", "{*}url", "{*}sitemap"),
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+        remove_comments=True, remove_pis=True)
     root, raws = "", []
-    try:
-        for event, element in events:
+
+    def drain() -> None:
+        nonlocal root
+        for event, element in parser.read_events():
             name = _local(element.tag)
             if event == "start":
                 root = root or (name if element.getparent() is None else "?")
@@ -251,13 +265,22 @@ def _one_pass(body: bytes, recover: bool) -> _Pass:
                 parent = element.getparent()
                 while parent is not None and element.getprevious() is not None:
                     del parent[0]
+
+    closing = False
+    try:
+        for start in range(0, len(body), _CHUNK):
+            parser.feed(body[start:start + _CHUNK])
+            drain()
+        closing = True
+        parser.close()
     except etree.XMLSyntaxError as exc:
-        log = events.error_log  # this parse's (the exception's may hold older errors)
-        last = log.last_error if len(log) else None
-        if last is None:
-            return _Pass(root, raws, exc.msg or "not XML", None)
-        return _Pass(root, raws, f"line {last.line}, column {last.column}: {last.message}",
-                     last.type_name)
+        if not closing:  # (at the close, the elements still open are closed for show)
+            drain()
+        line, column = exc.position
+        message = _POSITION.sub("", exc.msg or "not XML")
+        where = f"line {line}, column {column}: " if line else ""
+        return _Pass(root, raws, where + message, exc.code, closing)
+    drain()
     return _Pass(root, raws, None, None)
 
 
@@ -273,28 +296,84 @@ def _root_of(body: bytes) -> str:
     return ""
 
 
+def _parser(recover: bool) -> etree.XMLParser:
+    return etree.XMLParser(recover=recover, resolve_entities=False, no_network=True,
+                           load_dtd=False, huge_tree=False, remove_comments=True,
+                           remove_pis=True)
+
+
+def _one_entry(document: bytes, parser: etree.XMLParser) -> _Raw | None:
+    """The entry of a document made of the root's start tag, one entry and its end tag
+    (an undeclared namespace prefix is no damage: the element keeps its prefixed name)."""
+    try:
+        root = etree.fromstring(document, parser)
+    except etree.XMLSyntaxError as exc:
+        if exc.code not in _NAMESPACE_ERRORS:
+            return None
+        try:
+            root = etree.fromstring(document, _parser(recover=True))
+        except etree.XMLSyntaxError:
+            return None
+    return next((_raw(child) for child in root if _local(child.tag) in ("url", "sitemap")),
+                None)
+
+
+def _by_entry(body: bytes) -> tuple[str, list[_Raw], int] | None:
+    """A damaged document read entry by entry: each <url> (or <sitemap>) from its start
+    tag to its end tag, parsed alone inside the root's start tag (for its namespaces), so
+    damage costs the entry it is in and no other (libxml2's own recovery drops everything
+    after a misnested tag).  An entry without its end tag (a cut document) is dropped:
+    its URL may be cut too.  None when no <urlset> or <sitemapindex> start tag is found."""
+    found = _ROOT_TAG.search(body)
+    if found is None:
+        return None
+    declaration = found[1] or b""
+    opening, name = found[2], found[3]
+    local = name.rpartition(b":")[2].decode()
+    child = b"url" if local == "urlset" else b"sitemap"
+    start = re.compile(rb"<(?:[\w.-]+:)?" + child + rb"[\s/>]")
+    end = re.compile(rb"</(?:[\w.-]+:)?" + child + rb"\s*>")
+    parser = _parser(recover=False)
+    wrap = (declaration + opening, b"</" + name + b">")
+    starts = [m.start() for m in start.finditer(body, found.end())]
+    raws, damaged = [], 0
+    for here, after in zip(starts, [*starts[1:], len(body)][:len(starts)], strict=True):
+        ends = list(end.finditer(body, here, after))
+        entry = body[here:ends[-1].end()] if ends else b""
+        raw = _one_entry(entry.join(wrap), parser) if entry else None
+        if raw is None and b"&" in entry:
+            raw = _one_entry(_BARE_AMPERSAND.sub(b"&amp;", entry).join(wrap), parser)
+        if raw is None:
+            damaged += 1
+        else:
+            raws.append(raw)
+    return local, raws, damaged
+
+
 def _parse_xml(body: bytes) -> tuple[str, list[_Raw], list[str]]:
     """The root's name, the entries that can be trusted, and the problems met.
 
-    A well-formed document is read once.  Bare ampersands are escaped and the document
-    read again; past any other damage, libxml2's recovery reads the rest, and the entry
-    in which the damage sat (the first pass ended in it) is dropped: its URL may be cut."""
-    first = _one_pass(body, recover=False)
+    A well-formed document is read once.  A broken one is read again with its bare
+    ampersands escaped (a common fault, often on every URL with a query), and failing
+    that entry by entry (``_by_entry``)."""
+    first = _one_pass(body)
     if first.error is None:
         return first.root or _root_of(body), first.raws, []
-    if first.error_type in _ENTITY_ERRORS:
-        escaped = _BARE_AMPERSAND.sub(b"&amp;", body)
-        again = _one_pass(escaped, recover=False)
+    problem = f"malformed, recovered what could be: {first.error}"
+    if first.error_code in _NAMESPACE_ERRORS and first.complete:
+        return first.root or _root_of(body), first.raws, [problem]
+    if first.error_code in _ENTITY_ERRORS:
+        again = _one_pass(_BARE_AMPERSAND.sub(b"&amp;", body))
         if again.error is None:
             return again.root or _root_of(body), again.raws, [
-                f"malformed, recovered what could be: {first.error} (a bare '&', read as "
-                "'&amp;')"]
-        body, first = escaped, again
-    recovered = _one_pass(body, recover=True)
-    good = len(first.raws)
-    raws = recovered.raws[:good] + recovered.raws[good + 1:]
-    return (recovered.root or first.root or _root_of(body), raws,
-            [f"malformed, recovered what could be: {first.error}"])
+                f"{problem} (a bare '&', read as '&amp;')"]
+    recovered = _by_entry(body)
+    if recovered is None:
+        return first.root or _root_of(body), first.raws, [problem]
+    root, raws, damaged = recovered
+    if damaged:
+        problem += f"; {damaged:,} damaged {'entry' if damaged == 1 else 'entries'} dropped"
+    return root, raws, [problem]
 
 
 # --- plain text ---------------------------------------------------------------------------
@@ -325,8 +404,8 @@ def parse_sitemap(body: bytes, url: str = "", *, now: datetime | None = None,
     order), one per URL, at most ``max_items`` of them (a 50,000-URL sitemap is a
     problem recorded on the feed, not 50,000 fetches); a date after ``now`` is ``now``.
     """
-    body, problem = inflate(body, max_bytes)
-    problems = [problem] if problem else []
+    body, unzipped = inflate(body, max_bytes)
+    problems = [unzipped] if unzipped else []
     for bom in _BOMS:
         body = body.removeprefix(bom)
     kind: Kind
@@ -338,14 +417,15 @@ def parse_sitemap(body: bytes, url: str = "", *, now: datetime | None = None,
         if root not in _ROOTS:
             what = (f"its root element is <{root}>, not <urlset> or <sitemapindex>" if root
                     else "the body is empty" if not body.strip() else "no XML element found")
-            return ParsedSitemap(None, [], [], f"not a sitemap: {what}")
+            return ParsedSitemap(None, [], [], f"not a sitemap: {what}"
+                                 + (f" ({unzipped})" if unzipped else ""))
         kind = "index" if _ROOTS[root] == "index" else "urlset"
     dates = _Dates(now)
     if kind == "index":
         refs, skipped = _refs(raws, url, dates)
         problems += skipped
         return ParsedSitemap(kind, [], refs, "; ".join(problems) or None)
-    entries, found = _entries(raws, url, dates, max_items)
+    entries, found = _entries(raws, "" if kind == "text" else url, dates, max_items)
     return ParsedSitemap(kind, entries, [], "; ".join([*problems, *found]) or None)
 
 
@@ -400,16 +480,24 @@ def _entry(link: str, published: datetime | None, news: dict[str, str] | None
            ) -> SitemapEntry:
     fields = news or {}
     return SitemapEntry(
-        url=link, published=published, title=plain(fields.get("title")),
+        url=link, published=published, title=_plain(fields.get("title")),
         language=language_code(fields.get("language")),
-        publication=plain(fields.get("name")) or None,
+        publication=_plain(fields.get("name")) or None,
         keywords=_keywords(fields.get("keywords")), news=news is not None)
+
+
+def _plain(value: str | None) -> str:
+    """A news sitemap's text field on one line.  It is text, not HTML ("a <treaty>" stays
+    so), but entities escaped twice over ("Trump&amp;#8217;s") are decoded."""
+    if not value:
+        return ""
+    return " ".join((html.unescape(value) if "&" in value else value).split())
 
 
 def _keywords(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
-    words = (plain(word) for word in value.split(","))
+    words = (_plain(word) for word in value.split(","))
     return tuple(dict.fromkeys(w for w in words if w))[:MAX_KEYWORDS]
 
 
