@@ -272,7 +272,7 @@ async def discover(url: str, fetch: Fetch, *, max_items: int = 1000) -> Discover
                                 "read yet: look for the site's RSS or Atom feed")
         elif what == "html":
             links = feed_links(page.body, page.final_url, page.content_type)
-            found = await _from_links(links, fetch, notes)
+            found = await _from_links(page.final_url, links, fetch, notes)
             if found is not None:
                 return found
         else:
@@ -285,7 +285,7 @@ async def discover(url: str, fetch: Fetch, *, max_items: int = 1000) -> Discover
                         + "; ".join(notes))
 
 
-async def _from_links(links: list[FeedLink], fetch: Fetch, notes: list[str]
+async def _from_links(page: str, links: list[FeedLink], fetch: Fetch, notes: list[str]
                       ) -> Discovery | None:
     """The first of a page's feed links that reads as a feed (at most MAX_PROBES tried)."""
     readable = [link for link in links if link.readable]
@@ -305,14 +305,14 @@ async def _from_links(links: list[FeedLink], fetch: Fetch, notes: list[str]
                            for o in links if o is not link and o.url not in failed)
             listed = f"; it lists {len(links)} feeds" if len(links) > 1 else ""
             return Discovery(link.url, "rss", title, others,
-                             f"found on the page (<link rel=alternate>){listed}"
+                             f"found on {mask_url(page)} (<link rel=alternate>){listed}"
                              + (f"; unreadable: {', '.join(map(mask_url, failed))}"
                                 if failed else ""))
         failed.append(link.url)
         reasons.append(f"{mask_url(link.url)}: "
                        + (_failure(got) if not got.ok else f"not a feed but {what}"))
-    tried = f"the first {len(failed)}" if len(readable) > len(failed) else "none"
-    notes.append(f"the page lists {len(readable)} feeds and {tried} could be read "
+    which = f"the first {len(failed)} of " if len(readable) > len(failed) else ""
+    notes.append(f"none of {which}the page's {len(readable)} feeds could be read "
                  f"({'; '.join(reasons)})")
     return None
 
