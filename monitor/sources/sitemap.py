@@ -5,7 +5,7 @@ sitemap and no feed; each URL in it not seen before becomes an item, as a feed's
 Parsing is pure (bytes in, values out) and treats the document as hostile, as feeds.py
 does: lxml without entity expansion, DTD loading or network access, within libxml2's
 default limits (no ``huge_tree``); a gzipped body is inflated up to a cap; a malformed one
-keeps the entries read before the damage and what libxml2 recovers after it.  Following
+is read again entry by entry, so damage costs only the entry it is in.  Following
 an index (``follow_index``) fetches through an injected coroutine, so the caller decides
 how (the Fetcher, with its address guard and limits) and tests use a fake.
 """
@@ -27,13 +27,11 @@ from monitor.dates import parse_date, utc
 from monitor.feeds import FeedItem, _link
 from monitor.language import language_code
 
-NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
 MAX_DECOMPRESSED = 50 * 1024 * 1024  # the sitemaps protocol's limit for one file
 MAX_CHILDREN = 5  # child sitemaps fetched from an index in one poll, newest first
 MAX_UNREADABLE_DATES = 3  # dates past ISO 8601 (dateparser, milliseconds each) per document
 MAX_KEYWORDS = 20
 _GZIP_MAGIC = b"\x1f\x8b"
-_BOMS = (b"\xef\xbb\xbf",)
 _YEAR_MONTH = re.compile(r"(\d{4})(?:-(0[1-9]|1[0-2]))?")
 # An ampersand that starts no entity or character reference: sitemap generators that
 # forget to escape query strings write them, and XML stops at the first one.
@@ -406,8 +404,7 @@ def parse_sitemap(body: bytes, url: str = "", *, now: datetime | None = None,
     """
     body, unzipped = inflate(body, max_bytes)
     problems = [unzipped] if unzipped else []
-    for bom in _BOMS:
-        body = body.removeprefix(bom)
+    body = body.removeprefix(b"\xef\xbb\xbf")
     kind: Kind
     if _is_text(body):
         kind, raws = "text", _parse_text(body)
