@@ -5,7 +5,7 @@ The data calls run in the thread pool (the store is synchronous)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from monitor.commands import parse_since
+from monitor.config import parse_duration
 from monitor.errors import UsageError
 from monitor.query import QueryError, parse_query
 from monitor.web import atom
@@ -65,13 +66,21 @@ def _number(request: Request, name: str) -> int:
 # --- Today ------------------------------------------------------------------------------------
 
 
+def _since(request: Request, name: str, default: str | None = None) -> datetime | None:
+    """``?since=``-style times: an age (24h, 7d) before the app's clock, or a date."""
+    text = request.query_params.get(name) or default
+    age = parse_duration(text) if text and text[-1:].isalpha() else None
+    if age is not None:
+        return _state(request).clock() - timedelta(seconds=min(age, 36500 * 86400.0))
+    return parse_since(text, name)
+
+
 async def today(request: Request) -> Response:
-    state = _state(request)
     since_text = request.query_params.get("since") or "24h"
     try:
-        since = parse_since(since_text, "since")
+        since = _since(request, "since", "24h")
     except UsageError as exc:
-        since, since_text = state.clock() - timedelta(days=1), "24h"
+        since, since_text = _since(request, "default", "24h"), "24h"
         request.session["flash"] = str(exc)
     page = await run_in_threadpool(_data(request).hits, since=since, limit=TODAY_HITS)
     groups: dict[str, dict[tuple[str, str], list[dict[str, Any]]]] = {}
@@ -179,9 +188,8 @@ async def search(request: Request) -> Response:
     if q.strip():
         try:
             query = parse_query(q)
-            facets = Facets(watchlist=facets.watchlist,
-                            since=parse_since(params.get("since") or None, "since"),
-                            until=parse_since(params.get("until") or None, "until"))
+            facets = Facets(watchlist=facets.watchlist, since=_since(request, "since"),
+                            until=_since(request, "until"))
             results = await run_in_threadpool(_data(request).search, query, facets)
         except QueryError as exc:
             error = {"column": exc.column, "reason": exc.reason,
