@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -24,12 +24,16 @@ from monitor.web.auth import machine_path, user_key, verify
 from monitor.web.data import NOT_YET, Data, Facets
 from monitor.web.security import FRAMED_CSP, check_csrf, safe_next
 
+if TYPE_CHECKING:
+    from monitor.web.app import WebState
+
 Handler = Callable[[Request], Awaitable[Response]]
 TODAY_HITS = 300  # hits shown on the front page
 
 
-def _state(request: Request) -> Any:
-    return request.app.state.web
+def _state(request: Request) -> WebState:
+    state: WebState = request.app.state.web
+    return state
 
 
 def _data(request: Request) -> Data:
