@@ -201,6 +201,16 @@ def test_the_digest_frame_is_sandboxed(filled: Filled) -> None:
     frame = re.search(r"<iframe[^>]*>", page)
     assert frame and 'sandbox="allow-popups allow-popups-to-escape-sandbox"' in frame[0]
     assert "allow-scripts" not in frame[0] and "allow-same-origin" not in frame[0]
+    with client(make_app(filled)) as c:
+        body = c.get(f"/digests/{_first_run(filled)}/body").text
+    assert body.startswith('<base target="_blank">') and "<script" not in body
+
+
+def test_a_large_body_is_refused(filled: Filled) -> None:
+    with client(make_app(filled)) as c:
+        token = csrf_of(c.get("/feeds").text)
+        r = c.post("/feeds", data={"csrf": token, "url": "https://x.example/" + "a" * 70000})
+    assert r.status_code == 413
 
 
 # --- escaping --------------------------------------------------------------------------------
@@ -648,3 +658,20 @@ def test_paging_cursors_round_trip() -> None:
     assert paging.decode(paging.encode(("", 7))) == ("", 7)
     assert paging.limit(None) == paging.DEFAULT_LIMIT and paging.limit("9999") == 200
     assert json.loads(json.dumps(api.openapi()))  # plain JSON
+
+
+def test_watchlists_are_read_again_when_a_file_changes(filled: Filled, tmp_path: Path) -> None:
+    import shutil
+
+    from tests.conftest import ROOT
+
+    folder = tmp_path / "lists"
+    shutil.copytree(ROOT / "watchlists", folder)
+    data = StoreData(filled.store, str(folder), filled.clock)
+    first = data.watchlists()
+    assert data.watchlists() is first  # unchanged files: the last reading
+    (folder / "extra.yaml").write_text("watchlist: extra\nentries:\n"
+                                       "  - {id: shoigu, kind: actor, name: Sergei Shoigu}\n")
+    again = data.watchlists()
+    assert [w.name for w in again.watchlists] == sorted(
+        [w.name for w in first.watchlists] + ["extra"])

@@ -251,6 +251,10 @@ def test_the_digest_shows_as_sent_and_a_failed_delivery_resends(daemon: Daemon,
     page.goto(f"{daemon.base}/digests/{_run_id(daemon)}")
     frame = page.frame_locator("iframe.digest")
     assert frame.locator("body").inner_text(timeout=10000).strip()
+    with page.expect_popup() as popup:  # its links open outside the frame
+        frame.get_by_role("link", name="Kim Jong Un in Vladivostok").click()
+    assert popup.value.url.endswith("/a1")
+    popup.value.close()
     page.get_by_role("button", name="Resend").click()
     assert "queued again" in page.locator(".flash").inner_text()
     assert not watch.problems

@@ -37,6 +37,7 @@ from monitor.web.data import Data
 from monitor.web.security import SecurityHeaders, Sessions, csrf_token
 
 log = logging.getLogger("monitor")
+MAX_BODY = 64 * 1024  # bytes of a request body: the forms here are small
 
 
 @dataclass
@@ -129,6 +130,7 @@ def create_app(data: Data, web: WebConfig, host: str, *,
                    Middleware(Guard, web=web, mode=mode, locked=pages.locked)]
     app = Starlette(routes=[*health, *api.routes(), *pages.routes(),
                             Mount("/static", static, name="static")],
-                    middleware=middleware, exception_handlers={HTTPException: _http_error})
+                    middleware=middleware, exception_handlers={HTTPException: _http_error},
+                    max_body_size=MAX_BODY)
     app.state.web = WebState(data, web, mode, templates(), limiter or LoginLimiter(), clock)
     return app

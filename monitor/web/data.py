@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from monitor import outbox
@@ -24,7 +25,7 @@ from monitor.errors import Problem, UsageError
 from monitor.queries import article_rows, digest_bodies, feed_activity, feed_rows, hit_rows
 from monitor.query import Query
 from monitor.store import Store
-from monitor.watchlist import Watchlist, check_watchlists
+from monitor.watchlist import Watchlist, check_watchlists, watchlist_files
 
 Row = dict[str, Any]
 Key = tuple[str, int]  # a listing's sort key (an ISO time, or "") and the row's id
@@ -116,6 +117,7 @@ class StoreData:
     watchlist_path: str
     clock: Callable[[], datetime]
     available: frozenset[str] = frozenset()
+    _watchlists: tuple[Any, WatchlistsView] | None = field(default=None, repr=False)
 
     # --- feeds ---------------------------------------------------------------------------
 
@@ -198,8 +200,17 @@ class StoreData:
     # --- watchlists ----------------------------------------------------------------------
 
     def watchlists(self) -> WatchlistsView:
-        loaded, problems = check_watchlists(self.watchlist_path)
-        return WatchlistsView(self.watchlist_path, loaded, problems)
+        """Read again when a file changed (its size or time), else the last reading."""
+        path = Path(self.watchlist_path)
+        try:
+            files = watchlist_files(path)
+            stamp = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+        except OSError:
+            stamp = None
+        if stamp is None or self._watchlists is None or self._watchlists[0] != stamp:
+            loaded, problems = check_watchlists(self.watchlist_path)
+            self._watchlists = (stamp, WatchlistsView(self.watchlist_path, loaded, problems))
+        return self._watchlists[1]
 
     # --- the later issues' (empty until then) --------------------------------------------
 

@@ -161,8 +161,9 @@ async def digest_body(request: Request) -> Response:
     view = await run_in_threadpool(_data(request).digest, run_id)
     if view is None:
         raise HTTPException(404, f"no digest {run_id}")
-    return Response(view.html or "<p>This digest's body was removed by housekeeping.</p>",
-                    media_type="text/html", headers={
+    # Its links open outside the frame (a new tab: the frame itself may only show ours).
+    body = view.html or "<p>This digest's body was removed by housekeeping.</p>"
+    return Response('<base target="_blank">' + body, media_type="text/html", headers={
                         "Content-Security-Policy": FRAMED_CSP,
                         "X-Frame-Options": "SAMEORIGIN"})
 
