@@ -120,7 +120,8 @@ def make_app(filled: Filled, web: WebConfig | None = None, host: str = "127.0.0.
 
 
 def client(app: Starlette, **kwargs: Any) -> TestClient:
-    return TestClient(app, follow_redirects=False, **kwargs)
+    return TestClient(app, follow_redirects=False, base_url="http://127.0.0.1:8080",
+                      **kwargs)
 
 
 def csrf_of(page: str) -> str:
@@ -247,6 +248,18 @@ def test_loopback_without_auth_is_open(filled: Filled) -> None:
     with client(make_app(filled, host="127.0.0.1")) as c:
         assert c.get("/").status_code == 200
         assert c.get("/api/v1/hits").status_code == 200
+        for host in ("localhost:8080", "[::1]:8080", "127.0.0.2"):
+            assert c.get("/", headers={"Host": host}).status_code == 200, host
+
+
+def test_loopback_answers_only_loopback_names(filled: Filled) -> None:
+    """DNS rebinding: another site's name pointed at 127.0.0.1 gets nothing."""
+    with client(make_app(filled, host="127.0.0.1")) as c:
+        for path in ("/", "/api/v1/hits", "/feeds"):
+            r = c.get(path, headers={"Host": "attacker.example:8080"})
+            assert r.status_code == 421 and "127.0.0.1" in r.text, path
+        assert c.post("/feeds", headers={"Host": "attacker.example"}).status_code == 421
+        assert c.get("/healthz", headers={"Host": "attacker.example"}).status_code == 200
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.7", "monitor.example.org"])

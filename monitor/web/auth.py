@@ -1,7 +1,8 @@
 """Who may use the interface: the access mode of a server, users with argon2 password
 hashes, an API token, and a login rate limit.
 
-    open    loopback bind, no web.auth: this machine's users only, no login
+    open    loopback bind, no web.auth: this machine's users only, no login; requests
+            must name a loopback host (Host: 127.0.0.1 or localhost), against DNS rebinding
     login   web.auth configured: a session (after /login) or Authorization: Bearer <token>
     locked  any other bind without web.auth: every page and API path answers 401 with how
             to set it up; /healthz and /metrics still answer (a container must run)
@@ -120,6 +121,12 @@ class Guard:
         scope["monitor.auth"], scope["monitor.user"] = self.mode, None
         if self.mode == "locked":
             response = await self.locked(request)
+        elif self.mode == "open" and not is_loopback(request.url.hostname or ""):
+            # open on loopback, asked under another name: DNS rebinding (a web page of
+            # another site whose name now points at 127.0.0.1 reading and posting here)
+            response = PlainTextResponse(
+                "open this interface as http://127.0.0.1/ or http://localhost/ (or set "
+                "web.auth to reach it under other names)\n", 421)
         elif self.mode == "open" or self._known(request, scope) or path in LOGIN_PATHS:
             await self.app(scope, receive, send)
             return

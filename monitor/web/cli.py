@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import os
 import signal
 import sys
 import threading
@@ -24,7 +25,10 @@ def cmd_web(args: argparse.Namespace) -> int:
     from monitor import logs
     from monitor.web.serve import serve
 
-    logs.setup("text")
+    fmt = os.environ.get("MONITOR_LOG_FORMAT", "text")
+    if fmt not in ("text", "json"):
+        raise UsageError(f"MONITOR_LOG_FORMAT={fmt!r}: text or json")
+    logs.setup(fmt)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     config = _config(args)
     host = args.host or config.server.host
