@@ -17,6 +17,7 @@ from monitor.errors import MonitorError, UsageError
 from monitor.match import Matcher, Mention
 from monitor.ops_commands import add_ops_commands
 from monitor.watchlist import check_watchlists, load_watchlists
+from monitor.web.cli import add_web_commands
 
 
 def _read_sources(files: Sequence[str]) -> Iterator[tuple[str, str]]:
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_commands(commands)
     add_digest_commands(commands)
     add_ops_commands(commands)
+    add_web_commands(commands)
     return parser
 
 

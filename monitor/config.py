@@ -33,6 +33,7 @@ from monitor.config_delivery import (
     parse_smtp,
 )
 from monitor.config_env import apply_env
+from monitor.config_web import WebConfig, parse_web
 from monitor.countries import is_country_code
 from monitor.errors import Problem, ProblemsError, UsageError, did_you_mean
 from monitor.feedurl import feed_url
@@ -47,7 +48,7 @@ _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _SIZES = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20,
           "gib": 2**30}
 _TOP_KEYS = ("database", "watchlists", "fetch", "feeds", "raw_retention", "smtp", "digests",
-             "alerts", "delivery", "templates", "server")
+             "alerts", "delivery", "templates", "server", "web")
 _FETCH_KEYS = ("timeout", "max_bytes", "concurrency", "per_host", "max_items", "user_agent",
                "allow_private_addresses")
 _FEED_KEYS = ("url", "name", "interval", "full_text", "language", "country", "tags")
@@ -83,7 +84,8 @@ class FeedConfig:
 
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
-    """The health and metrics endpoint (health.py); ``server: false`` turns it off."""
+    """The health and metrics endpoint (health.py) and the web interface (monitor.web);
+    ``server: false`` turns it off."""
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -108,6 +110,7 @@ class Config:
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     templates: str | None = None  # a folder whose templates override the built-in ones
     server: ServerConfig = field(default_factory=ServerConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     path: str = ""
 
     def digest(self, name: str) -> DigestConfig | None:
@@ -326,7 +329,8 @@ def parse_config(text: str, path: str, env: dict[str, str] | None = None) -> Con
         alerts=parse_alerts(reader, data.get("alerts"), base, env, smtp),
         delivery=parse_delivery(reader, data.get("delivery")),
         templates=str(base / templates) if templates else None,
-        server=_server(reader, data.get("server")), path=path,
+        server=_server(reader, data.get("server")),
+        web=parse_web(reader, data.get("web"), env, base), path=path,
     )
     if reader.problems:
         raise ConfigError(reader.problems)

@@ -120,17 +120,20 @@ def status(deliveries: list[dict[str, Any]]) -> str:
     return "sent"
 
 
-def history(store: Store, limit: int = 50) -> list[dict[str, Any]]:
-    """The latest runs, newest first, with their deliveries (the stable JSON of the list)."""
+def history(store: Store, limit: int = 50, before: int | None = None) -> list[dict[str, Any]]:
+    """The latest runs, newest first, with their deliveries (the stable JSON of the list);
+    ``before``: the runs older than this run id (the web's next page)."""
+    query = select(DigestRun).order_by(DigestRun.id.desc()).limit(limit)
+    if before is not None:
+        query = query.where(DigestRun.id < before)
     with store.session() as s:
-        runs = s.execute(select(DigestRun).order_by(DigestRun.id.desc()).limit(limit)
-                         ).scalars().all()
+        runs = s.execute(query).scalars().all()
         deliveries = s.execute(select(Delivery).where(
             Delivery.run_id.in_([r.id for r in runs])).order_by(Delivery.id)).scalars().all()
     by_run: dict[int, list[dict[str, Any]]] = {}
     for d in deliveries:
         by_run.setdefault(d.run_id, []).append({
-            "channel": d.channel, "status": d.status, "attempts": d.attempts,
+            "delivery_id": d.id, "channel": d.channel, "status": d.status, "attempts": d.attempts,
             "last_error": d.last_error, "sent": iso(d.sent),
             "next_attempt": iso(d.next_attempt) if d.status == "pending" else None})
     return [{

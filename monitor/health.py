@@ -12,26 +12,31 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 
 from monitor.display import mask_url, safe
-from monitor.errors import MonitorError, UsageError
+from monitor.errors import UsageError
 from monitor.models import Delivery, Feed
 from monitor.store import Store
+from monitor.web.server import ThreadedServer
 
 _TIME_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 60)
 
@@ -123,10 +128,11 @@ class Health:
     started: datetime
     running: Callable[[], bool] = lambda: True
     last_cycle: Callable[[], datetime | None] = lambda: None
+    polls: bool = True  # False: `monitor web` alone (no scheduler here): the database only
 
     def check(self) -> tuple[bool, dict[str, Any]]:
         now = self.clock()
-        checks = {"scheduler": "ok" if self.running() else "not running"}
+        checks = {"scheduler": "ok" if self.running() else "not running"} if self.polls else {}
         try:
             with self.store.engine.connect() as c:
                 c.execute(text("SELECT 1"))
@@ -134,6 +140,9 @@ class Health:
         except Exception as exc:
             checks["database"] = f"not answering: {type(exc).__name__}"
         last = self.last_cycle()
+        if not self.polls:
+            ok = checks["database"] == "ok"
+            return ok, {"status": "ok" if ok else "fail", "checks": checks, "last_cycle": None}
         since = last or self.started
         if now - since <= self.max_quiet:
             checks["poll"] = "ok"
@@ -146,46 +155,44 @@ class Health:
                     "last_cycle": last.isoformat() if last else None}
 
 
-class HttpServer:
-    """/healthz and /metrics on a thread (the stdlib server: no extra dependency)."""
+def health_routes(health: Health, metrics: Metrics,
+                  metrics_token: str | None = None) -> list[Route]:
+    """/healthz (always open: the container's check) and /metrics (behind ``metrics_token``,
+    as ``Authorization: Bearer``, when one is configured)."""
 
-    def __init__(self, host: str, port: int, health: Health, metrics: Metrics) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                path = self.path.split("?")[0]
-                if path == "/healthz":
-                    ok, body = health.check()
-                    self._reply(200 if ok else 503, json.dumps(body).encode(),
-                                "application/json")
-                elif path == "/metrics":
-                    self._reply(200, metrics.render(), "text/plain; version=0.0.4")
-                else:
-                    self._reply(404, b"not found: /healthz or /metrics\n", "text/plain")
+    def healthz(request: Request) -> Response:
+        ok, body = health.check()
+        return Response(json.dumps(body), 200 if ok else 503, media_type="application/json")
 
-            def _reply(self, status: int, body: bytes, content_type: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    def prometheus(request: Request) -> Response:
+        if metrics_token and not bearer_matches(request.headers.get("authorization"),
+                                                metrics_token):
+            return PlainTextResponse("/metrics needs Authorization: Bearer <metrics token>\n",
+                                     401, headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
+    return [Route("/healthz", healthz), Route("/metrics", prometheus)]
 
-        try:
-            self.httpd = ThreadingHTTPServer((host, port), Handler)
-        except OSError as exc:  # in use, or not an address of this host
-            raise MonitorError(f"server: cannot listen on {host}:{port}: "
-                               f"{exc.strerror or exc} (is monitor already running? set "
-                               "server.port, or server: false)") from exc
-        self.httpd.daemon_threads = True
-        self.port = int(self.httpd.server_address[1])
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
 
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+def bearer_matches(header: str | None, token: str) -> bool:
+    """``Authorization: Bearer <token>``, compared in constant time."""
+    scheme, _, given = (header or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        hashlib.sha256(given.strip().encode()).digest(), hashlib.sha256(token.encode()).digest())
+
+
+def _not_found(request: Request, exc: Exception) -> Response:
+    return PlainTextResponse("not found: /healthz or /metrics\n", 404)
+
+
+class HttpServer(ThreadedServer):
+    """/healthz and /metrics alone (``web: false``), on uvicorn in a thread."""
+
+    def __init__(self, host: str, port: int, health: Health, metrics: Metrics,
+                 metrics_token: str | None = None) -> None:
+        app = Starlette(routes=health_routes(health, metrics, metrics_token),
+                        exception_handlers={404: _not_found})
+        super().__init__(app, host, port)
 
 
 _HEALTH_LIMIT = 65536  # bytes of an answer read: /healthz says a few hundred

@@ -334,6 +334,27 @@ def _failed(store: Store, config: Config, delivery_id: int, attempts: int, exc: 
         report.failed += 1
 
 
+def resend(store: Store, delivery_id: int, now: datetime) -> str | None:
+    """Queue a failed delivery again (the web's "resend"): pending, attempts from 0, due
+    now; the daemon's next deliveries pass sends the stored bytes.  None when queued, else
+    why not (no such delivery, not failed, its rendered body pruned)."""
+    with store.engine.begin() as c:
+        row = c.execute(select(Delivery.status, DigestRun.body_text, DigestRun.payload)
+                        .join(DigestRun, DigestRun.id == Delivery.run_id)
+                        .where(Delivery.id == delivery_id)).first()
+        if row is None:
+            return f"no delivery {delivery_id}"
+        status, text, payload = row
+        if status != "failed":
+            return f"delivery {delivery_id} is {status}: only a failed delivery is resent"
+        if not text and not payload:
+            return (f"delivery {delivery_id}: its digest's rendered body was removed by "
+                    "housekeeping (old digests keep none); nothing to resend")
+        c.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "failed")
+                  .values(status="pending", attempts=0, next_attempt=now))
+    return None
+
+
 def prune(store: Store, before: datetime) -> int:
     """Drop the rendered bodies of runs made before ``before`` whose deliveries are all
     done (sent or failed).  The runs and their claims stay: they are what keeps every hit

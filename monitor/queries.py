@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from monitor.digest import HealthNote
 from monitor.display import mask_url, shown
-from monitor.models import Article, Feed, Hit, Item, Story
+from monitor.models import Article, DigestRun, Feed, Hit, Item, Story
 from monitor.store import Store
 
 
@@ -53,15 +53,30 @@ def sources(store: Store, story_ids: list[int]) -> dict[int, list[dict[str, Any]
     return out
 
 
+def _page(query: Any, seen: Any, key: Any, before: tuple[datetime, int] | None,
+          limit: int | None) -> Any:
+    """Newest first, from just before ``before`` (the last (first_seen, id) of the previous
+    page), ``limit`` rows: keyset paging on an indexed column, never OFFSET."""
+    if before is not None:
+        query = query.where(or_(seen < before[0], and_(seen == before[0], key < before[1])))
+    query = query.order_by(None).order_by(seen.desc(), key.desc())
+    return query if limit is None else query.limit(limit)
+
+
 def hit_rows(store: Store, since: datetime | None = None, watchlist: str | None = None,
              entry: str | None = None, where: Sequence[ColumnElement[bool]] = (),
-             marks: bool = False) -> list[dict[str, Any]]:
+             marks: bool = False, *, newest_first: bool = False,
+             before: tuple[datetime, int] | None = None,
+             limit: int | None = None) -> list[dict[str, Any]]:
     """Hits with their story's title, URL and sources; ``where``: more conditions (digests);
     ``marks``: with ``snippet_marks`` too (the snippet's spans to highlight, for digests;
-    None for hits stored before they were kept)."""
+    None for hits stored before they were kept).  ``newest_first`` (with ``before`` and
+    ``limit``): one page of a listing, for the web API."""
     query = (select(Hit, Story.title, Article.url, Article.title, Article.published)
              .join(Story, Story.id == Hit.story_id).join(Article, Article.id == Hit.article_id)
              .where(*where).order_by(Hit.first_seen, Hit.id))
+    if newest_first:
+        query = _page(query, Hit.first_seen, Hit.id, before, limit)
     if since is not None:
         query = query.where(Hit.first_seen >= since)
     if watchlist:
@@ -87,10 +102,19 @@ def hit_rows(store: Store, since: datetime | None = None, watchlist: str | None 
     return found
 
 
-def article_rows(store: Store, since: datetime | None = None) -> list[dict[str, Any]]:
+def article_rows(store: Store, since: datetime | None = None, *, newest_first: bool = False,
+                 before: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Articles as stored; ``newest_first`` (with ``before``, an article id, and
+    ``limit``): one page of a listing, newest stored first, for the web API."""
     query = (select(Article, Feed.name, Feed.url).join(Feed, Feed.id == Article.feed_id,
                                                        isouter=True)
              .order_by(Article.first_seen, Article.id))
+    if newest_first:
+        query = query.order_by(None).order_by(Article.id.desc())
+        if before is not None:
+            query = query.where(Article.id < before)
+        if limit is not None:
+            query = query.limit(limit)
     if since is not None:
         query = query.where(Article.first_seen >= since)
     with store.session() as s:
@@ -155,3 +179,19 @@ def hit_names(store: Store) -> set[tuple[str, str]]:
     """Every (watchlist, entry) the stored hits name (a filter's names are checked on it)."""
     with store.engine.connect() as c:
         return {(w, e) for w, e in c.execute(select(Hit.watchlist, Hit.entry).distinct())}
+
+
+def feed_activity(store: Store, since: datetime) -> dict[int, int]:
+    """New items per feed since ``since`` (the web's "articles per day")."""
+    with store.engine.connect() as c:
+        return {feed_id: n for feed_id, n in c.execute(
+            select(Item.feed_id, func.count()).where(Item.first_seen >= since)
+            .group_by(Item.feed_id))}
+
+
+def digest_bodies(store: Store, run_id: int) -> tuple[str, str] | None:
+    """A digest run's stored (html, text), as it was sent; None if there is no such run."""
+    with store.engine.connect() as c:
+        row = c.execute(select(DigestRun.body_html, DigestRun.body_text)
+                        .where(DigestRun.id == run_id)).first()
+    return None if row is None else (row[0], row[1])

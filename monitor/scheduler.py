@@ -33,12 +33,13 @@ from monitor import outbox
 from monitor.cancel import Cancelled
 from monitor.config import DEFAULT_INTERVAL, Config
 from monitor.digest import cron_trigger
-from monitor.health import Health, HttpServer, Metrics
+from monitor.health import Health, Metrics
 from monitor.notify import Sender
 from monitor.pipeline import Context, Summary, cycle, sync_feeds, utc_now
 from monitor.render import Renderer
 from monitor.store import Store
 from monitor.watchlist import Watchlist
+from monitor.web.serve import serve
 
 TICK = 30.0  # seconds between looks at due feeds and deliveries
 GRACE = 20.0  # seconds in-flight work gets after SIGTERM
@@ -264,10 +265,11 @@ def run(config: Config, store: Store, watchlists: list[Watchlist],
     scheduler = BackgroundScheduler(timezone="UTC")
     server = None
     if config.server.enabled:  # before any work starts: a port in use stops the start
-        server = HttpServer(config.server.host, config.server.port,
-                            daemon.health(lambda: bool(scheduler.running)), daemon.metrics)
-        log.info("health and metrics on http://%s:%d/ (/healthz, /metrics)",
-                 config.server.host, server.port)
+        server = serve(config, store, daemon.health(lambda: bool(scheduler.running)),
+                       daemon.metrics, config.server.host, config.server.port)
+        log.info("health and metrics on http://%s:%d/ (/healthz, /metrics%s)",
+                 config.server.host, server.port,
+                 "; the web interface at /" if config.web.enabled else "")
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     daemon.schedule(scheduler)
     scheduler.start()
