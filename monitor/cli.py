@@ -16,7 +16,7 @@ from monitor.digest_commands import add_digest_commands
 from monitor.errors import MonitorError, UsageError
 from monitor.match import Matcher, Mention
 from monitor.ops_commands import add_ops_commands
-from monitor.watchlist import check_watchlists, load_watchlists
+from monitor.watchlist import check_watchlists, load_watchlists, shared_aliases
 
 
 def _read_sources(files: Sequence[str]) -> Iterator[tuple[str, str]]:
@@ -83,10 +83,14 @@ def cmd_watchlist_check(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         if problems:
             status = 2
-        else:
-            entries = sum(len(w.entries) for w in loaded)
-            print(f"{path}: ok ({len(loaded)} watchlist{'s' * (len(loaded) != 1)}, "
-                  f"{entries} entries)")
+            continue
+        warnings = [w for watchlist in loaded for w in shared_aliases(watchlist)]
+        for warning in warnings:
+            print(warning, file=sys.stderr)
+        entries = sum(len(w.entries) for w in loaded)
+        print(f"{path}: ok ({len(loaded)} watchlist{'s' * (len(loaded) != 1)}, "
+              f"{entries} entries" + (f", {len(warnings)} shared aliases" if warnings else "")
+              + ")")
     return status
 
 
@@ -98,6 +102,28 @@ def cmd_watchlist_derive(args: argparse.Namespace) -> int:
     if args.output:
         write_output(args.output, text)
         print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_watchlist_import(args: argparse.Namespace) -> int:
+    from monitor.importers import import_list, to_yaml
+    from monitor.watchlist import parse_watchlist
+
+    imported = import_list(args.format, args.path)
+    name = args.name or Path(args.path).stem.replace("_", "-")
+    text = to_yaml(imported, name, args.program or (), args.type or ())
+    if "\n  - {" not in text:
+        raise UsageError(f"{args.path}: no entries" + (
+            " of the --program/--type given" if args.program or args.type else ""))
+    watchlist, problems = parse_watchlist(text, args.output or "-")
+    if watchlist is None:  # a bug of the importer: the source's data is never the reason
+        raise UsageError("the imported list is not a valid watchlist:\n" +
+                         "\n".join(f"  {p}" for p in problems[:20]))
+    if args.output:
+        write_output(args.output, text)
+        print(f"wrote {args.output}: {len(watchlist.entries)} entries", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
@@ -118,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("files", nargs="*", metavar="FILE", help="text files (default: stdin)")
     match.set_defaults(func=cmd_match)
 
-    watchlist = commands.add_parser("watchlist", help="check or derive watchlists")
+    watchlist = commands.add_parser("watchlist", help="check, derive or import watchlists")
     wl_commands = watchlist.add_subparsers(dest="watchlist_command", metavar="ACTION",
                                            required=True)
     check = wl_commands.add_parser("check", help="validate watchlist files, report every problem")
@@ -129,6 +155,21 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--name", default="derived", help="the watchlist's name")
     derive.add_argument("--output", "-o", help="write to this file instead of stdout")
     derive.set_defaults(func=cmd_watchlist_derive)
+    imp = wl_commands.add_parser(
+        "import", help="write a watchlist (YAML) from a sanctions or other list",
+        description="Formats: ofac-csv (sdn.csv with alt.csv beside it, or the consolidated "
+        "cons_prim.csv), un-xml (UN Security Council consolidated list), ftm (OpenSanctions "
+        "FollowTheMoney JSON lines), csv (columns name, aliases, kind, country).")
+    imp.add_argument("format", choices=("ofac-csv", "un-xml", "ftm", "csv"))
+    imp.add_argument("path", metavar="PATH")
+    imp.add_argument("--name", help="the watchlist's name (default: the file's name)")
+    imp.add_argument("--program", action="append", metavar="P",
+                     help="only entries of this sanctions program (repeatable)")
+    imp.add_argument("--type", action="append", metavar="T",
+                     help="only entries of this type: individual/actor, entity/organization, "
+                     "vessel, aircraft (repeatable)")
+    imp.add_argument("--output", "-o", help="write to this file instead of stdout")
+    imp.set_defaults(func=cmd_watchlist_import)
     add_commands(commands)
     add_digest_commands(commands)
     add_ops_commands(commands)
