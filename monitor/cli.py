@@ -41,7 +41,7 @@ def _mention_json(source: str, m: Mention) -> str:
     return json.dumps({
         "source": source, "watchlist": m.watchlist, "entry": m.entry, "kind": m.kind,
         "name": m.name, "text": m.text, "start": m.start, "end": m.end, "score": m.score,
-        "alias": m.alias,
+        "alias": m.alias, "ambiguous": m.ambiguous,
     }, ensure_ascii=False)
 
 

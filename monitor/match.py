@@ -66,6 +66,9 @@ class Mention(NamedTuple):
     score: float
     alias: str
     priority: str = "normal"
+    # Another entry of the same watchlist has this alias too (shared aliases are allowed):
+    # the mention is reported for each of them.
+    ambiguous: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +193,9 @@ class Matcher:
             self._add_alias(name, NAME, index, entry)
         if entry.kind == "country" and entry.country:
             self._add_foreign_names(index, entry)
+        for weak in entry.weak_aliases:  # low quality: only exactly as written
+            self._add(weak, _Target(NAME, index, weak, EXACT, weak[:1].isupper(),
+                                    _letters(weak)))
         for phrase in entry.exclude:
             self._add_alias(phrase, EXCLUDE, index, entry)
         for term in entry.requires:
@@ -287,6 +293,8 @@ class Matcher:
                     stop += 1
                 mentions.append(Mention(*ref.mention, text[ostart:stop], ostart, stop, score,
                                         target.alias, ref.priority))
+                if len(found) > 1:
+                    _mark_ambiguous(mentions, ostart)
         mentions.sort(key=_MENTION_ORDER)
         return mentions
 
@@ -351,6 +359,19 @@ def _settle(group: list[tuple[int, int]]) -> list[tuple[int, int]]:
         starts.insert(at, start)
         ends.insert(at, end)
     return list(zip(starts, ends, strict=True))
+
+
+def _mark_ambiguous(mentions: list[Mention], start: int) -> None:
+    """Mark the last mention, and those of the same span and watchlist before it, ambiguous
+    if that span names two entries of one watchlist."""
+    last = mentions[-1]
+    for i in range(len(mentions) - 2, -1, -1):
+        other = mentions[i]
+        if other.start != start:
+            break
+        if other.watchlist == last.watchlist and other.entry != last.entry:
+            mentions[i] = other._replace(ambiguous=True)
+            mentions[-1] = last = last._replace(ambiguous=True)
 
 
 def _best_per_entry(found: list[tuple[_Target, float]]) -> list[tuple[_Target, float]]:
