@@ -38,6 +38,16 @@ from monitor.countries import (
     region_names,
 )
 from monitor.normalize import Folded, fold, fold_text
+from monitor.precision import (
+    NOT_PLAIN,
+    context_terms,
+    default_context,
+    foreign_common_word,
+    in_context,
+    is_latin,
+    plainness,
+    written_as_name,
+)
 from monitor.typos import Typos, is_common_word
 from monitor.watchlist import Entry, Watchlist
 
@@ -79,6 +89,7 @@ class _Target:
     rule: int
     capital: bool  # the alias starts with a capital (fuzzy hits must too)
     letters: str = ""  # EXACT: the alias's letters; NATIVE: casefolded (see _Surface)
+    plain: int = NOT_PLAIN  # a word too: only where written as a name (precision.plainness)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +99,7 @@ class _EntryRef:
     mention: tuple[str, str, str, str]  # watchlist, id, kind, name: a Mention's first fields
     requires: bool  # entry.requires is not empty
     priority: str
+    context: tuple[str, ...] = ()  # folded terms one of which the sentence must hold
 
 
 @lru_cache(maxsize=1)
@@ -95,6 +107,19 @@ def _english_keys() -> dict[str, str]:
     """Folded English country names and their country codes."""
     return {fold(name): code for code, names in english_country_names().items()
             for name in names}
+
+
+@lru_cache(maxsize=1)
+def _place_names() -> frozenset[str]:
+    """Folded names that are names whatever else they are: countries (China, Turkey,
+    Georgia), regions and blocs."""
+    names = [n for each in english_country_names().values() for n in each]
+    names += list(region_names()) + list(organization_names())
+    return frozenset(fold(n) for n in names)
+
+
+def span_key(folded: Folded, span: tuple[int, int]) -> str:
+    return folded.hay[span[0]:span[1]]
 
 
 def _letters(text: str) -> str:
@@ -179,13 +204,18 @@ class Matcher:
             text = " ".join(_letters(alias)) if rule == DOTTED else alias
             letters = ("" if rule not in (EXACT, NATIVE) else _letters(alias) if rule == EXACT
                        else _letters(alias).casefold())
-            self._add(text, _Target(role, entry_index, alias, rule, capital, letters))
+            plain = (plainness(alias, entry.kind, _place_names())
+                     if role == NAME and rule == ANY and entry is not None else NOT_PLAIN)
+            self._add(text, _Target(role, entry_index, alias, rule, capital, letters, plain))
 
     def _add_entry(self, watchlist: str, entry: Entry) -> None:
         index = len(self._entries)
+        context = default_context(entry.kind) if entry.context is None else entry.context
+        flag = english_country_names().get(entry.country, ()) if entry.country else ()
         self._entries.append(_EntryRef(watchlist, entry,
                                        (watchlist, entry.id, entry.kind, entry.name),
-                                       bool(entry.requires), entry.priority))
+                                       bool(entry.requires), entry.priority,
+                                       context_terms(context, flag) if context else ()))
         names = list(entry.names)
         if entry.kind == "country" and entry.country:
             names += english_country_names().get(entry.country, ())
@@ -220,7 +250,7 @@ class Matcher:
                 self._add_alias(name, SHADOW, -1, None)
 
     def _fuzzy_ok(self, target: _Target) -> bool:
-        if target.role != NAME or target.rule != ANY:
+        if target.role != NAME or target.rule != ANY or target.plain:
             return False
         return self._entries[target.entry].entry.fuzzy is not None
 
@@ -272,11 +302,13 @@ class Matcher:
         mentions: list[Mention] = []
         entries = self._entries
         text = folded.text
+        other_scripts = not text.isascii()
         for span in _longest_first(spans):
             found = spans[span]
             if len(found) > 1:
                 found = _best_per_entry(found)
             ostart = oend = -1
+            foreign_word: bool | None = None
             for target, score in found:
                 if target.role != NAME:
                     continue  # a shadow's span only keeps shorter names from matching inside it
@@ -288,6 +320,18 @@ class Matcher:
                 vetoes = excluded.get(target.entry) if excluded else None
                 if vetoes and any(s < oend and ostart < e for s, e in vetoes):
                     continue
+                if ref.context and not in_context(text, ostart, oend, ref.context):
+                    continue
+                if target.plain and not written_as_name(text, ostart, oend, target.alias,
+                                                        target.plain, bool(ref.context)):
+                    continue
+                if other_scripts and target.rule not in (EXACT, NATIVE):
+                    if foreign_word is None:
+                        surface = text[ostart:oend]
+                        foreign_word = (not is_latin(surface) and " " not in span_key(
+                            folded, span) and foreign_common_word(surface))
+                    if foreign_word and is_latin(target.alias):
+                        continue
                 stop = oend
                 if target.rule == DOTTED and text[oend:oend + 1] == ".":
                     stop += 1

@@ -1,7 +1,8 @@
 """Approximate matching: names written with one typo, found without a scan of the text per name.
 
-Tokens of a text that are not in the watchlists' vocabulary and are rare in English
-(wordfreq) are looked up in a one-deletion index of the vocabulary (SymSpell-style); an
+Tokens of a text that are not in the watchlists' vocabulary and are words of no frequency
+in any language (wordfreq, see monitor.wordlists: Kamala is a name of its own, not a
+misspelt Kamila) are looked up in a one-deletion index of the vocabulary (SymSpell-style); an
 edit distance that counts a swap as one edit (rapidfuzz OSA) confirms one typo, and the
 names that contain the corrected token are checked around it.  A word that is the name's
 token plus a final n/s/a/i (Russian, Koreas, Lavrova, Israeli) is a different word, not a
@@ -18,6 +19,7 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA
 
 from monitor.normalize import Folded, beside, candidate_tokens, near, token_set
+from monitor.wordlists import lexicon
 
 COMMON_ZIPF = 3.0  # wordfreq Zipf frequency from which an English word counts as common
 MIN_FUZZY_LETTERS = 6  # a name needs this many letters before one typo is tolerated
@@ -126,7 +128,8 @@ class Typos:
 
     def _correct(self, token: str) -> tuple[str, ...]:
         if not (3 <= len(token) <= self._longest + 1 and token.isalpha()
-                and near(token, self._deletion_keys) and not is_common_word(token)):
+                and near(token, self._deletion_keys) and not is_common_word(token)
+                and not lexicon().is_known(token)):
             return ()
         # Most variants are in no name: map/filter keep the misses in C.
         found = filter(None, map(self._deletions.get, (token, *_deletions(token))))

@@ -39,11 +39,13 @@ def test_ofac_sdn_with_aliases_beside_it() -> None:
     assert list(entries) == ["example-trading-co-ltd-101", "ivan-sergeyevich-petrov-102",
                              "success-103", "ep-xyz-104", "success-105"]
     org = entries["example-trading-co-ltd-101"]
-    assert org.kind == "organization" and org.aliases == ("ETC", "EXAMPLE TRADERS")
+    # words in capitals by the list's habit are recased; short non-words stay acronyms
+    assert org.name == "Example Trading CO., LTD."
+    assert org.kind == "organization" and org.aliases == ("ETC", "Example Traders")
     person = entries["ivan-sergeyevich-petrov-102"]
-    assert person.kind == "actor" and person.name == "Ivan Sergeyevich PETROV"
-    assert person.aliases == ("PETROV, Ivan Sergeyevich", "Vanya PETROV", "PETROV, Vanya",
-                              "Ivan S. PETROV")
+    assert person.kind == "actor" and person.name == "Ivan Sergeyevich Petrov"
+    assert person.aliases == ("Petrov, Ivan Sergeyevich", "Vanya Petrov", "Petrov, Vanya",
+                              "Ivan S. Petrov")
     assert person.country == "RU"  # from "nationality Russia" in the remarks
     tanker, other = entries["success-103"], entries["success-105"]
     assert tanker.kind == "vessel" and tanker.country == "PA"  # the flag
@@ -92,7 +94,7 @@ def test_ftm() -> None:
     assert list(entries) == ["maria-petrovna-ivanova-nk-test1", "example-drone-llc-nk-test2",
                              "ocean-example-nk-test3", "ra-12345-nk-test4"]
     maria = entries["maria-petrovna-ivanova-nk-test1"]
-    assert maria.name == "Maria Petrovna IVANOVA" and maria.country == "RU"
+    assert maria.name == "Maria Petrovna Ivanova" and maria.country == "RU"
     assert "Мария Петровна Иванова" in maria.aliases and "Maria Petrovna Sidorova" in maria.aliases
     assert maria.weak_aliases == ("Masha",)
     assert entries["ocean-example-nk-test3"].context == ("IMO 9876543",)
@@ -110,6 +112,15 @@ def test_plain_csv() -> None:
         "vladimir-putin", "actor", ("Putin", "Путин"), "RU")
     assert holdings.aliases == ("EH", "Example Hldgs") and holdings.country == "CY"
     assert vessel.kind == "vessel"
+
+
+def test_recase() -> None:
+    from monitor.importers.common import recase
+
+    assert [recase(n) for n in ("SUCCESS", "AL-QA'IDA", "THE BASE", "ETIM", "HAMAS", "DREAM II",
+                                "EP-GOM", "Ivan PETROV", "ДОМ")] == [
+        "Success", "Al-Qa'ida", "THE Base", "ETIM", "HAMAS", "Dream II", "EP-GOM",
+        "Ivan Petrov", "ДОМ"]
 
 
 def test_natural_order() -> None:
@@ -145,7 +156,7 @@ def test_cli_import_writes_a_checked_watchlist(tmp_path: Path,
     assert main(["watchlist", "check", str(out)]) == 0
     captured = capsys.readouterr()
     assert "ok (1 watchlist, 2 entries, 1 shared aliases)" in captured.out
-    assert "warning: alias 'SUCCESS' is also a name of entry 'success-103'" in captured.err
+    assert "warning: alias 'Success' is also a name of entry 'success-103'" in captured.err
     assert main(["watchlist", "import", "ofac-csv", str(DATA / "ofac" / "sdn.csv"),
                  "--program", "NOPE"]) == 2
     assert "no entries" in capsys.readouterr().err

@@ -55,6 +55,7 @@ class Imported:
     records: list[Record]
     read: int  # records in the source, before --program/--type
     notes: tuple[str, ...] = ()
+    recase: bool = True  # the source writes names in capitals by habit (see recase)
 
 
 def natural_order(name: str) -> str | None:
@@ -103,6 +104,30 @@ def clean(text: str) -> str:
 
 
 _NOT_A_NAME = re.compile(r"^[\W\d_]*$")
+_CAPS_WORD = re.compile(r"(?<![^\W\d_])[^\W\d_a-z]{2,}(?:['’-][^\W\d_a-z]+)*(?![^\W\d_])")
+
+
+_ROMAN = re.compile(r"[IVXLC]+")
+
+
+def recase(name: str) -> str:
+    """Words that a list writes in capitals by habit, in the case of a name: SUCCESS ->
+    Success, NORIEGA -> Noriega, AL-QA'IDA -> Al-Qa'ida; a short word that is no ordinary
+    word, or one of three letters, stays in capitals (ETIM, BNC, HAMAS, ETC), so the matcher
+    reads it as an acronym."""
+    from monitor.wordlists import lexicon
+
+    common = lexicon().common
+
+    def fix(found: re.Match[str]) -> str:
+        word = found.group()
+        letters = sum(c.isalpha() for c in word)
+        if letters <= 3 or (letters <= 5 and word.lower() not in common) or _ROMAN.fullmatch(
+                word):
+            return word
+        return re.sub(r"(^|-)(\w)([^-]*)", lambda m: m[1] + m[2].upper() + m[3].lower(), word)
+
+    return _CAPS_WORD.sub(fix, name)
 
 
 def _key(alias: str) -> str:
@@ -112,17 +137,20 @@ def _key(alias: str) -> str:
     return alias_key(alias) if latin else alias.casefold()
 
 
-def _names(record: Record) -> tuple[str, list[str], list[str]]:
+def _names(record: Record, recased: bool) -> tuple[str, list[str], list[str]]:
     """The display name (natural order for people), the aliases and the weak aliases, each
     once (folded), a person's surname-first forms also in natural order."""
-    name = clean(record.name)
+    def case(text: str) -> str:
+        return recase(text) if recased else text
+
+    name = case(clean(record.name))
     natural = natural_order(name) if record.kind == "actor" else None
     display = natural or name
     seen = {_key(display)}
     aliases: list[str] = []
 
-    def add(alias: str, into: list[str]) -> None:
-        alias = clean(alias)
+    def add(alias: str, into: list[str], weak: bool = False) -> None:
+        alias = clean(alias) if weak else case(clean(alias))
         key = _key(alias)
         if alias and alias_key(alias) and key not in seen and not _NOT_A_NAME.match(alias):
             seen.add(key)
@@ -134,16 +162,16 @@ def _names(record: Record) -> tuple[str, list[str], list[str]]:
         add(alias, aliases)
     weak: list[str] = []
     for alias in record.weak_aliases:
-        add(alias, weak)
+        add(alias, weak, True)
     return display, aliases, weak
 
 
-def to_entries(records: Iterable[Record]) -> list[dict[str, object]]:
+def to_entries(records: Iterable[Record], recased: bool = True) -> list[dict[str, object]]:
     """Watchlist entries (as mappings) for the records, with unique ids."""
     entries: list[dict[str, object]] = []
     ids: Counter[str] = Counter()
     for record in records:
-        name, aliases, weak = _names(record)
+        name, aliases, weak = _names(record, recased)
         if not fold(name):
             continue
         base = entry_id(name, record.source_id)
@@ -178,7 +206,7 @@ def to_yaml(imported: Imported, name: str, programs: Sequence[str] = (),
             kinds: Sequence[str] = (), today: datetime | None = None) -> str:
     """The watchlist YAML: a header (source, date, counts, filters), then one entry a line."""
     records = select(imported.records, programs, kinds)
-    entries = to_entries(records)
+    entries = to_entries(records, imported.recase)
     by_kind = Counter(str(e["kind"]) for e in entries)
     aliases = sum(len(names) for e in entries if isinstance(names := e.get("aliases"), list))
     weak = sum(len(names) for e in entries if isinstance(names := e.get("weak_aliases"), list))

@@ -49,4 +49,4 @@ def read(path: Path) -> Imported:
         aliases = [a for a in _SEPARATORS.split(cells.get("aliases", "")) if a]
         records.append(Record(cells.get("id", ""), kind, cells["name"], aliases, [], country))
     return Imported("plain CSV (name, aliases, kind, country)", (str(path),), records,
-                    len(records))
+                    len(records), recase=False)
