@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import TextIO
 
 from monitor import __version__
-from monitor.commands import add_commands, write_output
-from monitor.digest_commands import add_digest_commands
 from monitor.errors import MonitorError, UsageError
-from monitor.match import Matcher, Mention
-from monitor.ops_commands import add_ops_commands
-from monitor.watchlist import check_watchlists, load_watchlists, shared_aliases
+from monitor.match import Mention
+from monitor.watchlist import check_watchlists, shared_aliases
+
+# Commands that need neither the store nor the network: `monitor match` and `watchlist`
+# start without importing them (SQLAlchemy, the pipeline: a second on a small machine).
+_PURE_COMMANDS = ("match", "watchlist")
 
 
 def _read_sources(files: Sequence[str]) -> Iterator[tuple[str, str]]:
@@ -62,7 +63,9 @@ def _print_table(rows: list[tuple[str, Mention]], out: TextIO) -> None:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    matcher = Matcher(load_watchlists(args.watchlist))
+    from monitor import matchcache
+
+    _, matcher = matchcache.load(args.watchlist)
     rows: list[tuple[str, Mention]] = []
     for source, text in _read_sources(args.files):
         for mention in matcher.match(text):
@@ -100,7 +103,7 @@ def cmd_watchlist_derive(args: argparse.Namespace) -> int:
     sources = list(_read_sources(args.files))
     text = to_yaml(derive(t for _, t in sources), args.name, [s for s, _ in sources])
     if args.output:
-        write_output(args.output, text)
+        _write_output(args.output, text)
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -122,14 +125,33 @@ def cmd_watchlist_import(args: argparse.Namespace) -> int:
         raise UsageError("the imported list is not a valid watchlist:\n" +
                          "\n".join(f"  {p}" for p in problems[:20]))
     if args.output:
-        write_output(args.output, text)
+        _write_output(args.output, text)
         print(f"wrote {args.output}: {len(watchlist.entries)} entries", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _write_output(path: str, text: str) -> None:
+    """Write a file the user named; a path that cannot be written is their mistake."""
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot be written: {exc.strerror or exc}") from exc
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The command named in argv (its first word that is no option or option value)."""
+    words = iter(argv)
+    for word in words:
+        if word in ("--config", "-c"):
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(pure_only: bool = False) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="monitor", description="Media monitoring: watch news for the names that matter.")
     parser.add_argument("--version", action="version", version=f"monitor {__version__}")
@@ -170,6 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
                      "vessel, aircraft (repeatable)")
     imp.add_argument("--output", "-o", help="write to this file instead of stdout")
     imp.set_defaults(func=cmd_watchlist_import)
+    if pure_only:
+        return parser
+    from monitor.commands import add_commands
+    from monitor.digest_commands import add_digest_commands
+    from monitor.ops_commands import add_ops_commands
+
     add_commands(commands)
     add_digest_commands(commands)
     add_ops_commands(commands)
@@ -177,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(_command(sys.argv[1:] if argv is None else argv) in _PURE_COMMANDS)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

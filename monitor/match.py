@@ -24,7 +24,6 @@ import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import lru_cache
 from operator import attrgetter
 from typing import NamedTuple
@@ -59,6 +58,7 @@ ANY, SHORT_CAPS, DOTTED, EXACT, NATIVE = range(5)
 _DOTTED = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
 _NOT_WORD = re.compile(r"[\W_]+")
 _MENTION_ORDER = attrgetter("start", "watchlist", "entry")
+_SHORT = 600  # a haystack this short is looked up, not scanned, until an automaton exists
 # Places whose names contain a country's name but are not that country.
 EXTRA_SHADOWS = ("New Mexico", "New Jersey", "New South Wales", "New Guinea", "Georgia Tech")
 
@@ -81,8 +81,7 @@ class Mention(NamedTuple):
     ambiguous: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
+class _Target(NamedTuple):  # a tuple: a cached matcher's 10^5 of them unpickle fast
     role: int
     entry: int  # index into Matcher._entries, -1 for shadows
     alias: str
@@ -92,8 +91,7 @@ class _Target:
     plain: int = NOT_PLAIN  # a word too: only where written as a name (precision.plainness)
 
 
-@dataclass(frozen=True, slots=True)
-class _EntryRef:
+class _EntryRef(NamedTuple):
     watchlist: str
     entry: Entry
     mention: tuple[str, str, str, str]  # watchlist, id, kind, name: a Mention's first fields
@@ -150,17 +148,8 @@ class Matcher:
         # A key is padded with the spaces around it, so a hit is whole words, except on a side
         # where it ends in a script written without spaces (matched as a substring there).
         self._pads = [(int(key[0].isascii()), int(key[-1].isascii())) for key in self._keys]
-        patterns = [" " * left + key + " " * right
-                    for key, (left, right) in zip(self._keys, self._pads, strict=True)]
-        self._automaton = (
-            ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MATCHKIND_STANDARD)
-            if patterns else None
-        )
-        # The same patterns as bytes, for the usual haystack that is all ASCII: scanning
-        # bytes spares the str automaton's work of mapping byte offsets back to characters.
-        self._ascii_automaton = ahocorasick_rs.BytesAhoCorasick(
-            [p.encode() for p in patterns], matchkind=ahocorasick_rs.MATCHKIND_STANDARD
-        ) if patterns else None
+        self._longest_key = max((key.count(" ") + 1 for key in self._keys), default=0)
+        self._automata()
         self._targets = [tuple(targets) for targets in self._pending]
         del self._pending
         # Per pattern: its padding, and its candidates when none needs a check (the usual).
@@ -169,6 +158,63 @@ class Matcher:
         self._typos = Typos(self._keys, [
             index for index, targets in enumerate(self._targets)
             if any(self._fuzzy_ok(t) for t in targets)])
+
+    def _automata(self) -> None:
+        """Built when first needed: a one-line text in ASCII needs only the first."""
+        self._automaton: ahocorasick_rs.AhoCorasick | None = None
+        # The same patterns as bytes, for the usual haystack that is all ASCII: scanning
+        # bytes spares the str automaton's work of mapping byte offsets back to characters.
+        self._ascii_automaton: ahocorasick_rs.BytesAhoCorasick | None = None
+
+    def _patterns(self) -> list[str]:
+        return [" " * left + key + " " * right
+                for key, (left, right) in zip(self._keys, self._pads, strict=True)]
+
+    def _scan(self, hay: str) -> list[tuple[int, int, int]]:
+        """(pattern index, start, end) of every pattern in the haystack, overlaps included."""
+        if hay.isascii() and len(hay) <= _SHORT and self._ascii_automaton is None:
+            return self._lookup(hay)
+        if hay.isascii():
+            if self._ascii_automaton is None:
+                self._ascii_automaton = ahocorasick_rs.BytesAhoCorasick(
+                    [p.encode() for p in self._patterns()],
+                    matchkind=ahocorasick_rs.MATCHKIND_STANDARD)
+            found: list[tuple[int, int, int]] = self._ascii_automaton.find_matches_as_indexes(
+                hay.encode(), overlapping=True)
+            return found
+        if self._automaton is None:
+            self._automaton = ahocorasick_rs.AhoCorasick(
+                self._patterns(), matchkind=ahocorasick_rs.MATCHKIND_STANDARD)
+        found = self._automaton.find_matches_as_indexes(hay, overlapping=True)
+        return found
+
+    def _lookup(self, hay: str) -> list[tuple[int, int, int]]:
+        """_scan for a short haystack in ASCII, by looking its runs of tokens up: a one-line
+        text from a freshly loaded matcher is answered without building an automaton (a
+        third of a second for 10,000 entries).  In ASCII every key is padded (whole
+        words), so the runs of whole tokens are all there is to find."""
+        spaces = [i for i, c in enumerate(hay) if c == " "]
+        starts, ends = spaces[:-1], spaces[1:]
+        keys = self._keys
+        found = []
+        for first, start in enumerate(starts):
+            for last in range(first, min(len(ends), first + self._longest_key)):
+                index = keys.get(hay[start + 1:ends[last]])
+                if index is not None:
+                    found.append((index, start, ends[last] + 1))
+        return found
+
+    def __getstate__(self) -> dict[str, object]:
+        """Everything but the automata, which are built again from the keys when unpickled
+        (ahocorasick-rs cannot pickle them): see monitor.matchcache."""
+        state = dict(self.__dict__)
+        del state["_automaton"], state["_ascii_automaton"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        with _gc_paused():
+            self.__dict__.update(state)
+            self._automata()
 
     # --- building --------------------------------------------------------------------------
 
@@ -258,7 +304,7 @@ class Matcher:
 
     def match(self, text: str) -> list[Mention]:
         """Every mention of every entry in ``text``, in text order."""
-        if self._automaton is None or not text:
+        if not self._keys or not text:
             return []
         folded = fold_text(text)
         spans: dict[tuple[int, int], list[tuple[_Target, float]]] = {}
@@ -266,10 +312,7 @@ class Matcher:
         required: set[int] = set()
         hits = self._hits
         hay = folded.hay
-        found_in = (self._ascii_automaton.find_matches_as_indexes(hay.encode(), overlapping=True)
-                    if hay.isascii() and self._ascii_automaton is not None
-                    else self._automaton.find_matches_as_indexes(hay, overlapping=True))
-        for index, start, end in found_in:
+        for index, start, end in self._scan(hay):
             left, right, plain = hits[index]
             span = (start + left, end - right)  # the hit's tokens, without the padding
             if plain is not None:

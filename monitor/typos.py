@@ -75,6 +75,24 @@ class Typos:
     def __bool__(self) -> bool:
         return bool(self._deletions)
 
+    def __getstate__(self) -> dict[str, object]:
+        """The index, without the token sets (C tables) and what was learnt of texts."""
+        state = dict(self.__dict__)
+        for name in ("_skip", "_lonely", "_company", "_deletion_keys", "_fix_cache"):
+            del state[name]
+        state["_company"] = sorted({w for each in self._neighbours.values() for w in each if w})
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        company = state.pop("_company")
+        self.__dict__.update(state)
+        assert isinstance(company, list)
+        self._company = token_set(company)
+        self._deletion_keys = token_set(self._deletions)
+        self._fix_cache = {}
+        self._skip = token_set(self._vocab)
+        self._lonely = token_set()
+
     def _build(self, key_tokens: list[list[str]], eligible: Iterable[int]) -> None:
         """One-deletion index of the eligible names' tokens, and for each token the shapes
         (its position, the name's length) of the names it is in and its neighbours in them
@@ -128,8 +146,7 @@ class Typos:
 
     def _correct(self, token: str) -> tuple[str, ...]:
         if not (3 <= len(token) <= self._longest + 1 and token.isalpha()
-                and near(token, self._deletion_keys) and not is_common_word(token)
-                and not lexicon().is_known(token)):
+                and near(token, self._deletion_keys) and not lexicon().is_known(token)):
             return ()
         # Most variants are in no name: map/filter keep the misses in C.
         found = filter(None, map(self._deletions.get, (token, *_deletions(token))))

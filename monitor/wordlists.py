@@ -14,7 +14,7 @@ misspelt KAMILA).  Three things are drawn from the lists:
   below): an organisation's one-word name that is such a word is that word in lower case;
 - ``known``: every folded word whose frequency reaches KNOWN in a Latin-script language
   (transliterations of other scripts would make names of them: Лавроф), as a sorted
-  array of 64-bit hashes (a million words in 10 MB, looked up by bisection).
+  array of 64-bit hashes (a million words in 11 MB, looked up by bisection).
 
 The thresholds were measured (see README "Matching"): at COMMON = 4.6 the ordinary words
 that false mentions came from (success 5.1, freedom 4.9, victory 4.7, stream 4.6, major 5.3,
@@ -24,20 +24,20 @@ the names that typo matches came from (askar 3.1, shamir 2.3, siobhan 2.8, kamal
 known words, the misspellings (zelenskyy, santcions, lavrof) are not.
 
 Computing this reads 20 frequency lists (some seconds, half a gigabyte for a moment); the
-result is kept in the private cache folder (monitor.cachedir) as JSON and NumPy arrays,
-formats that run no code when read, keyed by wordfreq's version and these parameters.
+result is kept in the private cache folder (monitor.cachedir) as JSON and raw arrays of
+hashes, formats that run no code when read, keyed by wordfreq's version and these parameters.
 """
 
 from __future__ import annotations
 
 import gc
 import hashlib
-import io
 import json
+import sys
+from array import array
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
-
-import numpy as np
 
 from monitor.cachedir import cache_dir, read_private, write_private
 from monitor.normalize import fold
@@ -61,8 +61,8 @@ _VERSION = 1
 class Lexicon:
     common: dict[str, int]  # folded word -> bit mask of LANGUAGES where it is common
     native_common: frozenset[str]  # lower-case words of other scripts (see module doc)
-    known: np.ndarray  # sorted uint64 hashes of the folded words of some frequency
-    frequent: np.ndarray  # the same of ASCII words reaching FREQUENT in a language
+    known: array[int]  # sorted 64-bit hashes of the folded words of some frequency
+    frequent: array[int]  # the same of ASCII words reaching FREQUENT in a language
 
     def common_languages(self, folded: str) -> tuple[str, ...]:
         mask = self.common.get(folded, 0)
@@ -77,10 +77,10 @@ class Lexicon:
         return _holds(self.frequent, word)
 
 
-def _holds(hashes: np.ndarray, word: str) -> bool:
-    value = np.uint64(_hash(word))
-    at = int(np.searchsorted(hashes, value))
-    return bool(at < len(hashes) and hashes[at] == value)
+def _holds(hashes: array[int], word: str) -> bool:
+    value = _hash(word)
+    at = bisect_left(hashes, value)
+    return at < len(hashes) and hashes[at] == value
 
 
 def _hash(word: str) -> int:
@@ -123,8 +123,27 @@ def _compute() -> Lexicon:
     return Lexicon(common, native_common, _array(known), _array(frequent))
 
 
-def _array(hashes: set[int]) -> np.ndarray:
-    return np.array(sorted(hashes), dtype=np.uint64)
+def _array(hashes: set[int]) -> array[int]:
+    return array("Q", sorted(hashes))
+
+
+def _to_bytes(hashes: array[int]) -> bytes:
+    """Little-endian bytes (the file's byte order whatever the machine's)."""
+    if sys.byteorder == "little":
+        return hashes.tobytes()
+    swapped = array("Q", hashes)
+    swapped.byteswap()
+    return swapped.tobytes()
+
+
+def _from_bytes(data: bytes) -> array[int]:
+    if len(data) % 8:
+        raise ValueError("not a whole number of 64-bit hashes")
+    hashes = array("Q")
+    hashes.frombytes(data)
+    if sys.byteorder != "little":
+        hashes.byteswap()
+    return hashes
 
 
 def _cache_key() -> str:
@@ -142,21 +161,19 @@ def lexicon() -> Lexicon:
     if folder is None:
         return _compute()
     stem = folder / f"words-{_cache_key()}"
-    words, hashes = read_private(stem.with_suffix(".json")), read_private(
-        stem.with_suffix(".npz"))
-    if words is not None and hashes is not None:
+    words = read_private(stem.with_suffix(".json"))
+    known, frequent = read_private(stem.with_suffix(".known")), read_private(
+        stem.with_suffix(".frequent"))
+    if words is not None and known is not None and frequent is not None:
         try:
             data = json.loads(words)
-            with np.load(io.BytesIO(hashes), allow_pickle=False) as arrays:
-                known, frequent = arrays["known"], arrays["frequent"]
-            return Lexicon(dict(data["common"]), frozenset(data["native_common"]), known,
-                           frequent)
-        except (ValueError, KeyError, TypeError, OSError):
+            return Lexicon(dict(data["common"]), frozenset(data["native_common"]),
+                           _from_bytes(known), _from_bytes(frequent))
+        except (ValueError, KeyError, TypeError):
             pass  # a damaged file: computed again, and written again below
     found = _compute()
-    buffer = io.BytesIO()
-    np.savez(buffer, known=found.known, frequent=found.frequent)
-    write_private(stem.with_suffix(".npz"), buffer.getvalue())
+    write_private(stem.with_suffix(".known"), _to_bytes(found.known))
+    write_private(stem.with_suffix(".frequent"), _to_bytes(found.frequent))
     write_private(stem.with_suffix(".json"), json.dumps(
         {"common": found.common, "native_common": sorted(found.native_common)},
         ensure_ascii=False).encode())
