@@ -36,6 +36,7 @@ from monitor.countries import (
     organization_names,
     region_names,
 )
+from monitor.inflect import Inflections
 from monitor.normalize import Folded, fold, fold_text
 from monitor.precision import (
     NOT_PLAIN,
@@ -47,6 +48,7 @@ from monitor.precision import (
     plainness,
     written_as_name,
 )
+from monitor.translit import orders, variants
 from monitor.typos import Typos, is_common_word
 from monitor.watchlist import Entry, Watchlist
 
@@ -89,6 +91,7 @@ class _Target(NamedTuple):  # a tuple: a cached matcher's 10^5 of them unpickle 
     capital: bool  # the alias starts with a capital (fuzzy hits must too)
     letters: str = ""  # EXACT: the alias's letters; NATIVE: casefolded (see _Surface)
     plain: int = NOT_PLAIN  # a word too: only where written as a name (precision.plainness)
+    derived: bool = False  # a spelling of the alias in another convention (translit)
 
 
 class _EntryRef(NamedTuple):
@@ -158,6 +161,10 @@ class Matcher:
         self._typos = Typos(self._keys, [
             index for index, targets in enumerate(self._targets)
             if any(self._fuzzy_ok(t) for t in targets)])
+        self._inflections = Inflections(self._keys, {
+            index: [t.alias for t in targets if self._inflectable(t)]
+            for index, targets in enumerate(self._targets)
+            if any(self._inflectable(t) for t in targets)})
 
     def _automata(self) -> None:
         """Built when first needed: a one-line text in ASCII needs only the first."""
@@ -244,15 +251,16 @@ class Matcher:
         return [ANY]
 
     def _add_alias(self, alias: str, role: int, entry_index: int, entry: Entry | None,
-                   native: bool = False) -> None:
+                   native: bool = False, derived: bool = False) -> None:
         capital = alias[:1].isupper()
         for rule in self._rules(alias, entry, native):
             text = " ".join(_letters(alias)) if rule == DOTTED else alias
             letters = ("" if rule not in (EXACT, NATIVE) else _letters(alias) if rule == EXACT
                        else _letters(alias).casefold())
-            plain = (plainness(alias, entry.kind, _place_names())
+            plain = (plainness(alias, entry.kind, _place_names(), derived)
                      if role == NAME and rule == ANY and entry is not None else NOT_PLAIN)
-            self._add(text, _Target(role, entry_index, alias, rule, capital, letters, plain))
+            self._add(text, _Target(role, entry_index, alias, rule, capital, letters, plain,
+                                    derived))
 
     def _add_entry(self, watchlist: str, entry: Entry) -> None:
         index = len(self._entries)
@@ -267,6 +275,8 @@ class Matcher:
             names += english_country_names().get(entry.country, ())
         for name in dict.fromkeys(names):
             self._add_alias(name, NAME, index, entry)
+        if entry.kind == "actor" and not entry.case_sensitive:
+            self._add_spellings(index, entry)
         if entry.kind == "country" and entry.country:
             self._add_foreign_names(index, entry)
         for weak in entry.weak_aliases:  # low quality: only exactly as written
@@ -276,6 +286,20 @@ class Matcher:
             self._add_alias(phrase, EXCLUDE, index, entry)
         for term in entry.requires:
             self._add_alias(term, REQUIRE, index, entry)
+
+    def _add_spellings(self, index: int, entry: Entry) -> None:
+        """A person's names in their other orders and, for a name from a Cyrillic-writing
+        country, in the other conventions' spellings (monitor.translit)."""
+        listed = {fold(name) for name in entry.names}
+        spelt: dict[str, None] = {}
+        for name in entry.names:
+            for other in (name, *orders(name)):
+                if other != name:
+                    spelt[other] = None
+                spelt.update(dict.fromkeys(variants(other, entry.country, entry.names)))
+        for other in spelt:
+            if fold(other) not in listed:
+                self._add_alias(other, NAME, index, entry, derived=True)
 
     def _add_foreign_names(self, index: int, entry: Entry) -> None:
         assert entry.country
@@ -296,9 +320,12 @@ class Matcher:
                 self._add_alias(name, SHADOW, -1, None)
 
     def _fuzzy_ok(self, target: _Target) -> bool:
-        if target.role != NAME or target.rule != ANY or target.plain:
+        if target.role != NAME or target.rule != ANY or target.plain or target.derived:
             return False
         return self._entries[target.entry].entry.fuzzy is not None
+
+    def _inflectable(self, target: _Target) -> bool:
+        return target.role == NAME and target.rule == ANY and not target.plain
 
     # --- matching --------------------------------------------------------------------------
 
@@ -336,6 +363,8 @@ class Matcher:
                     spans.setdefault(span, []).append((target, 100.0))
         if self._typos:
             self._fuzzy(folded, spans)
+        if self._inflections:
+            self._inflected(folded, spans)
         return self._resolve(folded, spans, excluded, required)
 
     def _resolve(self, folded: Folded, spans: dict[tuple[int, int], list[tuple[_Target, float]]],
@@ -384,6 +413,22 @@ class Matcher:
                     _mark_ambiguous(mentions, ostart)
         mentions.sort(key=_MENTION_ORDER)
         return mentions
+
+    def _inflected(self, folded: Folded,
+                   spans: dict[tuple[int, int], list[tuple[_Target, float]]]) -> None:
+        """One-word names in another grammatical case (monitor.inflect): exact where the
+        text's language was known, else a guess scored as a typo is."""
+        for index, span, known in self._inflections.find(folded):
+            guess = round(100.0 * (1 - 1 / len(span_key(folded, span))), 1)
+            for target in self._targets[index]:
+                if not self._inflectable(target):
+                    continue
+                if known:
+                    spans.setdefault(span, []).append((target, 100.0))
+                    continue
+                threshold = self._entries[target.entry].entry.fuzzy
+                if self._fuzzy_ok(target) and threshold is not None and guess >= threshold:
+                    spans.setdefault(span, []).append((target, guess))
 
     # --- approximate matching ---------------------------------------------------------------
 

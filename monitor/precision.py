@@ -61,10 +61,12 @@ NOT_PLAIN, LOWER_CASE_WORD, PLAIN_WORD = range(3)
 _NAMED_KINDS = ("organization", "vessel", "aircraft")
 
 
-def plainness(alias: str, kind: str, names: frozenset[str]) -> int:
+def plainness(alias: str, kind: str, names: frozenset[str], derived: bool = False) -> int:
     """How much of an ordinary word an alias written as a name is (NOT_PLAIN,
     LOWER_CASE_WORD, PLAIN_WORD); ``names`` are folded names known not to be words
-    (countries, regions: "China" is a name, whatever china is)."""
+    (countries, regions: "China" is a name, whatever china is).  A ``derived`` spelling
+    (monitor.translit: Poutine) that is a word of some frequency is that word in lower
+    case, whatever the entry's kind (poutine, the dish)."""
     if not any(c.isupper() for c in alias):
         return NOT_PLAIN  # written in lower case in its list: a term, matched as such
     if alias.isupper() and " " not in alias.strip():
@@ -81,7 +83,7 @@ def plainness(alias: str, kind: str, names: frozenset[str]) -> int:
         mask &= lex.common.get(word, 0)
     if mask:
         return PLAIN_WORD
-    if len(words) == 1 and kind in _NAMED_KINDS and lex.is_frequent(words[0]):
+    if len(words) == 1 and (kind in _NAMED_KINDS or derived) and lex.is_frequent(words[0]):
         return LOWER_CASE_WORD
     return NOT_PLAIN
 

@@ -7,6 +7,8 @@ misspelt KAMILA).  Three things are drawn from the lists:
 
 - ``common``: words written in ASCII whose Zipf frequency reaches COMMON in a Latin-script
   language, with the languages (a bit each);
+- ``guide``: folded words reaching GUIDE in a Latin-script language, with the languages:
+  what a text's commonest words say of its language (monitor.inflect);
 - ``native_common``: words of other scripts that reach COMMON in their language and whose
   transliteration is no frequent Latin-script word (этим, наша: not Путин, whose folded
   form "putin" is frequent in Latin-script text too);
@@ -45,13 +47,15 @@ from monitor.normalize import fold
 COMMON = 4.6
 KNOWN = 2.0
 LATIN_FREQUENT = 4.0  # a transliterated word this frequent in Latin script is a name too
+GUIDE = 4.0  # words this frequent tell a text's language (monitor.inflect.guess_language)
+GUIDE_TOP = 5.0  # and these tell it best (the function words)
 FREQUENT = 3.0  # an organisation's one-word name this frequent is a word in lower case
 # Languages whose ordinary words count: the Latin-script languages of the news monitored
 # most, and the other scripts whose words transliterate into Latin letters.
 # Not Romanian: written without its diacritics (as often online), "puțin" (a little) is
 # "putin", one of its commonest words.
 LATIN = ("en", "de", "fr", "es", "it", "pt", "nl", "pl", "cs", "sk", "sv", "da", "nb", "fi",
-         "hu", "tr", "id", "ms", "vi", "ca", "sh")
+         "hu", "tr", "id", "ms", "vi", "ca", "sh", "lt", "lv")
 OTHER_SCRIPTS = ("ru", "uk", "bg", "mk", "el", "ar", "fa", "he")
 LANGUAGES = LATIN + OTHER_SCRIPTS
 _VERSION = 1
@@ -60,6 +64,8 @@ _VERSION = 1
 @dataclass(frozen=True)
 class Lexicon:
     common: dict[str, int]  # folded word -> bit mask of LANGUAGES where it is common
+    # folded word -> bit mask of LANGUAGES where it reaches GUIDE, | the same for GUIDE_TOP << 64
+    guide: dict[str, int]
     native_common: frozenset[str]  # lower-case words of other scripts (see module doc)
     known: array[int]  # sorted 64-bit hashes of the folded words of some frequency
     frequent: array[int]  # the same of ASCII words reaching FREQUENT in a language
@@ -91,6 +97,7 @@ def _compute() -> Lexicon:
     import wordfreq
 
     common: dict[str, int] = {}
+    guide: dict[str, int] = {}
     native: set[str] = set()
     latin_frequent: set[str] = set()
     known: set[int] = set()
@@ -110,6 +117,11 @@ def _compute() -> Lexicon:
                 ascii_word = word.isascii() and word.isalnum()
                 if len(word) >= 3:
                     known.add(_hash(word if ascii_word else fold(word)))
+                if zipf >= GUIDE:
+                    folded = word if ascii_word else fold(word)
+                    if folded and " " not in folded:
+                        top = 1 << (bit + 64) if zipf >= GUIDE_TOP else 0
+                        guide[folded] = guide.get(folded, 0) | 1 << bit | top
                 if ascii_word and zipf >= COMMON:
                     common[word] = common.get(word, 0) | 1 << bit
                 if ascii_word and zipf >= LATIN_FREQUENT:
@@ -120,7 +132,7 @@ def _compute() -> Lexicon:
         del buckets
     native_common = frozenset(w for w in native if fold(w) not in latin_frequent)
     gc.collect()
-    return Lexicon(common, native_common, _array(known), _array(frequent))
+    return Lexicon(common, guide, native_common, _array(known), _array(frequent))
 
 
 def _array(hashes: set[int]) -> array[int]:
@@ -150,7 +162,7 @@ def _cache_key() -> str:
     from importlib.metadata import version
 
     blob = json.dumps([_VERSION, version("wordfreq"), COMMON, KNOWN, LATIN_FREQUENT, FREQUENT,
-                       LANGUAGES])
+                       GUIDE, GUIDE_TOP, LANGUAGES])
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -167,14 +179,16 @@ def lexicon() -> Lexicon:
     if words is not None and known is not None and frequent is not None:
         try:
             data = json.loads(words)
-            return Lexicon(dict(data["common"]), frozenset(data["native_common"]),
-                           _from_bytes(known), _from_bytes(frequent))
+            return Lexicon(dict(data["common"]), dict(data["guide"]),
+                           frozenset(data["native_common"]), _from_bytes(known),
+                           _from_bytes(frequent))
         except (ValueError, KeyError, TypeError):
             pass  # a damaged file: computed again, and written again below
     found = _compute()
     write_private(stem.with_suffix(".known"), _to_bytes(found.known))
     write_private(stem.with_suffix(".frequent"), _to_bytes(found.frequent))
     write_private(stem.with_suffix(".json"), json.dumps(
-        {"common": found.common, "native_common": sorted(found.native_common)},
+        {"common": found.common, "guide": found.guide,
+         "native_common": sorted(found.native_common)},
         ensure_ascii=False).encode())
     return found
