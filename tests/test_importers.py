@@ -171,3 +171,22 @@ def test_real_lists_import_and_load() -> None:
     for path in sorted((CORPUS / "opensanctions").glob("*.ftm.json")):
         ftm, _ = imported("ftm", path)
         assert ftm.entries
+
+
+def test_cli_match_json_marks_shared_aliases_ambiguous(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    monkeypatch.setenv("MONITOR_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "sdn.yaml"
+    assert main(["watchlist", "import", "ofac-csv", str(DATA / "ofac" / "sdn.csv"),
+                 "-o", str(out)]) == 0
+    text = tmp_path / "t.txt"
+    text.write_text("The tanker Success was seized with the aircraft EP-XYZ.\n")
+    capsys.readouterr()
+    assert main(["match", "--json", "-w", str(out), str(text)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["entry"], r["text"], r["ambiguous"]) for r in rows] == [
+        ("success-103", "Success", True), ("success-105", "Success", True),
+        ("ep-xyz-104", "EP-XYZ", False)]

@@ -129,7 +129,7 @@ CORPUS_PAGES = ROOT.parent / "shared" / "corpus" / "pages"
     reason="../shared/corpus is absent")
 def test_the_sdn_list_over_real_pages_gives_few_false_mentions() -> None:
     """Dev check (bench/sdn_pages.py lists them): the whole SDN list over the 91 real
-    pages; 341 mentions before issue 18, nearly all false; now 14 genuine and 3 false."""
+    pages; 341 mentions before issue 18, nearly all false; now 14 genuine and 2 false."""
     import sys
 
     sys.path.insert(0, str(ROOT / "bench"))
