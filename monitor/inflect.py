@@ -2,9 +2,9 @@
 sentence of a case language puts it in — found through the Snowball stemmers (PyStemmer)
 of the text's language, never through hand-written suffix lists.
 
-A text token that begins with a one-word name (all of it, or all but its last two letters:
-Россия -> России) and runs up to four letters longer is a candidate; the stemmer of the
-text's language confirms it:
+A capitalised text token that begins with a one-word name (all of it, or all but its last
+two letters: Россия -> России) and runs up to four letters longer is a candidate; the
+stemmer of the text's language confirms it:
 
 - Cyrillic: Russian's stemmer (no Snowball stemmer exists for Ukrainian or Belarusian;
   Russian's strips their endings too: Путіна -> путін), the word's stem equal to the
@@ -14,28 +14,32 @@ text's language confirms it:
   stemmer exists for Latvian, and Lithuanian's strips its endings: Putins, Putinam ->
   putin), German and English (Putins), stems compared as above; in a text too short to
   tell its language (a name alone) the word's stem in one of them must be the name itself
-  (Putinas -> putin), so that an English "Russian" (Lithuanian stem russi, as Russia's)
-  stays the demonym it is, and the matcher takes it as a guess (as it takes a typo: scored
+  (Putinas -> putin) and the word no common word of another language, so that an English
+  "Russian" or "Israeli" (Lithuanian stems russi, israel) stays the demonym it is, and the
+  matcher takes it as a guess (as it takes a typo: scored
   below 100, only for entries whose ``fuzzy`` allows it); in a text in any other language,
   no inflection.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 import Stemmer
 
 from monitor.normalize import Folded, candidate_tokens, fold, token_set
-from monitor.wordlists import LANGUAGES, lexicon
+from monitor.wordlists import LANGUAGES, guide
 
 _STEMMERS = {"ru": "russian", "pl": "polish", "cs": "czech", "sk": "czech",
              "lt": "lithuanian", "lv": "lithuanian", "de": "german", "en": "english"}
 _UNKNOWN_TRIES = ("pl", "lt", "cs")
+_LATIN_TRIES = ("pl", "cs", "lt", "de", "en")
 _GUESSABLE = ("en", "de", "fr", "es", "it", "pt", "nl", "pl", "cs", "sk", "sv", "da", "nb", "fi",
               "hu", "tr", "id", "ms", "ca", "sh", "lt", "lv")
 MAX_SUFFIX = 4
+_SAMPLE = 600  # the text's first words (characters of the haystack) tell its language
 _FORGET = 200_000
 
 
@@ -54,23 +58,30 @@ def guess_language(hay: str) -> str | None:
     it is common in (GUIDE), thrice for those it is among the commonest of (GUIDE_TOP: the
     function words), its vote shared among them; languages that share a stemmer (Czech and
     Slovak, Lithuanian and Latvian) count as one."""
-    guide = lexicon().guide
-    families = {lang: _STEMMERS.get(lang, lang) for lang in _GUESSABLE}
-    bits = [(1 << LANGUAGES.index(lang), families[lang]) for lang in _GUESSABLE]
-    scores = dict.fromkeys(families.values(), 0.0)
-    for token in hay.split()[:400]:
-        mask = guide.get(token, 0)
-        if not mask:
-            continue
-        for weight, shift in ((1.0, 0), (2.0, 64)):
-            voters = {family for bit, family in bits if mask >> shift & bit}
-            for family in voters:
-                scores[family] += weight / len(voters)
-    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
-    (best, top), (_, second) = ranked[0], ranked[1]
+    words = guide()
+    masks = Counter(filter(None, map(words.get, hay[:_SAMPLE].split())))
+    scores: dict[str, float] = {}
+    for mask, count in masks.items():
+        for family, vote in _votes(mask):
+            scores[family] = scores.get(family, 0.0) + vote * count
+    ranked = [*sorted(scores.values(), reverse=True), 0.0, 0.0]
+    top, second = ranked[0], ranked[1]
     if top < 2.0 or top < 1.5 * second:
         return None
-    return next(lang for lang, family in families.items() if family == best)
+    best = next(family for family, score in scores.items() if score == top)
+    return next(lang for lang in _GUESSABLE if _STEMMERS.get(lang, lang) == best)
+
+
+@lru_cache(maxsize=4096)
+def _votes(mask: int) -> tuple[tuple[str, float], ...]:
+    """What a word of this language mask gives each language family (see guess_language)."""
+    votes: dict[str, float] = {}
+    for weight, shift in ((1.0, 0), (2.0, 64)):
+        voters = {_STEMMERS.get(lang, lang) for lang in _GUESSABLE
+                  if mask >> shift & 1 << LANGUAGES.index(lang)}
+        for family in voters:
+            votes[family] = votes.get(family, 0.0) + weight / len(voters)
+    return tuple(votes.items())
 
 
 class Inflections:
@@ -90,24 +101,31 @@ class Inflections:
             for cut in range(len(key), max(3, len(key) - 2) - 1, -1):
                 prefixes.setdefault(key[:cut], set()).add(key)
         self._prefixes = {p: tuple(sorted(k)) for p, k in prefixes.items()}
+        self._heads = frozenset(key[:4] for key in self._keys)  # a first test, in one look
         self._longest = max(map(len, self._keys), default=0) + MAX_SUFFIX
         self._vocab = frozenset(t for key in keys for t in key.split())
         self._skip = token_set(self._vocab)
+        self._found: dict[str, list[str]] = {}  # candidate tokens seen, and their keys
+        self._latin: dict[str, bool] = {}  # Latin candidate words seen: may they be names?
 
     def __bool__(self) -> bool:
         return bool(self._keys)
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
-        del state["_skip"]
+        del state["_skip"], state["_found"], state["_latin"]
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
         self._skip = token_set(self._vocab)
+        self._found = {}
+        self._latin = {}
 
     def _candidates(self, token: str) -> list[str]:
         found: list[str] = []
+        if token[:4] not in self._heads:
+            return found
         for cut in range(len(token) - 1, 3, -1):
             for key in self._prefixes.get(token[:cut], ()):
                 if key not in found and len(key) < len(token) + 2 and \
@@ -115,20 +133,37 @@ class Inflections:
                     found.append(key)
         return found
 
+    def _possible(self, word: str, keys: list[str]) -> bool:
+        """Whether some Latin-script language's stemmer makes ``word`` one of the names
+        (Putinem, Putinas, Putins: putin), the test before the text's language is guessed."""
+        possible = self._latin.get(word)
+        if possible is None:
+            possible = any(fold(stem(word, lang)) in keys for lang in _LATIN_TRIES)
+            self._latin[word] = possible
+        return possible
+
     def find(self, folded: Folded) -> Iterator[tuple[int, tuple[int, int], bool]]:
         """(key index, haystack span, whether the text's language was known) of each."""
-        if len(self._skip) > _FORGET + len(self._vocab):
+        if len(self._skip) + len(self._found) + len(self._latin) > _FORGET + len(self._vocab):
             self._skip = token_set(self._vocab)
+            self._found, self._latin = {}, {}
         hay = folded.hay
         language: list[str | None] = []  # guessed once, when first needed
         for at, token in candidate_tokens(hay, self._skip, 5, self._longest):
-            keys = self._candidates(token)
-            if not keys:
-                self._skip.add(token)
-                continue
+            keys = self._found.get(token)
+            if keys is None:
+                keys = self._candidates(token)
+                if not keys:
+                    self._skip.add(token)
+                    continue
+                self._found[token] = keys
             start, end = folded.span(at, at + len(token))
             word = folded.text[start:end]
+            if not word[:1].isupper():
+                continue  # a name in another case is still written as a name
             cyrillic = any("\u0400" <= c <= "\u04ff" for c in word)
+            if not cyrillic and not self._possible(word.lower(), keys):
+                continue  # no stemmer makes it the name: the text's language does not matter
             if not cyrillic and not language:
                 language.append(guess_language(hay))
             known = "ru" if cyrillic else language[0]
@@ -139,11 +174,23 @@ class Inflections:
                     break
 
 
+@lru_cache(maxsize=1)
+def _inflecting_bits() -> int:
+    return sum(1 << LANGUAGES.index(lang) for lang in ("pl", "cs", "sk", "lt", "lv"))
+
+
+def _word_elsewhere(folded: str) -> bool:
+    """Whether a word is common in a language that would not inflect a name so (Israeli,
+    Russians in English): in a text of unknown language it is that word."""
+    return bool(guide().get(folded, 0) & ((1 << 64) - 1) & ~_inflecting_bits())
+
+
 def _confirmed(word: str, key: str, forms: tuple[str, ...], language: str | None,
                cyrillic: bool) -> bool:
     """Whether ``word`` is the name ``key`` (written as ``forms``) inflected."""
     if language is None:
-        return not cyrillic and any(fold(stem(word, lang)) == key for lang in _UNKNOWN_TRIES)
+        return (not cyrillic and not _word_elsewhere(fold(word))
+                and any(fold(stem(word, lang)) == key for lang in _UNKNOWN_TRIES))
     if language not in _STEMMERS:
         return False
     stemmed = stem(word, language)

@@ -153,6 +153,9 @@ class Matcher:
         self._pads = [(int(key[0].isascii()), int(key[-1].isascii())) for key in self._keys]
         self._longest_key = max((key.count(" ") + 1 for key in self._keys), default=0)
         self._automata()
+        if self._keys:  # built now, not in the first texts (a cached matcher's lazily)
+            self._scan(" " * (_SHORT + 1))
+            self._scan(" é" * _SHORT)
         self._targets = [tuple(targets) for targets in self._pending]
         del self._pending
         # Per pattern: its padding, and its candidates when none needs a check (the usual).

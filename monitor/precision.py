@@ -178,6 +178,8 @@ def _word_pattern(word: str) -> re.Pattern[str]:
 
 
 def is_latin(text: str) -> bool:
+    if text.isascii():
+        return True
     return all(ord(c) < 0x250 or 0x1E00 <= ord(c) <= 0x1EFF for c in text if c.isalpha())
 
 

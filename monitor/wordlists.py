@@ -7,7 +7,7 @@ misspelt KAMILA).  Three things are drawn from the lists:
 
 - ``common``: words written in ASCII whose Zipf frequency reaches COMMON in a Latin-script
   language, with the languages (a bit each);
-- ``guide``: folded words reaching GUIDE in a Latin-script language, with the languages:
+- ``guide()``: folded words reaching GUIDE in a Latin-script language, with the languages:
   what a text's commonest words say of its language (monitor.inflect);
 - ``native_common``: words of other scripts that reach COMMON in their language and whose
   transliteration is no frequent Latin-script word (этим, наша: not Путин, whose folded
@@ -40,6 +40,7 @@ from array import array
 from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from monitor.cachedir import cache_dir, read_private, write_private
 from monitor.normalize import fold
@@ -64,8 +65,6 @@ _VERSION = 1
 @dataclass(frozen=True)
 class Lexicon:
     common: dict[str, int]  # folded word -> bit mask of LANGUAGES where it is common
-    # folded word -> bit mask of LANGUAGES where it reaches GUIDE, | the same for GUIDE_TOP << 64
-    guide: dict[str, int]
     native_common: frozenset[str]  # lower-case words of other scripts (see module doc)
     known: array[int]  # sorted 64-bit hashes of the folded words of some frequency
     frequent: array[int]  # the same of ASCII words reaching FREQUENT in a language
@@ -93,7 +92,7 @@ def _hash(word: str) -> int:
     return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
 
 
-def _compute() -> Lexicon:
+def _compute() -> tuple[Lexicon, dict[str, int]]:
     import wordfreq
 
     common: dict[str, int] = {}
@@ -132,7 +131,7 @@ def _compute() -> Lexicon:
         del buckets
     native_common = frozenset(w for w in native if fold(w) not in latin_frequent)
     gc.collect()
-    return Lexicon(common, guide, native_common, _array(known), _array(frequent))
+    return Lexicon(common, native_common, _array(known), _array(frequent)), guide
 
 
 def _array(hashes: set[int]) -> array[int]:
@@ -169,26 +168,52 @@ def _cache_key() -> str:
 @lru_cache(maxsize=1)
 def lexicon() -> Lexicon:
     """The lexicon, from the cache folder when it is there (computed and kept otherwise)."""
+    stem = _stem()
+    if stem is not None:
+        words = read_private(stem.with_suffix(".json"))
+        known, frequent = read_private(stem.with_suffix(".known")), read_private(
+            stem.with_suffix(".frequent"))
+        if words is not None and known is not None and frequent is not None:
+            try:
+                data = json.loads(words)
+                return Lexicon(dict(data["common"]), frozenset(data["native_common"]),
+                               _from_bytes(known), _from_bytes(frequent))
+            except (ValueError, KeyError, TypeError):
+                pass  # a damaged file: computed again, and written again below
+    return _computed()[0]
+
+
+@lru_cache(maxsize=1)
+def guide() -> dict[str, int]:
+    """Folded word -> bit mask of the LANGUAGES where it reaches GUIDE, or-ed with the same
+    for GUIDE_TOP shifted by 64: what a text's words say of its language (read apart from
+    the lexicon: only texts with a name in another case need it)."""
+    stem = _stem()
+    if stem is not None:
+        data = read_private(stem.with_suffix(".guide"))
+        if data is not None:
+            try:
+                return dict(json.loads(data))
+            except (ValueError, TypeError):
+                pass
+    return _computed()[1]
+
+
+def _stem() -> Path | None:
     folder = cache_dir()
-    if folder is None:
-        return _compute()
-    stem = folder / f"words-{_cache_key()}"
-    words = read_private(stem.with_suffix(".json"))
-    known, frequent = read_private(stem.with_suffix(".known")), read_private(
-        stem.with_suffix(".frequent"))
-    if words is not None and known is not None and frequent is not None:
-        try:
-            data = json.loads(words)
-            return Lexicon(dict(data["common"]), dict(data["guide"]),
-                           frozenset(data["native_common"]), _from_bytes(known),
-                           _from_bytes(frequent))
-        except (ValueError, KeyError, TypeError):
-            pass  # a damaged file: computed again, and written again below
-    found = _compute()
-    write_private(stem.with_suffix(".known"), _to_bytes(found.known))
-    write_private(stem.with_suffix(".frequent"), _to_bytes(found.frequent))
-    write_private(stem.with_suffix(".json"), json.dumps(
-        {"common": found.common, "guide": found.guide,
-         "native_common": sorted(found.native_common)},
-        ensure_ascii=False).encode())
-    return found
+    return None if folder is None else folder / f"words-{_cache_key()}"
+
+
+@lru_cache(maxsize=1)
+def _computed() -> tuple[Lexicon, dict[str, int]]:
+    """Computed once in a process, and kept in the cache folder."""
+    found, guide_words = _compute()
+    stem = _stem()
+    if stem is not None:
+        write_private(stem.with_suffix(".known"), _to_bytes(found.known))
+        write_private(stem.with_suffix(".frequent"), _to_bytes(found.frequent))
+        write_private(stem.with_suffix(".guide"), json.dumps(guide_words).encode())
+        write_private(stem.with_suffix(".json"), json.dumps(
+            {"common": found.common, "native_common": sorted(found.native_common)},
+            ensure_ascii=False).encode())
+    return found, guide_words
