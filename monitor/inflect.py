@@ -135,10 +135,13 @@ class Inflections:
 
     def _possible(self, word: str, keys: list[str]) -> bool:
         """Whether some Latin-script language's stemmer makes ``word`` one of the names
-        (Putinem, Putinas, Putins: putin), the test before the text's language is guessed."""
+        (Putinem, Putinas, Putins: putin), and it is no common word of a language without
+        a stemmer here (Egyptian, Israeli in English): the test before the text's language
+        is guessed."""
         possible = self._latin.get(word)
         if possible is None:
-            possible = any(fold(stem(word, lang)) in keys for lang in _LATIN_TRIES)
+            possible = not _word_elsewhere(fold(word), _STEMMED_BITS) and any(
+                fold(stem(word, lang)) in keys for lang in _LATIN_TRIES)
             self._latin[word] = possible
         return possible
 
@@ -174,15 +177,16 @@ class Inflections:
                     break
 
 
-@lru_cache(maxsize=1)
-def _inflecting_bits() -> int:
-    return sum(1 << LANGUAGES.index(lang) for lang in ("pl", "cs", "sk", "lt", "lv"))
+_INFLECTING = ("pl", "cs", "sk", "lt", "lv")  # what inflects a name into a new word
+_INFLECTING_BITS = sum(1 << LANGUAGES.index(lang) for lang in _INFLECTING)
+_STEMMED_BITS = _INFLECTING_BITS | (1 << LANGUAGES.index("de"))
 
 
-def _word_elsewhere(folded: str) -> bool:
-    """Whether a word is common in a language that would not inflect a name so (Israeli,
-    Russians in English): in a text of unknown language it is that word."""
-    return bool(guide().get(folded, 0) & ((1 << 64) - 1) & ~_inflecting_bits())
+def _word_elsewhere(folded: str, bits: int = _INFLECTING_BITS) -> bool:
+    """Whether a word is common in a language other than ``bits``' (Israeli, Russians,
+    Egyptian in English): in a text of unknown language, or in any if German is left
+    out of ``bits``, it is that word."""
+    return bool(guide().get(folded, 0) & ((1 << 64) - 1) & ~bits)
 
 
 def _confirmed(word: str, key: str, forms: tuple[str, ...], language: str | None,

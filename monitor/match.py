@@ -48,7 +48,7 @@ from monitor.precision import (
     plainness,
     written_as_name,
 )
-from monitor.translit import orders, variants
+from monitor.translit import orders, variants, writes_cyrillic
 from monitor.typos import Typos, is_common_word
 from monitor.watchlist import Entry, Watchlist
 
@@ -293,13 +293,17 @@ class Matcher:
     def _add_spellings(self, index: int, entry: Entry) -> None:
         """A person's names in their other orders and, for a name from a Cyrillic-writing
         country, in the other conventions' spellings (monitor.translit)."""
-        listed = {fold(name) for name in entry.names}
         spelt: dict[str, None] = {}
+        cyrillic = writes_cyrillic(entry.country, entry.names)
         for name in entry.names:
             for other in (name, *orders(name)):
                 if other != name:
                     spelt[other] = None
-                spelt.update(dict.fromkeys(variants(other, entry.country, entry.names)))
+                if cyrillic:
+                    spelt.update(dict.fromkeys(variants(other, entry.country, entry.names)))
+        if not spelt:
+            return
+        listed = {fold(name) for name in entry.names}
         for other in spelt:
             if fold(other) not in listed:
                 self._add_alias(other, NAME, index, entry, derived=True)

@@ -67,12 +67,27 @@ def plainness(alias: str, kind: str, names: frozenset[str], derived: bool = Fals
     (countries, regions: "China" is a name, whatever china is).  A ``derived`` spelling
     (monitor.translit: Poutine) that is a word of some frequency is that word in lower
     case, whatever the entry's kind (poutine, the dish)."""
-    if not any(c.isupper() for c in alias):
-        return NOT_PLAIN  # written in lower case in its list: a term, matched as such
+    if kind == "country" or alias.islower() or not any(c.isupper() for c in alias):
+        return NOT_PLAIN  # a country's name; or written in lower case in its list: a term
     if alias.isupper() and " " not in alias.strip():
         return NOT_PLAIN  # an acronym (NATO): its list says how it is matched (match.py)
-    if kind == "country" or fold(alias) in names:
+    lex = lexicon()
+    # The words as written, not folded: "Tô Lâm" is no ordinary to lam.
+    words = _WORDS.findall(alias.lower() if alias.isascii() else unicodedata.normalize(
+        "NFC", alias).lower().replace("’", "'"))
+    if not words:
         return NOT_PLAIN
+    common = lex.common
+    mask = -1
+    for word in words:
+        mask &= common.get(word, 0)
+        if not mask:
+            break
+    if mask:
+        return NOT_PLAIN if fold(alias) in names else PLAIN_WORD
+    if len(words) == 1 and (kind in _NAMED_KINDS or derived) and lex.is_frequent(words[0]):
+        return NOT_PLAIN if fold(alias) in names else LOWER_CASE_WORD
+    return NOT_PLAIN
     lex = lexicon()
     # The words as written, not folded: "Tô Lâm" is no ordinary to lam.
     words = _WORDS.findall(unicodedata.normalize("NFC", alias).lower().replace("’", "'"))

@@ -85,6 +85,8 @@ CONVENTIONS: dict[str, dict[str, str]] = {
 
 
 def _is_cyrillic(text: str) -> bool:
+    if text.isascii():
+        return False
     return any("\u0400" <= c <= "\u04ff" for c in text) and all(
         "\u0400" <= c <= "\u04ff" for c in text if c.isalpha())
 
@@ -138,14 +140,19 @@ def spellings(cyrillic: str) -> dict[str, str]:
     return out
 
 
+def writes_cyrillic(country: str | None, names: Iterable[str]) -> bool:
+    """Whether an entry's names are Cyrillic ones: its country writes in Cyrillic, or one of
+    its names is Cyrillic."""
+    return country in CYRILLIC_COUNTRIES or any(_is_cyrillic(n) for n in names)
+
+
 def variants(alias: str, country: str | None, others: Iterable[str] = ()) -> list[str]:
     """Other spellings of an alias: for a Cyrillic alias, or a Latin one of an entry whose
     country writes in Cyrillic (or which has Cyrillic aliases, ``others``), its spellings
     in every convention.  The alias itself is not among them."""
     if _is_cyrillic(alias):
         sources = [alias]
-    elif _is_ascii_name(alias) and (country in CYRILLIC_COUNTRIES
-                                    or any(_is_cyrillic(o) for o in others)):
+    elif _is_ascii_name(alias) and writes_cyrillic(country, others):
         sources = [" ".join(to_cyrillic(w) for w in re.findall(r"[A-Za-z]+", alias))]
     else:
         return []
@@ -159,12 +166,16 @@ def variants(alias: str, country: str | None, others: Iterable[str] = ()) -> lis
 
 _PATRONYMIC = re.compile(r"(?:ovich|evich|ovych|evych|ovna|evna|ichna|vich|вич|вна|ична|ич)$",
                          re.IGNORECASE)
+_PATRONYMIC_IN = re.compile(
+    r"(?:ovich|evich|ovych|evych|ovna|evna|ichna|vich|вич|вна|ична|ич)\b", re.IGNORECASE)
 
 
 def orders(alias: str) -> list[str]:
     """A person's name in its other orders: 'Putin, Vladimir' -> 'Vladimir Putin'; a name
     with a patronymic also without it (Vladimir Vladimirovich Putin -> Vladimir Putin,
     Путин Владимир Владимирович -> Путин Владимир)."""
+    if "," not in alias and not _PATRONYMIC_IN.search(alias):
+        return []
     out: list[str] = []
     parts = [p.strip() for p in alias.split(",")]
     if len(parts) == 2 and all(parts):
