@@ -1,13 +1,15 @@
 """Approximate matching: names written with one typo, found without a scan of the text per name.
 
-Tokens of a text that are not in the watchlists' vocabulary and are words of no frequency
-in any language (wordfreq, see monitor.wordlists: Kamala is a name of its own, not a
-misspelt Kamila) are looked up in a one-deletion index of the vocabulary (SymSpell-style); an
-edit distance that counts a swap as one edit (rapidfuzz OSA) confirms one typo, and the
-names that contain the corrected token are checked around it.  A word that is the name's
-token plus a final n/s/a/i (Russian, Koreas, Lavrova, Israeli) is a different word, not a
-typo.  What a name's entry allows (its ``fuzzy`` threshold, capitals) is the matcher's
-business: this module finds the names, with their scores.
+Tokens of a text that are not in the watchlists' vocabulary and are no common word in any
+language (wordfreq Zipf < 3, see monitor.wordlists) are looked up in a one-deletion index
+of the vocabulary (SymSpell-style); an edit distance that counts a swap as one edit
+(rapidfuzz OSA) confirms one typo, and the names that contain the corrected token are
+checked around it.  A word or name of some frequency (Zipf >= 2: Kamala, Shamir, puttin) is
+a typo only inside a name of several words whose other words are there (Vladimir Puttin),
+never of a one-word name by itself (Kamala is not a misspelt Kamila).  A word that is the
+name's token plus a final n/s/a/i (Russian, Koreas, Lavrova, Israeli) is a different word,
+not a typo.  What a name's entry allows (its ``fuzzy`` threshold, capitals) is the
+matcher's business: this module finds the names, with their scores.
 """
 
 from __future__ import annotations
@@ -146,7 +148,7 @@ class Typos:
 
     def _correct(self, token: str) -> tuple[str, ...]:
         if not (3 <= len(token) <= self._longest + 1 and token.isalpha()
-                and near(token, self._deletion_keys) and not lexicon().is_known(token)):
+                and near(token, self._deletion_keys) and not lexicon().is_frequent(token)):
             return ()
         # Most variants are in no name: map/filter keep the misses in C.
         found = filter(None, map(self._deletions.get, (token, *_deletions(token))))
@@ -180,17 +182,21 @@ class Typos:
             if not fixes:
                 continue
             left, right = beside(hay, at, len(token))
+            alone = not lexicon().is_known(token)
             for fixed in fixes:
                 neighbours = self._neighbours[fixed]
-                if "" in neighbours or left in neighbours or right in neighbours:
-                    yield from self._names_at(hay, at, token, fixed)
+                if (alone and "" in neighbours) or left in neighbours or right in neighbours:
+                    yield from self._names_at(hay, at, token, fixed, alone)
 
-    def _names_at(self, hay: str, at: int, token: str, fixed: str
+    def _names_at(self, hay: str, at: int, token: str, fixed: str, alone: bool = True
                   ) -> Iterator[tuple[int, tuple[int, int], float, int, int]]:
-        """Names containing ``fixed`` that the text spells with ``token`` (at hay[at:])."""
+        """Names containing ``fixed`` that the text spells with ``token`` (at hay[at:]);
+        not ``alone``: only names of several words, the others spelt right."""
         before, after = _around(hay, at - 1, len(token), *self._reach[fixed])
         for position, length in self._shapes[fixed]:
             if position > len(before) or length - position - 1 > len(after):
+                continue
+            if length == 1 and not alone:
                 continue
             left = before[len(before) - position:]
             right = after[:length - position - 1]
