@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import TextIO
 
 from monitor import __version__
-from monitor.commands import add_commands, write_output
-from monitor.digest_commands import add_digest_commands
 from monitor.display import json_line, safe, shown
 from monitor.errors import MonitorError, UsageError
-from monitor.match import Matcher, Mention
-from monitor.ops_commands import add_ops_commands
-from monitor.watchlist import check_watchlists, load_watchlists
-from monitor.web.cli import add_web_commands
+from monitor.match import Mention
+from monitor.watchlist import check_watchlists, shared_aliases
+
+# Commands that need neither the store nor the network: `monitor match` and `watchlist`
+# start without importing them (SQLAlchemy, the pipeline: a second on a small machine).
+_PURE_COMMANDS = ("match", "watchlist")
 
 
 def _read_sources(files: Sequence[str]) -> Iterator[tuple[str, str]]:
@@ -42,7 +42,7 @@ def _mention_json(source: str, m: Mention) -> str:
     return json_line({
         "source": source, "watchlist": m.watchlist, "entry": m.entry, "kind": m.kind,
         "name": m.name, "text": m.text, "start": m.start, "end": m.end, "score": m.score,
-        "alias": m.alias,
+        "alias": m.alias, "ambiguous": m.ambiguous,
     })
 
 
@@ -63,7 +63,9 @@ def _print_table(rows: list[tuple[str, Mention]], out: TextIO) -> None:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    matcher = Matcher(load_watchlists(args.watchlist))
+    from monitor import matchcache
+
+    _, matcher = matchcache.load(args.watchlist)
     rows: list[tuple[str, Mention]] = []
     for source, text in _read_sources(args.files):
         for mention in matcher.match(text):
@@ -84,10 +86,14 @@ def cmd_watchlist_check(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         if problems:
             status = 2
-        else:
-            entries = sum(len(w.entries) for w in loaded)
-            print(f"{path}: ok ({len(loaded)} watchlist{'s' * (len(loaded) != 1)}, "
-                  f"{entries} entries)")
+            continue
+        warnings = [w for watchlist in loaded for w in shared_aliases(watchlist)]
+        for warning in warnings:
+            print(warning, file=sys.stderr)
+        entries = sum(len(w.entries) for w in loaded)
+        print(f"{path}: ok ({len(loaded)} watchlist{'s' * (len(loaded) != 1)}, "
+              f"{entries} entries" + (f", {len(warnings)} shared aliases" if warnings else "")
+              + ")")
     return status
 
 
@@ -97,14 +103,55 @@ def cmd_watchlist_derive(args: argparse.Namespace) -> int:
     sources = list(_read_sources(args.files))
     text = to_yaml(derive(t for _, t in sources), args.name, [s for s, _ in sources])
     if args.output:
-        write_output(args.output, text)
+        _write_output(args.output, text)
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def cmd_watchlist_import(args: argparse.Namespace) -> int:
+    from monitor.importers import import_list, to_yaml
+    from monitor.watchlist import parse_watchlist
+
+    imported = import_list(args.format, args.path)
+    name = args.name or Path(args.path).stem.replace("_", "-")
+    text = to_yaml(imported, name, args.program or (), args.type or ())
+    if "\n  - {" not in text:
+        raise UsageError(f"{args.path}: no entries" + (
+            " of the --program/--type given" if args.program or args.type else ""))
+    watchlist, problems = parse_watchlist(text, args.output or "-")
+    if watchlist is None:  # a bug of the importer: the source's data is never the reason
+        raise UsageError("the imported list is not a valid watchlist:\n" +
+                         "\n".join(f"  {p}" for p in problems[:20]))
+    if args.output:
+        _write_output(args.output, text)
+        print(f"wrote {args.output}: {len(watchlist.entries)} entries", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _write_output(path: str, text: str) -> None:
+    """Write a file the user named; a path that cannot be written is their mistake."""
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot be written: {exc.strerror or exc}") from exc
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The command named in argv (its first word that is no option or option value)."""
+    words = iter(argv)
+    for word in words:
+        if word in ("--config", "-c"):
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(pure_only: bool = False) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="monitor", description="Media monitoring: watch news for the names that matter.")
     parser.add_argument("--version", action="version", version=f"monitor {__version__}")
@@ -119,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("files", nargs="*", metavar="FILE", help="text files (default: stdin)")
     match.set_defaults(func=cmd_match)
 
-    watchlist = commands.add_parser("watchlist", help="check or derive watchlists")
+    watchlist = commands.add_parser("watchlist", help="check, derive or import watchlists")
     wl_commands = watchlist.add_subparsers(dest="watchlist_command", metavar="ACTION",
                                            required=True)
     check = wl_commands.add_parser("check", help="validate watchlist files, report every problem")
@@ -130,6 +177,28 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--name", default="derived", help="the watchlist's name")
     derive.add_argument("--output", "-o", help="write to this file instead of stdout")
     derive.set_defaults(func=cmd_watchlist_derive)
+    imp = wl_commands.add_parser(
+        "import", help="write a watchlist (YAML) from a sanctions or other list",
+        description="Formats: ofac-csv (sdn.csv with alt.csv beside it, or the consolidated "
+        "cons_prim.csv), un-xml (UN Security Council consolidated list), ftm (OpenSanctions "
+        "FollowTheMoney JSON lines), csv (columns name, aliases, kind, country).")
+    imp.add_argument("format", choices=("ofac-csv", "un-xml", "ftm", "csv"))
+    imp.add_argument("path", metavar="PATH")
+    imp.add_argument("--name", help="the watchlist's name (default: the file's name)")
+    imp.add_argument("--program", action="append", metavar="P",
+                     help="only entries of this sanctions program (repeatable)")
+    imp.add_argument("--type", action="append", metavar="T",
+                     help="only entries of this type: individual/actor, entity/organization, "
+                     "vessel, aircraft (repeatable)")
+    imp.add_argument("--output", "-o", help="write to this file instead of stdout")
+    imp.set_defaults(func=cmd_watchlist_import)
+    if pure_only:
+        return parser
+    from monitor.commands import add_commands
+    from monitor.digest_commands import add_digest_commands
+    from monitor.ops_commands import add_ops_commands
+    from monitor.web.cli import add_web_commands
+
     add_commands(commands)
     add_digest_commands(commands)
     add_ops_commands(commands)
@@ -138,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(_command(sys.argv[1:] if argv is None else argv) in _PURE_COMMANDS)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

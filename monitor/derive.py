@@ -8,7 +8,10 @@
   and all-capital acronyms that are not countries;
 - people: capitalised names after a title (President, Minister, leader, ...) or repeated
   in mid-sentence, never a demonym, a month or a common word at the start of a line
-  (so page boilerplate such as a trailing "Comentarios" is not proposed).
+  (so page boilerplate such as a trailing "Comentarios" is not proposed);
+- native spellings: a person's or organisation's name glossed in another script in the
+  text ("Putin (普京)", "普京（Putin）") becomes an alias: names in scripts without vowels
+  or spaces are only found through such aliases.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from monitor.countries import (
     region_names,
 )
 from monitor.match import Matcher, Mention
-from monitor.normalize import fold
+from monitor.normalize import fold, is_unspaced
 from monitor.typos import zipf
 from monitor.watchlist import Entry, Watchlist
 
@@ -55,6 +58,13 @@ _NAME = r"[A-Z][a-zà-öø-ÿ'’-]+"
 _TITLED = re.compile(rf"\b{_TITLES}\s+((?:{_NAME}\s+){{0,3}}{_NAME})")
 _CAPITALISED = re.compile(rf"{_NAME}(?:[ -]{_NAME}){{0,3}}")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“”]\s*|\n\s*)$")
+# A name glossed in another script, either way round: "Vladimir Putin (Владимир Путин)",
+# "普京（Putin）", "Benjamin Netanyahu (בנימין נתניהו)".
+_LETTER = r"[^\W\d_A-Za-z\u00c0-\u024f]"  # a letter of a script other than Latin
+_NATIVE = rf"{_LETTER}+(?:[ ·・]{_LETTER}+){{0,4}}"
+_LATIN_NAME = r"[A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*){0,4}"
+_GLOSS = re.compile(rf"({_LATIN_NAME})\s*[(（\[]\s*({_NATIVE})\s*[)）\]]"
+                    rf"|({_NATIVE})\s*[(（\[]\s*({_LATIN_NAME})\s*[)）\]]")
 _HISTORIC = {"Soviet Union": ("USSR",), "Yugoslavia": (), "Czechoslovakia": (),
              "East Germany": ("German Democratic Republic",)}
 _IRREGULAR_DEMONYMS = {"french", "dutch", "british", "english", "welsh", "swiss", "greek",
@@ -124,6 +134,7 @@ class Deriver:
         self.reference = _reference()
         self.stems = _stems()
         self.proposals: dict[tuple[str, str], Proposal] = {}
+        self.glosses: dict[str, list[str]] = {}  # folded Latin name -> its native spellings
 
     def _propose(self, kind: str, name: str, surface: str, country: str | None = None) -> None:
         key = (kind, fold(name))
@@ -153,6 +164,16 @@ class Deriver:
             if not _overlaps(taken, *m.span()) and not shouting:
                 self._propose("organization", m.group(), m.group())
         self._people(text, taken)
+        for m in _GLOSS.finditer(text):
+            latin, native = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+            native = native.strip()
+            if m.group(3) and len(native) > 4 and any(map(is_unspaced, native)):
+                continue  # 俄罗斯总统普京（Putin）: where the name starts cannot be told
+            words = fold(latin).split()
+            for i in range(len(words)):  # "President Vladimir Putin": any of its ends
+                glossed = self.glosses.setdefault(" ".join(words[i:]), [])
+                if native not in glossed:
+                    glossed.append(native)
 
     def _propose_reference(self, m: Mention) -> None:
         code = m.entry[2:].upper() if m.entry.startswith("c-") else None
@@ -196,8 +217,20 @@ class Deriver:
                 full[0].aliases.append(short.name)
                 full[0].count += short.count
                 props.remove(short)
+        self._add_glosses(props)
         props.sort(key=lambda p: (_KIND_ORDER.index(p.kind), -p.count, p.name))
         return props
+
+    def _add_glosses(self, props: list[Proposal]) -> None:
+        """A name the text glosses in another script gets that spelling as an alias: a
+        name in Chinese, Arabic or Hebrew script is only found through such an alias."""
+        for p in props:
+            if p.kind not in ("actor", "organization"):
+                continue
+            for name in (p.name, *p.aliases, p.name.split()[-1]):
+                for native in self.glosses.get(fold(name), ()):
+                    if native not in p.aliases:
+                        p.aliases.append(native)
 
 
 def derive(texts: Iterable[str]) -> list[Proposal]:

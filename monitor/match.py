@@ -24,7 +24,6 @@ import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import lru_cache
 from operator import attrgetter
 from typing import NamedTuple
@@ -37,7 +36,19 @@ from monitor.countries import (
     organization_names,
     region_names,
 )
+from monitor.inflect import Inflections
 from monitor.normalize import Folded, fold, fold_text
+from monitor.precision import (
+    NOT_PLAIN,
+    context_terms,
+    default_context,
+    foreign_common_word,
+    in_context,
+    is_latin,
+    plainness,
+    written_as_name,
+)
+from monitor.translit import orders, variants, writes_cyrillic
 from monitor.typos import Typos, is_common_word
 from monitor.watchlist import Entry, Watchlist
 
@@ -49,6 +60,7 @@ ANY, SHORT_CAPS, DOTTED, EXACT, NATIVE = range(5)
 _DOTTED = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
 _NOT_WORD = re.compile(r"[\W_]+")
 _MENTION_ORDER = attrgetter("start", "watchlist", "entry")
+_SHORT = 600  # a haystack this short is looked up, not scanned, until an automaton exists
 # Places whose names contain a country's name but are not that country.
 EXTRA_SHADOWS = ("New Mexico", "New Jersey", "New South Wales", "New Guinea", "Georgia Tech")
 
@@ -66,10 +78,12 @@ class Mention(NamedTuple):
     score: float
     alias: str
     priority: str = "normal"
+    # Another entry of the same watchlist has this alias too (shared aliases are allowed):
+    # the mention is reported for each of them.
+    ambiguous: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
+class _Target(NamedTuple):  # a tuple: a cached matcher's 10^5 of them unpickle fast
     role: int
     entry: int  # index into Matcher._entries, -1 for shadows
     alias: str
@@ -77,15 +91,17 @@ class _Target:
     capital: bool  # the alias starts with a capital (fuzzy hits must too)
     # EXACT: the alias's letters; NATIVE: casefolded; SHORT_CAPS, DOTTED: NFKC (_Surface)
     letters: str = ""
+    plain: int = NOT_PLAIN  # a word too: only where written as a name (precision.plainness)
+    derived: bool = False  # a spelling of the alias in another convention (translit)
 
 
-@dataclass(frozen=True, slots=True)
-class _EntryRef:
+class _EntryRef(NamedTuple):
     watchlist: str
     entry: Entry
     mention: tuple[str, str, str, str]  # watchlist, id, kind, name: a Mention's first fields
     requires: bool  # entry.requires is not empty
     priority: str
+    context: tuple[str, ...] = ()  # folded terms one of which the sentence must hold
 
 
 @lru_cache(maxsize=1)
@@ -93,6 +109,19 @@ def _english_keys() -> dict[str, str]:
     """Folded English country names and their country codes."""
     return {fold(name): code for code, names in english_country_names().items()
             for name in names}
+
+
+@lru_cache(maxsize=1)
+def _place_names() -> frozenset[str]:
+    """Folded names that are names whatever else they are: countries (China, Turkey,
+    Georgia), regions and blocs."""
+    names = [n for each in english_country_names().values() for n in each]
+    names += list(region_names()) + list(organization_names())
+    return frozenset(fold(n) for n in names)
+
+
+def span_key(folded: Folded, span: tuple[int, int]) -> str:
+    return folded.hay[span[0]:span[1]]
 
 
 def _letters(text: str) -> str:
@@ -128,17 +157,11 @@ class Matcher:
         # A key is padded with the spaces around it, so a hit is whole words, except on a side
         # where it ends in a script written without spaces (matched as a substring there).
         self._pads = [(int(key[0].isascii()), int(key[-1].isascii())) for key in self._keys]
-        patterns = [" " * left + key + " " * right
-                    for key, (left, right) in zip(self._keys, self._pads, strict=True)]
-        self._automaton = (
-            ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MATCHKIND_STANDARD)
-            if patterns else None
-        )
-        # The same patterns as bytes, for the usual haystack that is all ASCII: scanning
-        # bytes spares the str automaton's work of mapping byte offsets back to characters.
-        self._ascii_automaton = ahocorasick_rs.BytesAhoCorasick(
-            [p.encode() for p in patterns], matchkind=ahocorasick_rs.MATCHKIND_STANDARD
-        ) if patterns else None
+        self._longest_key = max((key.count(" ") + 1 for key in self._keys), default=0)
+        self._automata()
+        if self._keys:  # built now, not in the first texts (a cached matcher's lazily)
+            self._scan(" " * (_SHORT + 1))
+            self._scan(" é" * _SHORT)
         self._targets = [tuple(targets) for targets in self._pending]
         del self._pending
         # Per pattern: its padding, and its candidates when none needs a check (the usual).
@@ -147,6 +170,67 @@ class Matcher:
         self._typos = Typos(self._keys, [
             index for index, targets in enumerate(self._targets)
             if any(self._fuzzy_ok(t) for t in targets)])
+        self._inflections = Inflections(self._keys, {
+            index: [t.alias for t in targets if self._inflectable(t)]
+            for index, targets in enumerate(self._targets)
+            if any(self._inflectable(t) for t in targets)})
+
+    def _automata(self) -> None:
+        """Built when first needed: a one-line text in ASCII needs only the first."""
+        self._automaton: ahocorasick_rs.AhoCorasick | None = None
+        # The same patterns as bytes, for the usual haystack that is all ASCII: scanning
+        # bytes spares the str automaton's work of mapping byte offsets back to characters.
+        self._ascii_automaton: ahocorasick_rs.BytesAhoCorasick | None = None
+
+    def _patterns(self) -> list[str]:
+        return [" " * left + key + " " * right
+                for key, (left, right) in zip(self._keys, self._pads, strict=True)]
+
+    def _scan(self, hay: str) -> list[tuple[int, int, int]]:
+        """(pattern index, start, end) of every pattern in the haystack, overlaps included."""
+        if hay.isascii() and len(hay) <= _SHORT and self._ascii_automaton is None:
+            return self._lookup(hay)
+        if hay.isascii():
+            if self._ascii_automaton is None:
+                self._ascii_automaton = ahocorasick_rs.BytesAhoCorasick(
+                    [p.encode() for p in self._patterns()],
+                    matchkind=ahocorasick_rs.MATCHKIND_STANDARD)
+            found: list[tuple[int, int, int]] = self._ascii_automaton.find_matches_as_indexes(
+                hay.encode(), overlapping=True)
+            return found
+        if self._automaton is None:
+            self._automaton = ahocorasick_rs.AhoCorasick(
+                self._patterns(), matchkind=ahocorasick_rs.MATCHKIND_STANDARD)
+        found = self._automaton.find_matches_as_indexes(hay, overlapping=True)
+        return found
+
+    def _lookup(self, hay: str) -> list[tuple[int, int, int]]:
+        """_scan for a short haystack in ASCII, by looking its runs of tokens up: a one-line
+        text from a freshly loaded matcher is answered without building an automaton (a
+        third of a second for 10,000 entries).  In ASCII every key is padded (whole
+        words), so the runs of whole tokens are all there is to find."""
+        spaces = [i for i, c in enumerate(hay) if c == " "]
+        starts, ends = spaces[:-1], spaces[1:]
+        keys = self._keys
+        found = []
+        for first, start in enumerate(starts):
+            for last in range(first, min(len(ends), first + self._longest_key)):
+                index = keys.get(hay[start + 1:ends[last]])
+                if index is not None:
+                    found.append((index, start, ends[last] + 1))
+        return found
+
+    def __getstate__(self) -> dict[str, object]:
+        """Everything but the automata, which are built again from the keys when unpickled
+        (ahocorasick-rs cannot pickle them): see monitor.matchcache."""
+        state = dict(self.__dict__)
+        del state["_automaton"], state["_ascii_automaton"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        with _gc_paused():
+            self.__dict__.update(state)
+            self._automata()
 
     # --- building --------------------------------------------------------------------------
 
@@ -176,31 +260,60 @@ class Matcher:
         return [ANY]
 
     def _add_alias(self, alias: str, role: int, entry_index: int, entry: Entry | None,
-                   native: bool = False) -> None:
+                   native: bool = False, derived: bool = False) -> None:
         capital = alias[:1].isupper()
         for rule in self._rules(alias, entry, native):
             text = " ".join(_letters(alias)) if rule == DOTTED else alias
             letters = ("" if rule == ANY else _letters(alias).casefold() if rule == NATIVE
                        else _compat(_letters(alias)) if rule in (SHORT_CAPS, DOTTED)
                        else _letters(alias))
-            self._add(text, _Target(role, entry_index, alias, rule, capital, letters))
+            plain = (plainness(alias, entry.kind, _place_names(), derived)
+                     if role == NAME and rule == ANY and entry is not None else NOT_PLAIN)
+            self._add(text, _Target(role, entry_index, alias, rule, capital, letters, plain,
+                                    derived))
 
     def _add_entry(self, watchlist: str, entry: Entry) -> None:
         index = len(self._entries)
+        context = default_context(entry.kind) if entry.context is None else entry.context
+        flag = english_country_names().get(entry.country, ()) if entry.country else ()
         self._entries.append(_EntryRef(watchlist, entry,
                                        (watchlist, entry.id, entry.kind, entry.name),
-                                       bool(entry.requires), entry.priority))
+                                       bool(entry.requires), entry.priority,
+                                       context_terms(context, flag) if context else ()))
         names = list(entry.names)
         if entry.kind == "country" and entry.country:
             names += english_country_names().get(entry.country, ())
         for name in dict.fromkeys(names):
             self._add_alias(name, NAME, index, entry)
+        if entry.kind == "actor" and not entry.case_sensitive:
+            self._add_spellings(index, entry)
         if entry.kind == "country" and entry.country:
             self._add_foreign_names(index, entry)
+        for weak in entry.weak_aliases:  # low quality: only exactly as written
+            self._add(weak, _Target(NAME, index, weak, EXACT, weak[:1].isupper(),
+                                    _letters(weak)))
         for phrase in entry.exclude:
             self._add_alias(phrase, EXCLUDE, index, entry)
         for term in entry.requires:
             self._add_alias(term, REQUIRE, index, entry)
+
+    def _add_spellings(self, index: int, entry: Entry) -> None:
+        """A person's names in their other orders and, for a name from a Cyrillic-writing
+        country, in the other conventions' spellings (monitor.translit)."""
+        spelt: dict[str, None] = {}
+        cyrillic = writes_cyrillic(entry.country, entry.names)
+        for name in entry.names:
+            for other in (name, *orders(name)):
+                if other != name:
+                    spelt[other] = None
+                if cyrillic:
+                    spelt.update(dict.fromkeys(variants(other, entry.country, entry.names)))
+        if not spelt:
+            return
+        listed = {fold(name) for name in entry.names}
+        for other in spelt:
+            if fold(other) not in listed:
+                self._add_alias(other, NAME, index, entry, derived=True)
 
     def _add_foreign_names(self, index: int, entry: Entry) -> None:
         assert entry.country
@@ -221,15 +334,18 @@ class Matcher:
                 self._add_alias(name, SHADOW, -1, None)
 
     def _fuzzy_ok(self, target: _Target) -> bool:
-        if target.role != NAME or target.rule != ANY:
+        if target.role != NAME or target.rule != ANY or target.plain or target.derived:
             return False
         return self._entries[target.entry].entry.fuzzy is not None
+
+    def _inflectable(self, target: _Target) -> bool:
+        return target.role == NAME and target.rule == ANY and not target.plain
 
     # --- matching --------------------------------------------------------------------------
 
     def match(self, text: str) -> list[Mention]:
         """Every mention of every entry in ``text``, in text order."""
-        if self._automaton is None or not text:
+        if not self._keys or not text:
             return []
         folded = fold_text(text)
         spans: dict[tuple[int, int], list[tuple[_Target, float]]] = {}
@@ -237,10 +353,7 @@ class Matcher:
         required: set[int] = set()
         hits = self._hits
         hay = folded.hay
-        found_in = (self._ascii_automaton.find_matches_as_indexes(hay.encode(), overlapping=True)
-                    if hay.isascii() and self._ascii_automaton is not None
-                    else self._automaton.find_matches_as_indexes(hay, overlapping=True))
-        for index, start, end in found_in:
+        for index, start, end in self._scan(hay):
             left, right, plain = hits[index]
             span = (start + left, end - right)  # the hit's tokens, without the padding
             if plain is not None:
@@ -264,6 +377,8 @@ class Matcher:
                     spans.setdefault(span, []).append((target, 100.0))
         if self._typos:
             self._fuzzy(folded, spans)
+        if self._inflections:
+            self._inflected(folded, spans)
         return self._resolve(folded, spans, excluded, required)
 
     def _resolve(self, folded: Folded, spans: dict[tuple[int, int], list[tuple[_Target, float]]],
@@ -273,11 +388,13 @@ class Matcher:
         mentions: list[Mention] = []
         entries = self._entries
         text = folded.text
+        other_scripts = not text.isascii()
         for span in _longest_first(spans):
             found = spans[span]
             if len(found) > 1:
                 found = _best_per_entry(found)
             ostart = oend = -1
+            foreign_word: bool | None = None
             for target, score in found:
                 if target.role != NAME:
                     continue  # a shadow's span only keeps shorter names from matching inside it
@@ -289,13 +406,43 @@ class Matcher:
                 vetoes = excluded.get(target.entry) if excluded else None
                 if vetoes and any(s < oend and ostart < e for s, e in vetoes):
                     continue
+                if ref.context and not in_context(text, ostart, oend, ref.context):
+                    continue
+                if target.plain and not written_as_name(text, ostart, oend, target.alias,
+                                                        target.plain, bool(ref.context)):
+                    continue
+                if other_scripts and target.rule not in (EXACT, NATIVE):
+                    if foreign_word is None:
+                        surface = text[ostart:oend]
+                        foreign_word = (not is_latin(surface) and " " not in span_key(
+                            folded, span) and foreign_common_word(surface))
+                    if foreign_word and is_latin(target.alias):
+                        continue
                 stop = oend
                 if target.rule == DOTTED and text[oend:oend + 1] == ".":
                     stop += 1
                 mentions.append(Mention(*ref.mention, text[ostart:stop], ostart, stop, score,
                                         target.alias, ref.priority))
+                if len(found) > 1:
+                    _mark_ambiguous(mentions, ostart)
         mentions.sort(key=_MENTION_ORDER)
         return mentions
+
+    def _inflected(self, folded: Folded,
+                   spans: dict[tuple[int, int], list[tuple[_Target, float]]]) -> None:
+        """One-word names in another grammatical case (monitor.inflect): exact where the
+        text's language was known, else a guess scored as a typo is."""
+        for index, span, known in self._inflections.find(folded):
+            guess = round(100.0 * (1 - 1 / len(span_key(folded, span))), 1)
+            for target in self._targets[index]:
+                if not self._inflectable(target):
+                    continue
+                if known:
+                    spans.setdefault(span, []).append((target, 100.0))
+                    continue
+                threshold = self._entries[target.entry].entry.fuzzy
+                if self._fuzzy_ok(target) and threshold is not None and guess >= threshold:
+                    spans.setdefault(span, []).append((target, guess))
 
     # --- approximate matching ---------------------------------------------------------------
 
@@ -358,6 +505,19 @@ def _settle(group: list[tuple[int, int]]) -> list[tuple[int, int]]:
         starts.insert(at, start)
         ends.insert(at, end)
     return list(zip(starts, ends, strict=True))
+
+
+def _mark_ambiguous(mentions: list[Mention], start: int) -> None:
+    """Mark the last mention, and those of the same span and watchlist before it, ambiguous
+    if that span names two entries of one watchlist."""
+    last = mentions[-1]
+    for i in range(len(mentions) - 2, -1, -1):
+        other = mentions[i]
+        if other.start != start:
+            break
+        if other.watchlist == last.watchlist and other.entry != last.entry:
+            mentions[i] = other._replace(ambiguous=True)
+            mentions[-1] = last = last._replace(ambiguous=True)
 
 
 def _best_per_entry(found: list[tuple[_Target, float]]) -> list[tuple[_Target, float]]:

@@ -2,9 +2,11 @@
 
 Every text and every alias is folded the same way: lower case, transliterated to ASCII
 (anyascii: Путин -> putin, Tô Lâm -> to lam), every run of characters that are not letters
-or digits collapsed into one space.  Scripts written without spaces between words (Han,
-kana, Hangul, Thai, Lao, Khmer, Myanmar, Tibetan) are kept as they are: a name in them is
-matched as a substring (普京 in 普京访问越南), which transliteration could not give.
+or digits collapsed into one space.  Symbols and emoji (Unicode categories S*) are
+separators, never words: anyascii would make 🌈 "rainbow", 🇷🇺 "RU" and € "EUR".
+Scripts written without spaces between words (Han, kana, Hangul, Thai, Lao, Khmer,
+Myanmar, Tibetan) are kept as they are: a name in them is matched as a substring (普京 in
+普京访问越南), which transliteration could not give.
 
 The folded string ("haystack") is what the multi-pattern automaton scans; ``Folded.span``
 maps a token span found in it back to character offsets in the original text, so mentions
@@ -15,7 +17,7 @@ compares them on random text): the C extension monitor._fold, built with the pac
 a C compiler is present (one pass, an int32 offset per haystack character), and the pure
 Python reference below, used without it.  The Python one does its work in C too where it
 can (bytes/str ``translate``, two regular expressions); only the characters that fold to
-several characters (Ж -> zh, ß -> ss, € -> eur) or to none (combining accents) are visited
+several characters (Ж -> zh, ß -> ss, ½ -> 1 2) or to none (combining accents) are visited
 in Python, and each one is recorded as an edit so that offsets stay exact.
 """
 
@@ -70,6 +72,8 @@ def fold_char(char: str) -> str:
         return char.lower() if char.isalnum() else " "
     if is_unspaced(char):
         return char
+    if unicodedata.category(char)[0] == "S":
+        return " "  # symbols and emoji are no words: anyascii makes 🌈 ":rainbow:", € "EUR"
     ascii_form = _NON_ALNUM.sub(" ", anyascii(char).lower())
     if ascii_form.strip():
         return ascii_form if len(ascii_form) == 1 else ascii_form.strip() or " "

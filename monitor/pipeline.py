@@ -93,8 +93,12 @@ class Analyser:
 
     @classmethod
     def create(cls, watchlists: Sequence[Watchlist]) -> Analyser:
+        """The matcher comes from the cache of compiled matchers when it holds one for
+        these watchlists (monitor.matchcache): a worker starts in a fraction of a second."""
+        from monitor.matchcache import matcher_for
+
         versions = {(w.name, e.id): e.version for w in watchlists for e in w.entries}
-        return cls(Matcher(watchlists), versions)
+        return cls(matcher_for(watchlists), versions)
 
     def hits(self, title: str | None, text: str) -> list[dict[str, Any]]:
         doc, body_start = document(title, text)

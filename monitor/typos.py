@@ -1,12 +1,15 @@
 """Approximate matching: names written with one typo, found without a scan of the text per name.
 
-Tokens of a text that are not in the watchlists' vocabulary and are rare in English
-(wordfreq) are looked up in a one-deletion index of the vocabulary (SymSpell-style); an
-edit distance that counts a swap as one edit (rapidfuzz OSA) confirms one typo, and the
-names that contain the corrected token are checked around it.  A word that is the name's
-token plus a final n/s/a/i (Russian, Koreas, Lavrova, Israeli) is a different word, not a
-typo.  What a name's entry allows (its ``fuzzy`` threshold, capitals) is the matcher's
-business: this module finds the names, with their scores.
+Tokens of a text that are not in the watchlists' vocabulary and are no common word in any
+language (wordfreq Zipf < 3, see monitor.wordlists) are looked up in a one-deletion index
+of the vocabulary (SymSpell-style); an edit distance that counts a swap as one edit
+(rapidfuzz OSA) confirms one typo, and the names that contain the corrected token are
+checked around it.  A word or name of some frequency (Zipf >= 2: Kamala, Shamir, puttin) is
+a typo only inside a name of several words whose other words are there (Vladimir Puttin),
+never of a one-word name by itself (Kamala is not a misspelt Kamila).  A word that is the
+name's token plus a final n/s/a/i (Russian, Koreas, Lavrova, Israeli) is a different word,
+not a typo.  What a name's entry allows (its ``fuzzy`` threshold, capitals) is the
+matcher's business: this module finds the names, with their scores.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA
 
 from monitor.normalize import Folded, beside, candidate_tokens, near, token_set
+from monitor.wordlists import lexicon
 
 COMMON_ZIPF = 3.0  # wordfreq Zipf frequency from which an English word counts as common
 MIN_FUZZY_LETTERS = 6  # a name needs this many letters before one typo is tolerated
@@ -73,6 +77,24 @@ class Typos:
     def __bool__(self) -> bool:
         return bool(self._deletions)
 
+    def __getstate__(self) -> dict[str, object]:
+        """The index, without the token sets (C tables) and what was learnt of texts."""
+        state = dict(self.__dict__)
+        for name in ("_skip", "_lonely", "_company", "_deletion_keys", "_fix_cache"):
+            del state[name]
+        state["_company"] = sorted({w for each in self._neighbours.values() for w in each if w})
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        company = state.pop("_company")
+        self.__dict__.update(state)
+        assert isinstance(company, list)
+        self._company = token_set(company)
+        self._deletion_keys = token_set(self._deletions)
+        self._fix_cache = {}
+        self._skip = token_set(self._vocab)
+        self._lonely = token_set()
+
     def _build(self, key_tokens: list[list[str]], eligible: Iterable[int]) -> None:
         """One-deletion index of the eligible names' tokens, and for each token the shapes
         (its position, the name's length) of the names it is in and its neighbours in them
@@ -126,7 +148,7 @@ class Typos:
 
     def _correct(self, token: str) -> tuple[str, ...]:
         if not (3 <= len(token) <= self._longest + 1 and token.isalpha()
-                and near(token, self._deletion_keys) and not is_common_word(token)):
+                and near(token, self._deletion_keys) and not lexicon().is_frequent(token)):
             return ()
         # Most variants are in no name: map/filter keep the misses in C.
         found = filter(None, map(self._deletions.get, (token, *_deletions(token))))
@@ -160,17 +182,21 @@ class Typos:
             if not fixes:
                 continue
             left, right = beside(hay, at, len(token))
+            alone = not lexicon().is_known(token)
             for fixed in fixes:
                 neighbours = self._neighbours[fixed]
-                if "" in neighbours or left in neighbours or right in neighbours:
-                    yield from self._names_at(hay, at, token, fixed)
+                if (alone and "" in neighbours) or left in neighbours or right in neighbours:
+                    yield from self._names_at(hay, at, token, fixed, alone)
 
-    def _names_at(self, hay: str, at: int, token: str, fixed: str
+    def _names_at(self, hay: str, at: int, token: str, fixed: str, alone: bool = True
                   ) -> Iterator[tuple[int, tuple[int, int], float, int, int]]:
-        """Names containing ``fixed`` that the text spells with ``token`` (at hay[at:])."""
+        """Names containing ``fixed`` that the text spells with ``token`` (at hay[at:]);
+        not ``alone``: only names of several words, the others spelt right."""
         before, after = _around(hay, at - 1, len(token), *self._reach[fixed])
         for position, length in self._shapes[fixed]:
             if position > len(before) or length - position - 1 > len(after):
+                continue
+            if length == 1 and not alone:
                 continue
             left = before[len(before) - position:]
             right = after[:length - position - 1]

@@ -52,3 +52,18 @@ def test_countries_in_other_languages_and_regions() -> None:
     assert got["North Korea"] == "country"
     assert got["Russia"] == "country"
     assert got["Southeast Asia"] == "place"
+
+
+def test_names_glossed_in_other_scripts_become_aliases() -> None:
+    proposals = {p.name: p for p in derive([
+        "President Vladimir Putin (Владимир Путин) met Kim Jong Un (김정은) in Pyongyang. "
+        "俄罗斯总统普京（Putin）抵达平壤。 Putin (普京) spoke. "
+        "Prime Minister Benjamin Netanyahu (בנימין נתניהו) and President Putin spoke. "
+        "Putin (بوتين) said so."])}
+    putin = proposals["Vladimir Putin"]
+    assert {"Владимир Путин", "普京", "بوتين"} <= set(putin.aliases)
+    assert "김정은" in proposals["Kim Jong Un"].aliases
+    assert "בנימין נתניהו" in proposals["Benjamin Netanyahu"].aliases
+    text = to_yaml(list(proposals.values()), "t", ["t.txt"])
+    watchlist, problems = parse_watchlist(text, "t.yaml")
+    assert watchlist is not None and not problems

@@ -432,3 +432,35 @@ def test_any_text_gives_consistent_offsets(matcher: Matcher, text: str) -> None:
     for m in matcher.match(text):
         assert 0 <= m.start < m.end <= len(text)
         assert text[m.start:m.end] == m.text
+
+
+# --- shared aliases and weak aliases -------------------------------------------------------------
+
+def test_a_shared_alias_is_reported_for_each_entry_marked_ambiguous() -> None:
+    wl = watchlist_from_yaml("""
+watchlist: t
+entries:
+  - {id: us, kind: country, name: United States, aliases: [US], country: US}
+  - {id: usa, kind: organization, name: US Army, aliases: [U.S.]}
+  - {id: a, kind: actor, name: Ali Hassan, aliases: [Abu Ali]}
+  - {id: b, kind: actor, name: Omar Said, aliases: [Abu Ali]}
+""")
+    other = watchlist_from_yaml("watchlist: o\nentries:\n  - {id: x, kind: actor, name: Abu Ali}")
+    found = Matcher([wl, other]).match("The U.S. said Abu Ali and Ali Hassan met.")
+    assert [(m.watchlist, m.entry, m.text, m.ambiguous) for m in found] == [
+        ("t", "us", "U.S.", True), ("t", "usa", "U.S.", True),
+        ("o", "x", "Abu Ali", False), ("t", "a", "Abu Ali", True), ("t", "b", "Abu Ali", True),
+        ("t", "a", "Ali Hassan", False)]
+
+
+def test_weak_aliases_match_only_exactly_as_written() -> None:
+    wl = watchlist_from_yaml("""
+watchlist: t
+entries:
+  - {id: p, kind: actor, name: Ivan Petrov, weak_aliases: [Vanya P, Sasha Müller]}
+""")
+    m = Matcher([wl])
+    assert [x.text for x in m.match("Vanya P and vanya p and VANYA P")] == ["Vanya P"]
+    assert [x.text for x in m.match("Sasha Müller, Sasha Muller, Sasha Mueller")] == [
+        "Sasha Müller"]
+    assert m.match("Vanja P") == []  # no typos

@@ -36,6 +36,7 @@ ALPHABET = st.sampled_from(list(
     "ПутинЖЩьъЁё"
     "ΑθήναΣ"
     "€½ﬁ™№"
+    "🌈🇷🇺👍🏽\u200d✓★©°Ⓐ"
     "普京访问越南ひらがなカタカナ한국어ไทย"
     "𝐀𝒷😀𠀀"
 ))
@@ -142,6 +143,16 @@ def test_offsets_of_multi_character_and_vanishing_folds(python: bool) -> None:
         "zhukov": "Жуков", "strasse": "Straße", "kofe": "Ко\u0301фе", "普京": "普京",
         "1": "½", "2": "½",
     }
+
+
+@pytest.mark.parametrize("python", [False, True], ids=["c", "python"])
+def test_symbols_and_emoji_never_fold_into_words(python: bool) -> None:
+    if not python and not normalize.SPEEDUPS:
+        pytest.skip("monitor._fold is not built")
+    text = "I 🌈 NY: €5, 🇷🇺 team 👍🏽, ™ Ⓐ °C ✓done"
+    folded = fold_text_python(text) if python else fold_text(text)
+    assert folded.hay == " i ny 5 team c done "  # anyascii: rainbow, eur, ru, thumbsup, tm, a
+    assert fold("🌈") == "" and fold("Ⓐ★") == ""
 
 
 @pytest.mark.parametrize("text", ["", " ", "...", "\u0301", "a"])

@@ -541,7 +541,8 @@ def test_an_id_in_several_watchlists_must_be_qualified(desk: list[Watchlist]) ->
 def test_kinds_and_countries(entries: EntryIndex) -> None:
     assert problems("kind:tretay", entries) == [
         (1, "unknown-kind", "unknown kind 'tretay' (did you mean 'treaty'?); the kinds are "
-                            "actor, country, organization, treaty, topic, place, other")]
+                            "actor, country, organization, treaty, topic, place, vessel, "
+                            "aircraft, other")]
     assert problems("kind:topic", entries) == [
         (1, "never", "no watchlist entry has kind 'topic': kind:topic can never match")]
     assert problems("x country:XX", entries) == [

@@ -9,7 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import WatchlistError
-from monitor.watchlist import DEFAULT_FUZZY, check_watchlists, load_watchlists, parse_watchlist
+from monitor.watchlist import (
+    DEFAULT_FUZZY,
+    check_watchlists,
+    load_watchlists,
+    parse_watchlist,
+    shared_aliases,
+)
 from tests.conftest import examples
 
 
@@ -81,17 +87,71 @@ entries:
     assert "w.yaml:20: entry 'p2': field 'alias': unknown field (did you mean 'aliases'?)" in text
     assert "w.yaml:21: entry 'p2': field 'fuzzy'" in text
     assert "w.yaml:22: entry 'p2': field 'priority'" in text
-    assert "entry 'p2': field 'aliases': alias 'Vladimir Putin' is also a name of entry 'putin'" \
-        in text
+    # a shared alias is a warning now (see test_shared_aliases_are_warnings), not a problem
+    assert "also a name of entry" not in text
 
 
-def test_alias_shared_after_folding() -> None:
-    found = problems("""watchlist: t
+def warnings(text: str) -> list[str]:
+    watchlist, found = parse_watchlist(text, "w.yaml")
+    assert watchlist is not None and not found, found
+    return [str(p) for p in shared_aliases(watchlist)]
+
+
+def test_alias_shared_after_folding_is_a_warning() -> None:
+    found = warnings("""watchlist: t
 entries:
   - {id: a, kind: actor, name: Tô Lâm}
   - {id: b, kind: actor, name: Someone, aliases: [TO LAM]}
 """)
     assert len(found) == 1 and "'TO LAM' is also a name of entry 'a'" in found[0]
+    assert found[0].startswith("w.yaml:4: entry 'b': field 'aliases': warning: ")
+
+
+def test_shared_aliases_are_warnings_dotted_capitals_included() -> None:
+    found = warnings("""watchlist: t
+entries:
+  - {id: us, kind: country, name: United States, aliases: [US], country: US}
+  - {id: usa, kind: country, name: USA, aliases: [U.S.]}
+  - {id: ok, kind: actor, name: Somebody, aliases: [U.S., US, u.s.]}
+  - {id: uss, kind: other, name: U. S. S.}
+""")
+    assert len(found) == 2, found
+    assert "entry 'usa': field 'aliases': warning: alias 'U.S.' is also a name of entry 'us'" \
+        in found[0]
+    assert "entry 'ok'" in found[1]
+
+
+def test_new_kinds_and_fields() -> None:
+    watchlist, found = parse_watchlist("""watchlist: t
+entries:
+  - {id: v, kind: vessel, name: Success, context: [tanker, IMO 9187629], country: PA}
+  - {id: a, kind: aircraft, name: EP-GOM, context: []}
+  - {id: p, kind: actor, name: Vladimir Putin, weak_aliases: [Vova, "Vladimir V."]}
+  - {id: q, kind: actor, name: Q, weak_aliases: [3]}
+""", "w.yaml")
+    assert watchlist is None
+    assert [str(p) for p in found] == [
+        "w.yaml:6: entry 'q': field 'weak_aliases': 3 is not a non-empty string"]
+    watchlist, found = parse_watchlist("""watchlist: t
+entries:
+  - {id: v, kind: vessel, name: Success, context: [tanker, IMO 9187629], country: PA}
+  - {id: a, kind: aircraft, name: EP-GOM, context: []}
+  - {id: p, kind: actor, name: Vladimir Putin, weak_aliases: [Vova, "Vladimir V."]}
+""", "w.yaml")
+    assert watchlist is not None and not found
+    v, a, p = watchlist.entries
+    assert v.context == ("tanker", "IMO 9187629") and a.context == () and p.context is None
+    assert p.weak_aliases == ("Vova", "Vladimir V.")
+
+
+def test_versions_do_not_change_for_entries_without_the_new_fields() -> None:
+    from monitor.watchlist import Entry
+
+    # computed before weak_aliases and context existed: stored hits keep their versions
+    assert Entry("putin", "actor", "Vladimir Putin", ("Putin",), "RU").version == \
+        "3e7f9eb86328e452"
+    assert Entry("putin", "actor", "Vladimir Putin", ("Putin",), "RU",
+                 weak_aliases=("Vova",)).version != "3e7f9eb86328e452"
 
 
 def test_structural_problems() -> None:
