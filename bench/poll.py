@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from monitor.config import Config, FeedConfig, FetchConfig  # noqa: E402
-from monitor.pipeline import Context, poll, sync_feeds  # noqa: E402
+from monitor.ingest import Context, poll, sync_feeds  # noqa: E402
 from monitor.store import Store  # noqa: E402
 from monitor.watchlist import load_watchlists  # noqa: E402
 

@@ -35,10 +35,10 @@ from poll import serve  # noqa: E402
 from sqlalchemy import create_engine, text, update  # noqa: E402
 
 from monitor.config import Config, FeedConfig, FetchConfig  # noqa: E402
-from monitor.models import Feed  # noqa: E402
-from monitor.pipeline import sync_feeds  # noqa: E402
+from monitor.ingest import sync_feeds  # noqa: E402
 from monitor.scheduler import Daemon  # noqa: E402
 from monitor.store import Store  # noqa: E402
+from monitor.store.models import Feed  # noqa: E402
 from monitor.watchlist import load_watchlists  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/monitor_bench"

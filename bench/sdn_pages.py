@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 from monitor.extract import extract_page  # noqa: E402
 from monitor.importers import import_list, to_yaml  # noqa: E402
+from monitor.ingest import document  # noqa: E402
 from monitor.match import Matcher  # noqa: E402
-from monitor.pipeline import document  # noqa: E402
 from monitor.watchlist import Watchlist, parse_watchlist  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"

@@ -48,13 +48,13 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from monitor import pipeline  # noqa: E402
+from monitor import ingest as pipeline  # noqa: E402
 from monitor.config import Config, FeedConfig, FetchConfig  # noqa: E402
 from monitor.feeds import ParsedFeed, parse_feed  # noqa: E402
-from monitor.models import Article, Feed, Hit, Item, Story  # noqa: E402
-from monitor.pipeline import Summary, sync_feeds  # noqa: E402
+from monitor.ingest import Summary, sync_feeds  # noqa: E402
 from monitor.scheduler import Daemon  # noqa: E402
 from monitor.store import Store  # noqa: E402
+from monitor.store.models import Article, Feed, Hit, Item, Story  # noqa: E402
 from monitor.watchlist import load_watchlists  # noqa: E402
 
 START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from monitor.dedupe import canonical_url, fingerprint  # noqa: E402
-from monitor.pipeline import Analyser  # noqa: E402
+from monitor.ingest import Analyser  # noqa: E402
 from monitor.store import NewArticle, Store  # noqa: E402
 from monitor.watchlist import load_watchlists  # noqa: E402
 

@@ -35,8 +35,8 @@ from monitor.archive import Record, Skipped
 from monitor.dedupe import canonical_url, content_hash
 from monitor.errors import MonitorError
 from monitor.extract import Extracted, decode_page, extract_page
+from monitor.ingest import Analyser, analyse
 from monitor.language import resolve_language
-from monitor.pipeline import Analyser, analyse
 from monitor.store import NewArticle, Store, StoredArticle, compress_page
 from monitor.watchlist import Watchlist
 

@@ -9,18 +9,18 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from monitor import outbox
+from monitor import deliver as outbox
 from monitor.commands import _config, _opened, parse_since, write_output
 from monitor.config import Config
 from monitor.config_delivery import DigestConfig
 from monitor.digest import Digest, cron_trigger, fire_after
 from monitor.display import json_line, safe, shown
 from monitor.errors import UsageError, did_you_mean
-from monitor.models import Delivery, DigestRun
-from monitor.pipeline import utc_now
-from monitor.queries import iso
+from monitor.ingest import utc_now
 from monitor.render import Renderer
 from monitor.store import Store
+from monitor.store.models import Delivery, DigestRun
+from monitor.store.queries import iso
 
 
 def _digest(config: Config, name: str | None) -> DigestConfig:

@@ -34,8 +34,8 @@ from starlette.routing import Route
 
 from monitor.display import mask_url, safe
 from monitor.errors import UsageError
-from monitor.models import Delivery, Feed
 from monitor.store import Store
+from monitor.store.models import Delivery, Feed
 from monitor.web.server import ThreadedServer
 
 _TIME_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 60)

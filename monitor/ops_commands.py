@@ -14,9 +14,9 @@ from monitor.config import parse_duration
 from monitor.display import json_line, mask_url, safe, shown
 from monitor.errors import UsageError
 from monitor.health import probe
-from monitor.models import Delivery, Feed
-from monitor.queries import iso
 from monitor.store import Store
+from monitor.store.models import Delivery, Feed
+from monitor.store.queries import iso
 from monitor.watchlist import load_watchlists
 
 

@@ -29,13 +29,13 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from monitor import outbox
+from monitor import deliver as outbox
 from monitor.cancel import Cancelled
 from monitor.config import DEFAULT_INTERVAL, Config
 from monitor.digest import cron_trigger
 from monitor.health import Health, Metrics
+from monitor.ingest import Context, Summary, cycle, sync_feeds, utc_now
 from monitor.notify import Sender
-from monitor.pipeline import Context, Summary, cycle, sync_feeds, utc_now
 from monitor.render import Renderer
 from monitor.store import Store
 from monitor.watchlist import Watchlist

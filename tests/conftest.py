@@ -482,7 +482,7 @@ def assert_consistent(store: Store) -> Counts:
     every item's article present; SQLite's own integrity check.  Returns the counts."""
     from sqlalchemy import func, select, text
 
-    from monitor.models import Article, Hit, Item, Story
+    from monitor.store.models import Article, Hit, Item, Story
 
     with store.engine.connect() as c:
         def one(query: Any) -> int:

@@ -26,10 +26,10 @@ from warcio.warcwriter import WARCWriter
 from monitor.backfill import Options, Report, _pipelined, import_files, rematch_stored
 from monitor.cli import main
 from monitor.extract import Extracted
-from monitor.models import BackfillRun, Hit
-from monitor.pipeline import Analyser, analyse
-from monitor.queries import article_rows, hit_rows
+from monitor.ingest import Analyser, analyse
 from monitor.store import Store
+from monitor.store.models import BackfillRun, Hit
+from monitor.store.queries import article_rows, hit_rows
 from monitor.watchlist import Watchlist
 from tests.conftest import (
     ROOT,
@@ -107,7 +107,7 @@ def test_backfill_hits_reach_the_next_digest_only_with_notify(
         store: Store, receiver: Receiver, notify: bool) -> None:
     from monitor.config import Config
     from monitor.config_delivery import ChannelConfig, DigestConfig
-    from monitor.outbox import deliver, ensure_schedules, run_digests
+    from monitor.deliver import deliver, ensure_schedules, run_digests
     from monitor.render import Renderer
 
     hook = ChannelConfig("webhook", url=receiver.url(), allow_private_addresses=True)

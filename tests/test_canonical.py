@@ -19,10 +19,10 @@ from monitor.backfill import Options, import_files
 from monitor.config import FeedConfig
 from monitor.digest import build
 from monitor.extract import Extracted
-from monitor.pipeline import Analyser, analyse
-from monitor.queries import article_rows, hit_rows
+from monitor.ingest import Analyser, analyse
 from monitor.sites import same_site, site
 from monitor.store import Store
+from monitor.store.queries import article_rows, hit_rows
 from monitor.watchlist import load_watchlists
 from tests.conftest import ROOT, Reply, Server, article_html, rss
 from tests.test_pipeline import OTHER, PARAGRAPHS, Clock, config_for, run
@@ -185,7 +185,7 @@ def test_import_with_a_url_keeps_it_when_the_canonical_is_elsewhere(store: Store
 
 
 def test_the_column_is_added_to_an_existing_database_in_place(db_url: str) -> None:
-    from monitor.db import make_engine, upgrade
+    from monitor.store.db import make_engine, upgrade
 
     engine = make_engine(db_url)
     try:

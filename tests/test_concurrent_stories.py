@@ -15,10 +15,10 @@ from sqlalchemy import select
 
 from monitor.config import FeedConfig
 from monitor.extract import Extracted
-from monitor.models import Article, Hit, Item
-from monitor.pipeline import Analyser, analyse, sync_feeds
+from monitor.ingest import Analyser, analyse, sync_feeds
 from monitor.scheduler import Daemon
 from monitor.store import NewArticle, Store
+from monitor.store.models import Article, Hit, Item
 from monitor.watchlist import load_watchlists
 from tests.conftest import Reply, Server, article_html, assert_consistent
 from tests.test_pipeline import config_for, feed_of

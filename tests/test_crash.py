@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from monitor import outbox
+from monitor import deliver as outbox
 from monitor.config import load_config
-from monitor.models import Delivery, DigestHit, DigestRun, Hit, Story
-from monitor.pipeline import utc_now
+from monitor.ingest import utc_now
 from monitor.store import Store
+from monitor.store.models import Delivery, DigestHit, DigestRun, Hit, Story
 from tests.conftest import ROOT, Receiver, Reply, Server, article_html, assert_consistent
 from tests.test_pipeline import OTHER, PARAGRAPHS, feed_of
 

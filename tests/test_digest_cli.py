@@ -13,7 +13,7 @@ import time_machine
 
 from monitor.cli import main
 from monitor.config_delivery import AlertsConfig, ChannelConfig
-from monitor.pipeline import Context, cycle, sync_feeds
+from monitor.ingest import Context, cycle, sync_feeds
 from monitor.store import Store
 from monitor.watchlist import load_watchlists
 from tests.conftest import Receiver, Reply, Server, article_html

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from monitor.config import Config, FeedConfig
-from monitor.queries import article_rows, feed_rows, hit_rows
 from monitor.store import Store
+from monitor.store.queries import article_rows, feed_rows, hit_rows
 from tests.conftest import Reply, Server, _free_port, article_html, assert_consistent, rss
 from tests.test_pipeline import PARAGRAPHS, Clock, config_for, one_article_feed, run
 
@@ -222,7 +222,7 @@ def test_a_feed_failing_again_backs_off_and_keeps_what_it_stored(
 def test_a_bug_one_feed_triggers_is_that_feeds_failure(
         server: Server, store: Store, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
     import monitor.feeds
-    import monitor.pipeline
+    import monitor.ingest
 
     one_article_feed(server)
     server.routes["/poison"] = Reply(200, GOOD_RSS)
@@ -233,7 +233,7 @@ def test_a_bug_one_feed_triggers_is_that_feeds_failure(
             raise RecursionError("maximum recursion depth exceeded")
         return real(body, url, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(monitor.pipeline, "parse_feed", parse)
+    monkeypatch.setattr(monitor.ingest, "parse_feed", parse)
     summary = run(store, config_for(store.url, [server.url("/feed"), server.url("/poison")]),
                   clock)
     assert summary.failed == 1 and summary.articles_new == 1
@@ -266,7 +266,7 @@ def test_sqlite_busy_fails_the_cycle_and_the_next_one_catches_up(
 
     from sqlalchemy.exc import OperationalError
 
-    from monitor.pipeline import sync_feeds
+    from monitor.ingest import sync_feeds
 
     path = tmp_path / "monitor.db"
     store = Store(f"sqlite:///{path}?timeout=0.3")
@@ -293,7 +293,7 @@ def test_sqlite_busy_fails_the_cycle_and_the_next_one_catches_up(
 def test_postgresql_restarting_mid_cycle_loses_nothing(server: Server, clock: Clock) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from monitor.pipeline import sync_feeds
+    from monitor.ingest import sync_feeds
     from monitor.scheduler import Daemon
     from monitor.watchlist import load_watchlists
     from tests.conftest import Proxy, _postgres_or_skip

@@ -11,11 +11,11 @@ from sqlalchemy import text
 
 from monitor.cli import main
 from monitor.config import load_config
-from monitor.db import make_engine, upgrade
 from monitor.feedurl import feed_url
 from monitor.health import Metrics
-from monitor.pipeline import sync_feeds, utc_now
+from monitor.ingest import sync_feeds, utc_now
 from monitor.store import Store
+from monitor.store.db import make_engine, upgrade
 from tests.conftest import ROOT, Reply, Server, article_html
 from tests.test_pipeline import OTHER, PARAGRAPHS, feed_of
 

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import inspect
 
 from monitor.cli import main
-from monitor.db import make_engine, upgrade
 from monitor.digest import build, highlights
-from monitor.queries import hit_rows
 from monitor.snippets import excerpt
 from monitor.store import Store
+from monitor.store.db import make_engine, upgrade
+from monitor.store.queries import hit_rows
 from tests.conftest import Reply, Server, rss
 
 SENTENCE = ("Russia, the UN and the US condemned the launch in August and the custody of "

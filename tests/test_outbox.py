@@ -22,12 +22,12 @@ from monitor.config_delivery import (
     SmtpConfig,
 )
 from monitor.dedupe import fingerprint
+from monitor.deliver import deliver, ensure_schedules, make_alerts, make_digest, run_digests
 from monitor.digest_commands import history
-from monitor.models import DigestHit, DigestRun, Hit
 from monitor.notify import Outgoing, Sender, verify
-from monitor.outbox import deliver, ensure_schedules, make_alerts, make_digest, run_digests
 from monitor.render import Renderer
 from monitor.store import NewArticle, Store
+from monitor.store.models import DigestHit, DigestRun, Hit
 from tests.conftest import SMTP_PASSWORD, SMTP_USER, Mailbox, Receiver
 
 SECRET = "hook-secret"
@@ -352,7 +352,7 @@ def test_alerts_go_out_once_per_story(store: Store, receiver: Receiver) -> None:
 
 
 def test_source_health_footer(store: Store, receiver: Receiver) -> None:
-    from monitor.queries import feed_health
+    from monitor.store.queries import feed_health
 
     start = utc(2026, 11, 24, 0)
     quiet, _ = store.add_feed("https://quiet.example/rss", start, name="Quiet Wire")
@@ -402,7 +402,7 @@ def test_unexpected_errors_and_repeated_crashes_end_in_failed(store: Store,
 
 def test_old_rendered_digests_are_pruned_but_their_claims_kept(store: Store,
                                                                receiver: Receiver) -> None:
-    from monitor.outbox import prune
+    from monitor.deliver import prune
 
     config = config_with(store, daily(hook(receiver)))
     ensure_schedules(store, config, utc(2026, 11, 20, 9))

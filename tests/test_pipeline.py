@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.config import Config, FeedConfig, FetchConfig
-from monitor.pipeline import Context, Summary, poll, sync_feeds
-from monitor.queries import article_rows, feed_rows, hit_rows
+from monitor.ingest import Context, Summary, poll, sync_feeds
 from monitor.store import Store
+from monitor.store.queries import article_rows, feed_rows, hit_rows
 from monitor.watchlist import load_watchlists
 from tests.conftest import ROOT, Reply, Server, article_html, rss
 

@@ -11,11 +11,11 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select
 
-from monitor import pipeline
+from monitor import ingest as pipeline
 from monitor.config import FeedConfig
 from monitor.feeds import JITTER, MIN_POLL, adapt_interval
-from monitor.models import Item
 from monitor.store import Store
+from monitor.store.models import Item
 from tests.conftest import Reply, Request, Server, rss
 from tests.test_pipeline import Clock, config_for, run
 

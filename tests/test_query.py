@@ -476,7 +476,7 @@ def test_canonical_text_is_one_per_meaning() -> None:
 
 
 def test_document_is_the_pipelines() -> None:
-    from monitor.pipeline import document
+    from monitor.ingest import document
 
     for title, text in [(None, "body"), ("T", "body"), ("Title", "Title. body"), ("", "x")]:
         doc = Document.of(title, text)

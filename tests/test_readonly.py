@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from monitor.cli import main
-from monitor.db import StoreError, make_engine, upgrade
 from monitor.store import Store
+from monitor.store.db import StoreError, make_engine, upgrade
 from tests.conftest import ROOT, Server, _postgres_or_skip
 from tests.test_container import READ_ONLY
 from tests.test_pipeline import one_article_feed
@@ -116,7 +116,7 @@ def test_readers_see_what_a_running_writer_has_not_checkpointed(
     data, config = sqlite_with_an_article(tmp_path, server, capsys)
     writer = Store(f"sqlite:///{data / 'monitor.db'}")
     with writer.engine.connect():  # the daemon: its connection keeps the WAL open
-        from monitor.pipeline import utc_now
+        from monitor.ingest import utc_now
 
         writer.add_feed("https://late.example/rss", utc_now())
         assert (data / "monitor.db-wal").exists()

@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 
 from monitor.config import Config
 from monitor.config_delivery import ChannelConfig, DigestConfig
-from monitor.models import Article, DigestRun, Hit
-from monitor.pipeline import sync_feeds
+from monitor.ingest import sync_feeds
 from monitor.scheduler import LEASE, Daemon
 from monitor.store import Store
+from monitor.store.models import Article, DigestRun, Hit
 from monitor.watchlist import load_watchlists
 from tests.conftest import Reply, Server, article_html
 from tests.test_pipeline import PARAGRAPHS, config_for, feed_of

@@ -20,10 +20,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from monitor.config import FeedConfig
 from monitor.config_delivery import ChannelConfig, DigestConfig
-from monitor.pipeline import Summary, sync_feeds
-from monitor.queries import article_rows
+from monitor.ingest import Summary, sync_feeds
 from monitor.scheduler import Daemon
 from monitor.store import Store
+from monitor.store.queries import article_rows
 from monitor.watchlist import load_watchlists
 from tests.conftest import ROOT, Receiver, Reply, Server, assert_consistent, rss
 from tests.test_pipeline import config_for, one_article_feed

@@ -150,7 +150,7 @@ def test_the_migrations_build_exactly_the_models_schema(db_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from monitor.models import Base
+    from monitor.store.models import Base
 
     s = Store(db_url)
     try:
@@ -180,7 +180,7 @@ def test_connections_opening_a_new_sqlite_file_together_all_switch_it_to_wal(
     # ten here without the engine's retry.
     import threading
 
-    from monitor.db import make_engine
+    from monitor.store.db import make_engine
 
     failures: list[str] = []
 
@@ -209,7 +209,7 @@ def test_connections_opening_a_new_sqlite_file_together_all_switch_it_to_wal(
 
 
 def test_an_older_schema_is_upgraded_keeping_its_rows(db_url: str) -> None:
-    from monitor.db import make_engine, upgrade
+    from monitor.store.db import make_engine, upgrade
 
     engine = make_engine(db_url)
     try:

@@ -30,7 +30,7 @@ from starlette.templating import Jinja2Templates
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from monitor.config_web import WebConfig
-from monitor.pipeline import utc_now
+from monitor.ingest import utc_now
 from monitor.web import api, pages
 from monitor.web.auth import Guard, LoginLimiter, Mode, access_mode, machine_path
 from monitor.web.data import Data

@@ -16,7 +16,7 @@ from typing import Any
 from monitor.commands import _config, _opened
 from monitor.errors import UsageError
 from monitor.health import Health, Metrics
-from monitor.pipeline import utc_now
+from monitor.ingest import utc_now
 
 log = logging.getLogger("monitor")
 

@@ -18,13 +18,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from monitor import outbox
+from monitor import deliver as outbox
 from monitor.config import check_url
 from monitor.digest_commands import history
 from monitor.errors import Problem, UsageError
-from monitor.queries import article_rows, digest_bodies, feed_activity, feed_rows, hit_rows
 from monitor.query import Query
 from monitor.store import Store
+from monitor.store.queries import article_rows, digest_bodies, feed_activity, feed_rows, hit_rows
 from monitor.watchlist import Watchlist, check_watchlists, watchlist_files
 
 Row = dict[str, Any]

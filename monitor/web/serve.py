@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from monitor.config import Config
 from monitor.health import Health, HttpServer, Metrics, health_routes
-from monitor.pipeline import utc_now
+from monitor.ingest import utc_now
 from monitor.store import Store
 from monitor.web.app import create_app
 from monitor.web.data import StoreData

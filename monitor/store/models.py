@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false as sa_false,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -80,6 +81,9 @@ class Feed(Base):
     # (feeds pause) or "removed" (feeds remove, or gone from the config); only "on" feeds
     # are polled, and a removed feed's row stays so its articles keep their sources.
     polling: Mapped[str] = mapped_column(String(16), default="on", server_default="on")
+    # Which source reads it (monitor.sources): "rss" (RSS, Atom, JSON Feed) or "sitemap"
+    # (news sitemaps, sitemaps and sitemap indexes); feeds stored before kinds are "rss".
+    kind: Mapped[str] = mapped_column(String(16), default="rss", server_default="rss")
 
 
 class Story(Base):
@@ -172,6 +176,9 @@ class Hit(Base):
     # relative to it (pipeline.hits_from); NULL for hits stored before (migration 0005)
     snippet_marks: Mapped[str | None] = mapped_column(Text)
     priority: Mapped[str] = mapped_column(String(16), default="normal")
+    # The alias matched belongs to several entries (a shared alias): the mention is stored
+    # for each of them, marked so that a reader knows it may be another's.
+    ambiguous: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     found_by: Mapped[str] = mapped_column(String(16), default="poll", server_default="poll")
     # False: kept out of digests and alerts (backfill's default: old news is not news)

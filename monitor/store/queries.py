@@ -13,8 +13,8 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from monitor.digest import HealthNote
 from monitor.display import mask_url, shown
-from monitor.models import Article, DigestRun, Feed, Hit, Item, Story
 from monitor.store import Store
+from monitor.store.models import Article, DigestRun, Feed, Hit, Item, Story
 
 
 def iso(value: datetime | None) -> str | None:

@@ -23,7 +23,7 @@ from sqlalchemy.sql.dml import Update
 
 from monitor.display import mask_url
 from monitor.errors import MonitorError, UsageError
-from monitor.models import Article, Band, Feed, Hit, Item, Page, Story
+from monitor.store.models import Article, Band, Feed, Hit, Item, Page, Story
 
 
 class StoreError(MonitorError):

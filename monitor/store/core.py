@@ -18,8 +18,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor import db
-from monitor.db import (
+from monitor.store import db
+from monitor.store.db import (
     StoreError,
     check_schema,
     compress_page,
@@ -32,7 +32,7 @@ __all__ = ["NewArticle", "Store", "StoreError", "Stored", "StoredArticle", "comp
            "decompress_page", "make_engine", "upgrade"]
 from monitor.dedupe import SAME_STORY, Fingerprint, similarity
 from monitor.feedurl import feed_url
-from monitor.models import Article, BackfillRun, Feed, Hit, Item, Page, Story
+from monitor.store.models import Article, BackfillRun, Feed, Hit, Item, Page, Story
 
 
 @dataclass(frozen=True, slots=True)

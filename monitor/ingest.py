@@ -25,19 +25,19 @@ from monitor.cancel import Cancel
 from monitor.config import Config, FeedConfig
 from monitor.dates import load_parser
 from monitor.dedupe import canonical_url, fingerprint, item_key
+from monitor.deliver import deliver, ensure_schedules, make_alerts
 from monitor.display import mask_url, shown
 from monitor.extract import Extracted, decode_page, extract_page, from_feed
 from monitor.feeds import FeedItem, adapt_interval, body_hash, next_poll, parse_feed
 from monitor.fetch import Fetcher, Response
 from monitor.language import load_model
 from monitor.match import Matcher, Mention
-from monitor.models import Feed
 from monitor.notify import Sender
-from monitor.outbox import deliver, ensure_schedules, make_alerts
 from monitor.render import Renderer
 from monitor.sites import same_site
 from monitor.snippets import excerpt
 from monitor.store import NewArticle, Store
+from monitor.store.models import Feed
 from monitor.watchlist import Watchlist
 
 log = logging.getLogger("monitor.pipeline")

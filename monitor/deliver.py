@@ -24,11 +24,11 @@ from sqlalchemy.exc import IntegrityError
 from monitor.config import Config
 from monitor.config_delivery import ChannelConfig, DigestConfig
 from monitor.digest import Digest, build, cron_trigger, due_window, last_fire
-from monitor.models import Delivery, DigestHit, DigestRun, DigestSchedule, Hit
 from monitor.notify import DeliveryError, Outgoing, Sender
-from monitor.queries import feed_health, hit_rows
 from monitor.render import Rendered, Renderer, email_message
 from monitor.store import Store
+from monitor.store.models import Delivery, DigestHit, DigestRun, DigestSchedule, Hit
+from monitor.store.queries import feed_health, hit_rows
 
 ALERTS = "@alerts"  # the alerts' name in the tables (not a valid digest name)
 LEASE = timedelta(minutes=10)  # a claimed delivery not recorded by then is tried again
