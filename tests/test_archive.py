@@ -15,7 +15,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from monitor.archive import Record, Skipped, files, read
-from tests.conftest import article_html
+from tests.support import article_html
 from tests.test_extract import PARAGRAPHS
 
 

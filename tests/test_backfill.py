@@ -31,7 +31,7 @@ from monitor.store import Store
 from monitor.store.models import BackfillRun, Hit
 from monitor.store.queries import article_rows, hit_rows
 from monitor.watchlist import Watchlist
-from tests.conftest import (
+from tests.support import (
     ROOT,
     Receiver,
     Reply,

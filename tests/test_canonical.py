@@ -24,7 +24,7 @@ from monitor.sites import same_site, site
 from monitor.store import Store
 from monitor.store.queries import article_rows, hit_rows
 from monitor.watchlist import load_watchlists
-from tests.conftest import ROOT, Reply, Server, article_html, rss
+from tests.support import ROOT, Reply, Server, article_html, rss
 from tests.test_pipeline import OTHER, PARAGRAPHS, Clock, config_for, run
 
 SPOOF = [

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
-from tests.conftest import ROOT, Reply, Server, article_html, rss
+from tests.support import ROOT, Reply, Server, article_html, rss
 from tests.test_pipeline import PARAGRAPHS
 
 HIT_KEYS = {"hit_id", "story_id", "watchlist", "entry", "kind", "name", "matched", "score",

@@ -20,7 +20,7 @@ from monitor.scheduler import Daemon
 from monitor.store import NewArticle, Store
 from monitor.store.models import Article, Hit, Item
 from monitor.watchlist import load_watchlists
-from tests.conftest import Reply, Server, article_html, assert_consistent
+from tests.support import Reply, Server, article_html, assert_consistent
 from tests.test_pipeline import config_for, feed_of
 from tests.test_replicas import Clock, together
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.config import ConfigError, load_config, parse_config, parse_duration, parse_size
-from tests.conftest import ROOT, examples
+from tests.support import ROOT, examples
 
 
 def test_the_repository_default_config_is_valid() -> None:

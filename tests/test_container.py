@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT, Server, _free_port
+from tests.support import ROOT, Server, _free_port
 from tests.test_pipeline import one_article_feed
 
 DOCKERFILE = ROOT / "Dockerfile"

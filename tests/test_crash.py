@@ -22,7 +22,7 @@ from monitor.config import load_config
 from monitor.ingest import utc_now
 from monitor.store import Store
 from monitor.store.models import Delivery, DigestHit, DigestRun, Hit, Story
-from tests.conftest import ROOT, Receiver, Reply, Server, article_html, assert_consistent
+from tests.support import ROOT, Receiver, Reply, Server, article_html, assert_consistent
 from tests.test_pipeline import OTHER, PARAGRAPHS, feed_of
 
 FEEDS, ITEMS = 8, 4

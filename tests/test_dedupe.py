@@ -7,7 +7,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from monitor.dedupe import canonical_url, content_hash, fingerprint, item_key, similarity
-from tests.conftest import examples
+from tests.support import examples
 
 BASE = "https://example.com/world/2024/06/19/putin-pyongyang"
 
@@ -107,10 +107,10 @@ def test_property_tests_are_reproducible_in_ci(env: dict[str, str], profile: str
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from tests.support import ROOT
 
     clean = {k: v for k, v in os.environ.items() if k not in ("CI", "HYPOTHESIS_PROFILE")}
-    code = ("import tests.conftest as c; from hypothesis import settings as s; "
+    code = ("import tests.support as c; from hypothesis import settings as s; "
             "print(s.get_current_profile_name(), s.default.derandomize, c.examples(10))")
     out = subprocess.run([sys.executable, "-c", code], env={**clean, **env}, cwd=ROOT,
                          capture_output=True, text=True, check=True).stdout.split()

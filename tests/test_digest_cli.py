@@ -16,7 +16,7 @@ from monitor.config_delivery import AlertsConfig, ChannelConfig
 from monitor.ingest import Context, cycle, sync_feeds
 from monitor.store import Store
 from monitor.watchlist import load_watchlists
-from tests.conftest import Receiver, Reply, Server, article_html
+from tests.support import Receiver, Reply, Server, article_html
 from tests.test_outbox import add_story
 from tests.test_pipeline import OTHER, PARAGRAPHS, Clock, config_for, feed_of
 

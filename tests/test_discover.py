@@ -25,7 +25,7 @@ from monitor.sources.discover import (
     robots_url,
 )
 from monitor.sources.sitemap import Fetch, Fetched, follow_index, parse_sitemap
-from tests.conftest import ROOT, Reply, Server, rss
+from tests.support import ROOT, Reply, Server, rss
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "pages"
 SM = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 from monitor.extract import decode_page, extract_page, page_metadata
-from tests.conftest import article_html
+from tests.support import article_html
 
 PARAGRAPHS = [
     "Russian President Vladimir Putin arrived in Pyongyang early on Wednesday for a visit "

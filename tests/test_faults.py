@@ -18,7 +18,7 @@ import pytest
 from monitor.config import Config, FeedConfig
 from monitor.store import Store
 from monitor.store.queries import article_rows, feed_rows, hit_rows
-from tests.conftest import Reply, Server, _free_port, article_html, assert_consistent, rss
+from tests.support import Reply, Server, _free_port, article_html, assert_consistent, rss
 from tests.test_pipeline import PARAGRAPHS, Clock, config_for, one_article_feed, run
 
 
@@ -296,7 +296,7 @@ def test_postgresql_restarting_mid_cycle_loses_nothing(server: Server, clock: Cl
     from monitor.ingest import sync_feeds
     from monitor.scheduler import Daemon
     from monitor.watchlist import load_watchlists
-    from tests.conftest import Proxy, _postgres_or_skip
+    from tests.support import Proxy, _postgres_or_skip
 
     url = _postgres_or_skip()
     proxy = Proxy(("127.0.0.1", 5432))

@@ -23,7 +23,7 @@ from monitor.feeds import (
     to_opml,
 )
 from monitor.snippets import snippet
-from tests.conftest import examples, rss
+from tests.support import examples, rss
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"

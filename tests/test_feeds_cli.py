@@ -16,7 +16,7 @@ from monitor.health import Metrics
 from monitor.ingest import sync_feeds, utc_now
 from monitor.store import Store
 from monitor.store.db import make_engine, upgrade
-from tests.conftest import ROOT, Reply, Server, article_html
+from tests.support import ROOT, Reply, Server, article_html
 from tests.test_pipeline import OTHER, PARAGRAPHS, feed_of
 
 

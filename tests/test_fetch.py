@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from monitor.config import FetchConfig
 from monitor.fetch import Fetcher, Response, retry_after_seconds
 from monitor.netguard import Policy, is_public
-from tests.conftest import Reply, Server
+from tests.support import Reply, Server
 
 OPEN = FetchConfig(timeout=2.0, max_bytes=100_000, allow_private_addresses=True)
 CLOSED = FetchConfig(timeout=2.0, max_bytes=100_000)

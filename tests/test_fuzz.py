@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from monitor import normalize
-from tests.conftest import ROOT, rss
+from tests.support import ROOT, rss
 
 RUNS = int(os.environ.get("MONITOR_FUZZ_RUNS", "4000"))
 # In CI (CI=true) libFuzzer's seed is fixed, so a run explores the same inputs every time.

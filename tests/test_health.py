@@ -23,7 +23,7 @@ from monitor.health import HttpServer
 from monitor.scheduler import Daemon
 from monitor.store import Store
 from monitor.watchlist import load_watchlists
-from tests.conftest import ROOT, Proxy, Server, _free_port, _postgres_or_skip
+from tests.support import ROOT, Proxy, Server, _free_port, _postgres_or_skip
 from tests.test_pipeline import config_for, one_article_feed
 
 

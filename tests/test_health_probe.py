@@ -9,7 +9,7 @@ import json
 import pytest
 
 from monitor.cli import main
-from tests.conftest import Reply, Server
+from tests.support import Reply, Server
 
 OK = json.dumps({"status": "ok", "checks": {"scheduler": "ok", "database": "ok",
                                             "poll": "ok"}, "last_cycle": None}).encode()
@@ -54,7 +54,7 @@ def test_healthy_only_when_the_answer_is_the_health_json_with_status_ok(
 
 
 def test_nothing_listening_is_unhealthy(capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.conftest import _free_port
+    from tests.support import _free_port
 
     assert main(["health", "--url", f"http://127.0.0.1:{_free_port()}/healthz"]) == 1
     assert "no answer from" in capsys.readouterr().out

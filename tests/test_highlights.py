@@ -19,7 +19,7 @@ from monitor.snippets import excerpt
 from monitor.store import Store
 from monitor.store.db import make_engine, upgrade
 from monitor.store.queries import hit_rows
-from tests.conftest import Reply, Server, rss
+from tests.support import Reply, Server, rss
 
 SENTENCE = ("Russia, the UN and the US condemned the launch in August and the custody of "
             "Russian nationals.")

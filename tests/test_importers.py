@@ -14,7 +14,7 @@ from monitor.errors import UsageError
 from monitor.importers import import_list, to_yaml
 from monitor.importers.common import natural_order
 from monitor.watchlist import Entry, Watchlist, parse_watchlist
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 DATA = ROOT / "tests" / "data" / "lists"
 CORPUS = ROOT.parent / "shared" / "corpus" / "watchlists"

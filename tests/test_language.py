@@ -6,7 +6,7 @@ import pytest
 
 from monitor.extract import decode_page, extract_page, from_feed
 from monitor.language import MIN_CONTRADICTING_TEXT, language_code, resolve_language
-from tests.conftest import article_html
+from tests.support import article_html
 
 ZULU = ("UMongameli uCyril Ramaphosa uthe uhulumeni uzoqhubeka nokusiza imindeni ethintekile "
         "ngezikhukhula ezihlasele isifundazwe saKwaZulu-Natal. Uthe izinkulungwane zabantu "

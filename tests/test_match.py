@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from monitor import normalize
 from monitor.match import Matcher, Mention
 from monitor.watchlist import Watchlist
-from tests.conftest import examples, watchlist_from_yaml
+from tests.support import examples, watchlist_from_yaml
 
 WATCHLIST = """
 watchlist: test

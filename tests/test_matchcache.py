@@ -15,7 +15,7 @@ from monitor import matchcache
 from monitor.cachedir import cache_dir, read_private, write_private
 from monitor.match import Matcher
 from monitor.normalize import fold_text
-from tests.conftest import ROOT, watchlist_from_yaml
+from tests.support import ROOT, watchlist_from_yaml
 
 LIST = """watchlist: t
 entries:

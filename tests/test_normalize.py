@@ -21,7 +21,7 @@ from monitor.normalize import (
     near,
     token_set,
 )
-from tests.conftest import examples
+from tests.support import examples
 
 needs_c = pytest.mark.skipif(not normalize.SPEEDUPS,
                              reason="monitor._fold is not built (no C compiler when installed)")

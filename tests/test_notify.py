@@ -28,7 +28,7 @@ from monitor.notify import (
     write_files,
 )
 from monitor.render import Rendered, email_message
-from tests.conftest import SMTP_PASSWORD, SMTP_USER, Mailbox, Receiver, _free_port
+from tests.support import SMTP_PASSWORD, SMTP_USER, Mailbox, Receiver, _free_port
 
 NOW = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
 SECRET = "webhook-secret"

@@ -28,7 +28,7 @@ from monitor.notify import Outgoing, Sender, verify
 from monitor.render import Renderer
 from monitor.store import NewArticle, Store
 from monitor.store.models import DigestHit, DigestRun, Hit
-from tests.conftest import SMTP_PASSWORD, SMTP_USER, Mailbox, Receiver
+from tests.support import SMTP_PASSWORD, SMTP_USER, Mailbox, Receiver
 
 SECRET = "hook-secret"
 WORDS = (

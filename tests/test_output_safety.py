@@ -16,7 +16,7 @@ import pytest
 
 from monitor.cli import main
 from monitor.display import csv_cell, json_line, mask_url, mask_urls, safe
-from tests.conftest import Reply, Server, rss
+from tests.support import Reply, Server, rss
 
 HOSTILE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 WATCHLIST = """watchlist: desk

@@ -13,7 +13,7 @@ from monitor.ingest import Context, Summary, poll, sync_feeds
 from monitor.store import Store
 from monitor.store.queries import article_rows, feed_rows, hit_rows
 from monitor.watchlist import load_watchlists
-from tests.conftest import ROOT, Reply, Server, article_html, rss
+from tests.support import ROOT, Reply, Server, article_html, rss
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 PARAGRAPHS = [

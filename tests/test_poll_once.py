@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
-from tests.conftest import ROOT, Reply, Server, article_html, rss
+from tests.support import ROOT, Reply, Server, article_html, rss
 
 
 def test_poll_once_exits_1_when_every_feed_failed_and_says_each_error_once(

@@ -16,7 +16,7 @@ from monitor.config import FeedConfig
 from monitor.feeds import JITTER, MIN_POLL, adapt_interval
 from monitor.store import Store
 from monitor.store.models import Item
-from tests.conftest import Reply, Request, Server, rss
+from tests.support import Reply, Request, Server, rss
 from tests.test_pipeline import Clock, config_for, run
 
 HOUR = 3600.0

@@ -10,7 +10,7 @@ import pytest
 
 from monitor.match import Matcher
 from monitor.precision import LOWER_CASE_WORD, NOT_PLAIN, PLAIN_WORD, plainness, sentence
-from tests.conftest import ROOT, watchlist_from_yaml
+from tests.support import ROOT, watchlist_from_yaml
 
 LIST = """
 watchlist: t

@@ -52,7 +52,7 @@ from monitor.query.nodes import (
 )
 from monitor.query.ruleset import QuerySet, requirements
 from monitor.watchlist import Watchlist
-from tests.conftest import watchlist_from_yaml
+from tests.support import watchlist_from_yaml
 
 # --- parsing: the precedence table ---------------------------------------------------------
 
@@ -747,7 +747,7 @@ def test_fts5_candidates_include_every_match(matcher: Matcher, entries: EntryInd
 def postgres() -> Iterator[object]:
     from sqlalchemy import create_engine
 
-    from tests.conftest import _postgres_or_skip
+    from tests.support import _postgres_or_skip
 
     engine = create_engine(_postgres_or_skip())
     yield engine

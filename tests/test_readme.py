@@ -14,7 +14,7 @@ import pytest
 import time_machine
 
 from monitor.cli import main
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

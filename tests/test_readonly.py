@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, inspect, text
 from monitor.cli import main
 from monitor.store import Store
 from monitor.store.db import StoreError, make_engine, upgrade
-from tests.conftest import ROOT, Server, _postgres_or_skip
+from tests.support import ROOT, Server, _postgres_or_skip
 from tests.test_container import READ_ONLY
 from tests.test_pipeline import one_article_feed
 

@@ -21,7 +21,7 @@ from monitor.scheduler import LEASE, Daemon
 from monitor.store import Store
 from monitor.store.models import Article, DigestRun, Hit
 from monitor.watchlist import load_watchlists
-from tests.conftest import Reply, Server, article_html
+from tests.support import Reply, Server, article_html
 from tests.test_pipeline import PARAGRAPHS, config_for, feed_of
 
 FEEDS = 24

@@ -25,7 +25,7 @@ from monitor.scheduler import Daemon
 from monitor.store import Store
 from monitor.store.queries import article_rows
 from monitor.watchlist import load_watchlists
-from tests.conftest import ROOT, Receiver, Reply, Server, assert_consistent, rss
+from tests.support import ROOT, Receiver, Reply, Server, assert_consistent, rss
 from tests.test_pipeline import config_for, one_article_feed
 
 

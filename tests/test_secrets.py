@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
-from tests.conftest import ROOT, Server, _free_port
+from tests.support import ROOT, Server, _free_port
 from tests.test_pipeline import one_article_feed
 
 SMTP_SECRET = "smtp-pass-Q7x1"

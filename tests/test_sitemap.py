@@ -23,7 +23,7 @@ from monitor.sources.sitemap import (
     inflate,
     parse_sitemap,
 )
-from tests.conftest import examples
+from tests.support import examples
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 SM = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'

@@ -10,7 +10,7 @@ from monitor.match import Matcher
 from monitor.normalize import fold
 from monitor.translit import orders, spellings, to_cyrillic, variants
 from monitor.watchlist import Entry, Watchlist
-from tests.conftest import ROOT, watchlist_from_yaml
+from tests.support import ROOT, watchlist_from_yaml
 
 PUTIN = Watchlist("t", (Entry("putin", "actor", "Vladimir Putin", ("Putin",), "RU"),))
 SPELLINGS = ROOT / "tests" / "data" / "putin_spellings.tsv"

@@ -16,7 +16,7 @@ from monitor.watchlist import (
     parse_watchlist,
     shared_aliases,
 )
-from tests.conftest import examples
+from tests.support import examples
 
 
 def problems(text: str) -> list[str]:

@@ -35,7 +35,7 @@ from monitor.web.app import create_app
 from monitor.web.auth import LoginLimiter, hash_password
 from monitor.web.data import StoreData
 from monitor.web.security import FRAMED_CSP, PAGE_CSP, safe_next
-from tests.conftest import Receiver, Reply, Server, article_html, rss
+from tests.support import Receiver, Reply, Server, article_html, rss
 from tests.test_pipeline import config_for
 
 SCRIPT_TITLE = "<script>alert('x')</script> Putin in Pyongyang"
@@ -676,7 +676,7 @@ def test_paging_cursors_round_trip() -> None:
 def test_watchlists_are_read_again_when_a_file_changes(filled: Filled, tmp_path: Path) -> None:
     import shutil
 
-    from tests.conftest import ROOT
+    from tests.support import ROOT
 
     folder = tmp_path / "lists"
     shutil.copytree(ROOT / "watchlists", folder)

@@ -24,7 +24,7 @@ import pytest
 from monitor.cli import main
 from monitor.store import Store
 from monitor.web.auth import hash_password
-from tests.conftest import ROOT, Receiver, Server, _free_port
+from tests.support import ROOT, Receiver, Server, _free_port
 from tests.test_web import FEED_NAME, PASSWORD, SCRIPT_TITLE, article_pages
 
 CHROMIUM = "/usr/bin/chromium"
