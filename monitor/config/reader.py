@@ -152,9 +152,10 @@ class Reader:
         for key, line in getattr(data, "duplicates", ()):
             self.at(line, f"'{key}' is given twice", where, str(key))
         for key in data:
-            if key not in allowed:
-                self.add(data, str(key), f"unknown {self.noun}{did_you_mean(key, allowed)}; "
-                         f"allowed: {', '.join(allowed)}", where)
+            if key not in allowed:  # the key as written: `1:` or `true:` has its line too
+                line = getattr(data, "key_lines", {}).get(key, getattr(data, "line", None))
+                self.at(line, f"unknown {self.noun}{did_you_mean(key, allowed)}; "
+                        f"allowed: {', '.join(allowed)}", where, str(key))
 
     def duration(self, data: Any, key: str, default: float, where: str | None = None) -> float:
         if key not in data:
