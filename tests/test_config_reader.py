@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+import monitor.matchcache as matchcache
 from monitor.config import ConfigError, parse_config
 from monitor.config.reader import LineMap, Reader, parse_yaml
 from monitor.watchlist import parse_watchlist
@@ -38,3 +41,11 @@ def test_a_key_that_is_not_text_keeps_its_line() -> None:
     reader = Reader("f.yaml")
     reader.keys(data, ("a",), None)
     assert [str(p) for p in reader.problems] == ["f.yaml:3: field '3': unknown key; allowed: a"]
+
+
+def test_a_change_to_the_reader_is_a_matcher_cache_miss() -> None:
+    """The watchlists are read with the reader's YAML loader (its booleans, its lines), so
+    the compiled-matcher cache's key covers its source like watchlist.py's."""
+    here = Path(matchcache.__file__).parent
+    assert "config/reader.py" in matchcache._CODE
+    assert all((here / name).is_file() for name in matchcache._CODE)
