@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, insert, or_, select, t
 from sqlalchemy.exc import IntegrityError
 
 from monitor.config import Config
-from monitor.config_delivery import ChannelConfig, DigestConfig
+from monitor.config.delivery import ChannelConfig, DigestConfig
 from monitor.digest import Digest, build, cron_trigger, due_window, last_fire
 from monitor.notify import DeliveryError, Outgoing, Sender
 from monitor.render import Rendered, Renderer, email_message

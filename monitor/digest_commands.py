@@ -12,7 +12,7 @@ from sqlalchemy import select
 from monitor import deliver as outbox
 from monitor.commands import _config, _opened, parse_since, write_output
 from monitor.config import Config
-from monitor.config_delivery import DigestConfig
+from monitor.config.delivery import DigestConfig
 from monitor.digest import Digest, cron_trigger, fire_after
 from monitor.display import json_line, safe, shown
 from monitor.errors import UsageError, did_you_mean

@@ -38,7 +38,8 @@ KEEP = 16
 _MAGIC = b"monitor-matcher\n"
 _FORMAT = 1
 _CODE = ("match.py", "typos.py", "normalize.py", "precision.py", "wordlists.py",
-         "watchlist.py", "countries.py", "translit.py", "inflect.py", "matchcache.py")
+         "watchlist.py", "config/reader.py", "countries.py", "translit.py", "inflect.py",
+         "matchcache.py")  # config/reader.py: the YAML loader the watchlists are read with
 _PACKAGES = ("wordfreq", "babel", "pycountry", "anyascii", "ahocorasick_rs", "PyStemmer")
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import httpx
 
 from monitor import __version__
-from monitor.config_delivery import ChannelConfig, SmtpConfig, shown_url
+from monitor.config.delivery import ChannelConfig, SmtpConfig, shown_url
 from monitor.errors import MonitorError
 from monitor.netguard import Policy, blocked_reason, sync_transport
 

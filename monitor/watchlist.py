@@ -1,4 +1,5 @@
-"""Watchlists: the YAML format, loading, and a checker that reports every problem.
+"""Watchlists: the YAML format, and loading that reports every problem (through the one
+validating reader, ``monitor.config.reader``).
 
 Format (names are stable; see README):
 
@@ -31,10 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from monitor.config.reader import LineMap, Reader, parse_yaml
 from monitor.countries import is_country_code
-from monitor.errors import Problem, WatchlistError, did_you_mean
+from monitor.errors import Problem, WatchlistError
 from monitor.normalize import fold
 
 KINDS = ("actor", "country", "organization", "treaty", "topic", "place", "vessel", "aircraft",
@@ -107,167 +107,92 @@ class Watchlist:
         raise KeyError(entry_id)
 
 
-# --- YAML with line numbers -------------------------------------------------------------
-
-
-class _Map(dict[Any, Any]):
-    line: int = 0
-    key_lines: dict[Any, int]
-    duplicates: list[tuple[Any, int]]
-
-
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """SafeLoader that remembers lines, reports duplicate keys, and reads only true/false
-    as booleans (so `country: NO` is Norway, not False).  libyaml's parser where PyYAML
-    has it (four times faster on a 10,000-entry list); its marks give the same lines."""
-
-
-def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
-    loader.flatten_mapping(node)
-    out = _Map()
-    out.line = node.start_mark.line + 1
-    out.key_lines, out.duplicates = {}, []
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        line = key_node.start_mark.line + 1
-        try:
-            hash(key)
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                None, None, "a key must be a name, not a list or a mapping",
-                key_node.start_mark) from None
-        if key in out:
-            out.duplicates.append((key, line))
-        out[key] = loader.construct_object(value_node, deep=True)
-        out.key_lines[key] = line
-    return out
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-def parse_yaml(text: str, path: str) -> tuple[Any, list[Problem]]:
-    """Parse YAML keeping line numbers; a syntax error becomes a Problem, not an exception."""
-    try:
-        return yaml.load(text, Loader=_Loader), []  # _Loader is a SafeLoader
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        reason = getattr(exc, "problem", None) or str(exc)
-        return None, [Problem(path, line, f"not valid YAML: {reason}")]
-
-
 # --- validation ---------------------------------------------------------------------------
 
 
-class _Checker:
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.problems: list[Problem] = []
+def _strings(reader: Reader, data: LineMap, key: str, entry: str) -> tuple[str, ...]:
+    """A string or a list of strings, each with a letter or a digit once folded."""
+    value = data.get(key)
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        reader.add(data, key, "must be a list of strings", entry)
+        return ()
+    out = []
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            reader.add(data, key, f"{item!r} is not a non-empty string", entry)
+        elif not fold(item):
+            reader.add(data, key, f"{item!r} has no letters or digits", entry)
+        else:
+            out.append(item.strip())
+    return tuple(out)
 
-    def add(self, line: int | None, message: str, entry: str | None = None,
-            fld: str | None = None) -> None:
-        self.problems.append(Problem(self.path, line, message, entry, fld))
 
-    def unknown_keys(self, data: _Map, allowed: tuple[str, ...], entry: str | None) -> None:
-        for key, line in data.duplicates:
-            self.add(line, f"'{key}' is given twice", entry, str(key))
-        for key in data:
-            if key not in allowed:
-                self.add(data.key_lines.get(key, data.line),
-                         f"unknown field{did_you_mean(key, allowed)}; "
-                         f"allowed: {', '.join(allowed)}", entry, str(key))
-
-    def strings(self, data: _Map, key: str, entry: str) -> tuple[str, ...]:
-        value = data.get(key)
-        line = data.key_lines.get(key, data.line)
-        if value is None:
-            return ()
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list):
-            self.add(line, "must be a list of strings", entry, key)
-            return ()
-        out = []
-        for item in value:
-            if not isinstance(item, str) or not item.strip():
-                self.add(line, f"{item!r} is not a non-empty string", entry, key)
-            elif not fold(item):
-                self.add(line, f"{item!r} has no letters or digits", entry, key)
-            else:
-                out.append(item.strip())
-        return tuple(out)
-
-    def fuzzy(self, data: _Map, entry: str | None, default: int | None) -> int | None:
-        if "fuzzy" not in data:
-            return default
-        value, line = data["fuzzy"], data.key_lines["fuzzy"]
-        if value is False:
-            return None
-        if value is True:
-            return DEFAULT_FUZZY
-        if isinstance(value, int) and 0 <= value <= 100:
-            return value
-        self.add(line, f"{value!r} must be a number from 0 to 100, or false", entry, "fuzzy")
+def _fuzzy(reader: Reader, data: LineMap, entry: str | None, default: int | None
+           ) -> int | None:
+    """``fuzzy:`` as a minimum similarity: 0-100, true (the default one) or false (exact)."""
+    if "fuzzy" not in data:
         return default
+    value = data["fuzzy"]
+    if value is False:
+        return None
+    if value is True:
+        return DEFAULT_FUZZY
+    if isinstance(value, int) and 0 <= value <= 100:
+        return value
+    reader.add(data, "fuzzy", f"{value!r} must be a number from 0 to 100, or false", entry)
+    return default
 
 
-def _label(data: _Map, index: int) -> str:
+def _label(data: LineMap, index: int) -> str:
     """How problems name an entry: its id, or its position when the id is unusable."""
     raw_id = data.get("id")
     return raw_id if isinstance(raw_id, str) and raw_id else f"#{index + 1}"
 
 
-def _entry(check: _Checker, data: Any, index: int, default_fuzzy: int | None,
+def _entry(reader: Reader, data: Any, index: int, default_fuzzy: int | None,
            line: int) -> Entry | None:
-    if not isinstance(data, _Map):
-        check.add(line, f"entry #{index + 1} must be a mapping (id: ..., kind: ..., name: ...)")
+    if not isinstance(data, LineMap):
+        reader.at(line, f"entry #{index + 1} must be a mapping (id: ..., kind: ..., name: ...)")
         return None
     raw_id = data.get("id")
     label = _label(data, index)
-    check.unknown_keys(data, _ENTRY_KEYS, label)
-    lines = data.key_lines
+    reader.keys(data, _ENTRY_KEYS, label)
     ok = True
     if not isinstance(raw_id, str) or not _ID.fullmatch(raw_id):
-        check.add(lines.get("id", data.line), f"id {raw_id!r} is missing or not of the form "
-                  "[a-z0-9-]+ (lower-case letters, digits, hyphens)", label, "id")
+        reader.add(data, "id", f"id {raw_id!r} is missing or not of the form [a-z0-9-]+ "
+                   "(lower-case letters, digits, hyphens)", label)
         ok = False
     kind = data.get("kind")
     if kind not in KINDS:
-        check.add(lines.get("kind", data.line), f"kind {kind!r} is unknown; use one of "
-                  f"{', '.join(KINDS)}", label, "kind")
+        reader.add(data, "kind", f"kind {kind!r} is unknown; use one of {', '.join(KINDS)}",
+                   label)
         ok = False
     name = data.get("name")
     if not isinstance(name, str) or not name.strip() or not fold(name):
-        check.add(lines.get("name", data.line), "name is missing or empty", label, "name")
+        reader.add(data, "name", "name is missing or empty", label)
         ok = False
     country = data.get("country")
     if country is not None and (not isinstance(country, str) or not is_country_code(country)):
-        check.add(lines.get("country", data.line), f"{country!r} is not an ISO 3166 alpha-2 "
-                  "country code (e.g. RU, KP, VN)", label, "country")
+        reader.add(data, "country", f"{country!r} is not an ISO 3166 alpha-2 country code "
+                   "(e.g. RU, KP, VN)", label)
         ok = False
-    for flag in ("case_sensitive",):
-        if flag in data and not isinstance(data[flag], bool):
-            check.add(lines[flag], "must be true or false", label, flag)
-            ok = False
+    if "case_sensitive" in data and not isinstance(data["case_sensitive"], bool):
+        reader.add(data, "case_sensitive", "must be true or false", label)
+        ok = False
     priority = data.get("priority", "normal")
     if priority not in PRIORITIES:
-        check.add(lines.get("priority", data.line), f"{priority!r} must be normal or high",
-                  label, "priority")
+        reader.add(data, "priority", f"{priority!r} must be normal or high", label)
         ok = False
-    aliases = check.strings(data, "aliases", label)
-    weak = check.strings(data, "weak_aliases", label)
-    context = check.strings(data, "context", label) if "context" in data else None
-    exclude = check.strings(data, "exclude", label)
-    requires = check.strings(data, "requires", label)
-    fuzzy = check.fuzzy(data, label, default_fuzzy)
+    aliases = _strings(reader, data, "aliases", label)
+    weak = _strings(reader, data, "weak_aliases", label)
+    context = _strings(reader, data, "context", label) if "context" in data else None
+    exclude = _strings(reader, data, "exclude", label)
+    requires = _strings(reader, data, "requires", label)
+    fuzzy = _fuzzy(reader, data, label, default_fuzzy)
     if not ok:
         return None
     return Entry(
@@ -321,44 +246,44 @@ def parse_watchlist(text: str, path: str) -> tuple[Watchlist | None, list[Proble
     data, problems = parse_yaml(text, path)
     if problems:
         return None, problems
-    check = _Checker(path)
-    if not isinstance(data, _Map):
-        check.add(1, "a watchlist must be a mapping with 'watchlist' and 'entries'")
-        return None, check.problems
-    check.unknown_keys(data, _TOP_KEYS, None)
+    reader = Reader(path, noun="field")
+    if not isinstance(data, LineMap):
+        reader.at(1, "a watchlist must be a mapping with 'watchlist' and 'entries'")
+        return None, reader.problems
+    reader.keys(data, _TOP_KEYS, None)
     name = data.get("watchlist")
     if not isinstance(name, str) or not _WATCHLIST_NAME.fullmatch(name):
-        check.add(data.key_lines.get("watchlist", 1), f"'watchlist' {name!r} is missing or "
+        reader.at(data.key_lines.get("watchlist", 1), f"'watchlist' {name!r} is missing or "
                   "not a name of letters, digits, '.', '_' or '-'", None, "watchlist")
-    defaults = data.get("defaults") or _Map()
+    defaults = data.get("defaults") or LineMap()
     default_fuzzy: int | None = DEFAULT_FUZZY
-    if not isinstance(defaults, _Map):
-        check.add(data.key_lines.get("defaults"), "must be a mapping", None, "defaults")
+    if not isinstance(defaults, LineMap):
+        reader.at(data.key_lines.get("defaults"), "must be a mapping", None, "defaults")
     else:
         if defaults:
-            check.unknown_keys(defaults, _DEFAULT_KEYS, None)
-        default_fuzzy = check.fuzzy(defaults, None, DEFAULT_FUZZY)
+            reader.keys(defaults, _DEFAULT_KEYS, None)
+        default_fuzzy = _fuzzy(reader, defaults, None, DEFAULT_FUZZY)
     raw_entries = data.get("entries")
     entries: list[Entry] = []
     if not isinstance(raw_entries, list) or not raw_entries:
-        check.add(data.key_lines.get("entries", 1), "'entries' must be a non-empty list",
+        reader.at(data.key_lines.get("entries", 1), "'entries' must be a non-empty list",
                   None, "entries")
     else:
         seen: dict[str, int | None] = {}
         for index, raw in enumerate(raw_entries):
-            line = raw.line if isinstance(raw, _Map) else data.key_lines["entries"]
-            entry = _entry(check, raw, index, default_fuzzy, line)
+            line = raw.line if isinstance(raw, LineMap) else data.key_lines["entries"]
+            entry = _entry(reader, raw, index, default_fuzzy, line)
             if entry is None:
                 continue
             if entry.id in seen:
-                check.add(entry.line, f"duplicate id (first used on line {seen[entry.id]})",
+                reader.at(entry.line, f"duplicate id (first used on line {seen[entry.id]})",
                           entry.id, "id")
                 continue
             seen[entry.id] = entry.line
             entries.append(entry)
     description = data.get("description") or ""
-    if check.problems:
-        return None, check.problems
+    if reader.problems:
+        return None, reader.problems
     return Watchlist(str(name), tuple(entries), str(description), path), []
 
 

@@ -106,7 +106,7 @@ def test_rematch_with_notify_marks_hits_for_the_next_digest(store: Store) -> Non
 def test_backfill_hits_reach_the_next_digest_only_with_notify(
         store: Store, receiver: Receiver, notify: bool) -> None:
     from monitor.config import Config
-    from monitor.config_delivery import ChannelConfig, DigestConfig
+    from monitor.config.delivery import ChannelConfig, DigestConfig
     from monitor.deliver import deliver, ensure_schedules, run_digests
     from monitor.render import Renderer
 

@@ -12,7 +12,7 @@ import pytest
 import time_machine
 
 from monitor.cli import main
-from monitor.config_delivery import AlertsConfig, ChannelConfig
+from monitor.config.delivery import AlertsConfig, ChannelConfig
 from monitor.ingest import Context, cycle, sync_feeds
 from monitor.store import Store
 from monitor.watchlist import load_watchlists

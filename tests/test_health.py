@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
-from monitor.config_delivery import ChannelConfig, DigestConfig
+from monitor.config.delivery import ChannelConfig, DigestConfig
 from monitor.health import HttpServer
 from monitor.scheduler import Daemon
 from monitor.store import Store

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config_delivery import ChannelConfig, SmtpConfig, shown_url
+from monitor.config.delivery import ChannelConfig, SmtpConfig, shown_url
 from monitor.netguard import Policy
 from monitor.notify import (
     DeliveryError,

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from monitor.config import Config
-from monitor.config_delivery import (
+from monitor.config.delivery import (
     AlertsConfig,
     ChannelConfig,
     DeliveryConfig,

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from monitor.config import Config
-from monitor.config_delivery import ChannelConfig, DigestConfig
+from monitor.config.delivery import ChannelConfig, DigestConfig
 from monitor.ingest import sync_feeds
 from monitor.scheduler import LEASE, Daemon
 from monitor.store import Store

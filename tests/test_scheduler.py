@@ -19,7 +19,7 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from monitor.config import FeedConfig
-from monitor.config_delivery import ChannelConfig, DigestConfig
+from monitor.config.delivery import ChannelConfig, DigestConfig
 from monitor.ingest import Summary, sync_feeds
 from monitor.scheduler import Daemon
 from monitor.store import Store

@@ -24,8 +24,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from monitor.config import Config, FeedConfig
-from monitor.config_delivery import ChannelConfig, DigestConfig
-from monitor.config_web import WebConfig, WebUser
+from monitor.config.delivery import ChannelConfig, DigestConfig
+from monitor.config.web import WebConfig, WebUser
 from monitor.health import health_routes
 from monitor.scheduler import Daemon
 from monitor.store import Store

@@ -29,7 +29,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from monitor.config_web import WebConfig
+from monitor.config.web import WebConfig
 from monitor.ingest import utc_now
 from monitor.web import api, pages
 from monitor.web.auth import Guard, LoginLimiter, Mode, access_mode, machine_path

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from monitor.config_web import WebConfig, WebUser
+from monitor.config.web import WebConfig, WebUser
 from monitor.health import bearer_matches
 from monitor.web.security import is_loopback
 

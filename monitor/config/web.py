@@ -1,4 +1,4 @@
-"""The web part of the configuration (config.py holds the rest of the one model):
+"""The web part of the configuration (monitor.config holds the rest of the one model):
 
     web:
       enabled: true                       # false: the server answers /healthz and /metrics only
@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 from argon2 import extract_parameters
 from argon2.exceptions import InvalidHashError
 
-from monitor.config_delivery import _secret
+from monitor.config.delivery import _secret
 
 if TYPE_CHECKING:
-    from monitor.config import _Reader
+    from monitor.config.reader import Reader
 
 _WEB_KEYS = ("enabled", "auth", "secret_env", "secret_file", "trusted_proxies",
              "metrics_token_env", "metrics_token_file")
@@ -57,7 +57,7 @@ class WebConfig:
         return bool(self.users or self.token)
 
 
-def parse_web(reader: _Reader, data: Any, env: dict[str, str], base: Path) -> WebConfig:
+def parse_web(reader: Reader, data: Any, env: dict[str, str], base: Path) -> WebConfig:
     if data is None:
         return WebConfig()
     if data is False:
@@ -74,7 +74,7 @@ def parse_web(reader: _Reader, data: Any, env: dict[str, str], base: Path) -> We
         metrics_token=_long_secret(reader, data, "metrics_token", "web", env, base))
 
 
-def _long_secret(reader: _Reader, data: dict[str, Any], name: str, where: str,
+def _long_secret(reader: Reader, data: dict[str, Any], name: str, where: str,
                  env: dict[str, str], base: Path) -> str | None:
     value = _secret(reader, data, name, where, env, base)
     if value is not None and len(value) < MIN_SECRET:
@@ -85,7 +85,7 @@ def _long_secret(reader: _Reader, data: dict[str, Any], name: str, where: str,
     return value
 
 
-def _auth(reader: _Reader, data: Any, env: dict[str, str], base: Path
+def _auth(reader: Reader, data: Any, env: dict[str, str], base: Path
           ) -> tuple[tuple[WebUser, ...], str | None]:
     if data is None:
         return (), None
@@ -114,7 +114,7 @@ def _auth(reader: _Reader, data: Any, env: dict[str, str], base: Path
     return tuple(users), token
 
 
-def _user(reader: _Reader, data: Any, where: str) -> WebUser | None:
+def _user(reader: Reader, data: Any, where: str) -> WebUser | None:
     if not isinstance(data, dict):
         reader.add(data, None, "a user is a mapping {name, password_hash}", where)
         return None
@@ -138,7 +138,7 @@ def _user(reader: _Reader, data: Any, where: str) -> WebUser | None:
     return WebUser(name, hashed)
 
 
-def _proxies(reader: _Reader, data: dict[str, Any]) -> tuple[str, ...]:
+def _proxies(reader: Reader, data: dict[str, Any]) -> tuple[str, ...]:
     raw = data.get("trusted_proxies") or []
     if isinstance(raw, str):
         raw = [raw]

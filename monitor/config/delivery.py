@@ -34,7 +34,7 @@ from monitor.errors import did_you_mean
 from monitor.watchlist import KINDS
 
 if TYPE_CHECKING:
-    from monitor.config import _Reader
+    from monitor.config.reader import Reader as _Reader
 
 _SMTP_KEYS = ("host", "port", "security", "username", "password_env", "password_file", "from",
               "timeout", "ca_file")
@@ -221,7 +221,7 @@ def _channel(reader: _Reader, data: Any, where: str, base: Path, env: dict[str, 
     if kind == "webhook":
         reader.keys(spec, ("url", "secret_env", "secret_file", "format",
                            "allow_private_addresses"), where)
-        from monitor.config import check_url
+        from monitor.config.reader import check_url
 
         problem = check_url(spec.get("url"))
         if problem:

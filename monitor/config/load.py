@@ -1,4 +1,4 @@
-"""One configuration model (monitor.yaml): defaults, types and validation, checked at start-up.
+"""Reading monitor.yaml: defaults, types and validation, checked at start-up.
 
     database: sqlite:///data/monitor.db     # MONITOR_DATABASE_URL overrides it
     watchlists: watchlists/                 # file or folder, relative to the config file
@@ -9,44 +9,25 @@
       - {url: https://..., name: ..., interval: 15m, full_text: true, language: en,
          country: GB, tags: [wire]}
 
-Every problem is reported with the file, line and key; the config is passed in explicitly.
+Every problem is reported with the file, line and key (``monitor.config.reader``); the
+config is passed in explicitly.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from monitor import __version__
-from monitor.config_delivery import (
-    AlertsConfig,
-    DeliveryConfig,
-    DigestConfig,
-    SmtpConfig,
-    parse_alerts,
-    parse_delivery,
-    parse_digests,
-    parse_smtp,
-)
-from monitor.config_env import apply_env
-from monitor.config_web import WebConfig, parse_web
+from monitor.config.delivery import parse_alerts, parse_delivery, parse_digests, parse_smtp
+from monitor.config.env import apply_env
+from monitor.config.model import DEFAULT_INTERVAL, Config, FeedConfig, FetchConfig, ServerConfig
+from monitor.config.reader import Reader, check_url, parse_size, parse_yaml
+from monitor.config.web import parse_web
 from monitor.countries import is_country_code
-from monitor.errors import Problem, ProblemsError, UsageError, did_you_mean
+from monitor.errors import Problem, ProblemsError, UsageError
 from monitor.feedurl import feed_url
-from monitor.watchlist import parse_yaml
 
-PROJECT_URL = "https://github.com/monitor-news/monitor"
-DEFAULT_USER_AGENT = f"monitor/{__version__} (+{PROJECT_URL})"
-DEFAULT_INTERVAL = 15 * 60
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|kib|mib|gib)?\s*$", re.IGNORECASE)
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_SIZES = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20,
-          "gib": 2**30}
 _TOP_KEYS = ("database", "watchlists", "fetch", "feeds", "raw_retention", "smtp", "digests",
              "alerts", "delivery", "templates", "server", "web")
 _FETCH_KEYS = ("timeout", "max_bytes", "concurrency", "per_host", "max_items", "user_agent",
@@ -60,150 +41,7 @@ class ConfigError(ProblemsError):
     what = "configuration"
 
 
-@dataclass(frozen=True, slots=True)
-class FetchConfig:
-    timeout: float = 20.0
-    max_bytes: int = 10 * 10**6
-    concurrency: int = 16
-    per_host: int = 2
-    max_items: int = 1000  # of one feed document, first ones (the newest, by convention)
-    user_agent: str = DEFAULT_USER_AGENT
-    allow_private_addresses: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class FeedConfig:
-    url: str
-    name: str | None = None
-    interval: float = DEFAULT_INTERVAL
-    full_text: bool = True
-    language: str | None = None
-    country: str | None = None
-    tags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ServerConfig:
-    """The health and metrics endpoint (health.py) and the web interface (monitor.web);
-    ``server: false`` turns it off."""
-
-    host: str = "127.0.0.1"
-    port: int = 8080
-    enabled: bool = True
-
-    @property
-    def healthz(self) -> str:
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
-        return f"http://{host}:{self.port}/healthz"
-
-
-@dataclass(frozen=True, slots=True)
-class Config:
-    database: str = "sqlite:///data/monitor.db"
-    watchlists: str = "watchlists"
-    fetch: FetchConfig = field(default_factory=FetchConfig)
-    feeds: tuple[FeedConfig, ...] = ()
-    raw_retention: float = 30 * 86400
-    smtp: SmtpConfig | None = None
-    digests: tuple[DigestConfig, ...] = ()
-    alerts: AlertsConfig = field(default_factory=AlertsConfig)
-    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
-    templates: str | None = None  # a folder whose templates override the built-in ones
-    server: ServerConfig = field(default_factory=ServerConfig)
-    web: WebConfig = field(default_factory=WebConfig)
-    path: str = ""
-
-    def digest(self, name: str) -> DigestConfig | None:
-        return next((d for d in self.digests if d.name == name), None)
-
-
-def parse_duration(value: Any) -> float | None:
-    """'20s', '15m', '6h', '1d', '250ms' or a number of seconds; None if not a duration."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value) if value >= 0 else None
-    match = _DURATION.match(str(value))
-    return float(match[1]) * _UNITS[match[2] or "s"] if match else None
-
-
-def parse_size(value: Any) -> int | None:
-    """'10MB', '512KiB', or a number of bytes; None if not a size."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value >= 0 else None
-    match = _SIZE.match(str(value))
-    return int(float(match[1]) * _SIZES[(match[2] or "b").lower()]) if match else None
-
-
-def check_url(url: Any) -> str | None:
-    """Why ``url`` is not an http(s) URL a feed can have, or None if it is fine."""
-    if not isinstance(url, str) or not url.strip():
-        return "must be an http:// or https:// URL"
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return f"{url!r} is not an http:// or https:// URL"
-    try:
-        parts.port  # noqa: B018 - raises for a port that is not one
-    except ValueError:
-        return f"{url!r}: the port is not a number from 0 to 65535"
-    return None
-
-
-class _Reader:
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.problems: list[Problem] = []
-
-    def add(self, data: Any, key: str | None, message: str, where: str | None = None) -> None:
-        lines = getattr(data, "key_lines", {})
-        line = lines.get(key, getattr(data, "line", None)) if key else getattr(data, "line", None)
-        self.problems.append(Problem(self.path, line, message, where, key))
-
-    def keys(self, data: Any, allowed: tuple[str, ...], where: str | None) -> None:
-        for key, _line in getattr(data, "duplicates", []):
-            self.add(data, key, "given twice", where)
-        for key in data:
-            if key not in allowed:
-                self.add(data, str(key), f"unknown key{did_you_mean(key, allowed)}; "
-                         f"allowed: {', '.join(allowed)}", where)
-
-    def duration(self, data: Any, key: str, default: float, where: str | None = None) -> float:
-        if key not in data:
-            return default
-        value = parse_duration(data[key])
-        if value is None:
-            self.add(data, key, f"{data[key]!r} is not a duration (e.g. 30s, 15m, 6h, 1d)", where)
-            return default
-        return value
-
-    def integer(self, data: Any, key: str, default: int, low: int = 1,
-                where: str = "fetch") -> int:
-        value = data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            self.add(data, key, f"{value!r} must be a whole number >= {low}", where)
-            return default
-        return value
-
-    def boolean(self, data: Any, key: str, default: bool, where: str | None = None) -> bool:
-        value = data.get(key, default)
-        if not isinstance(value, bool):
-            self.add(data, key, f"{value!r} must be true or false", where)
-            return default
-        return value
-
-    def text(self, data: Any, key: str, where: str | None = None) -> str | None:
-        value = data.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
-            self.add(data, key, "must be text", where)
-            return None
-        return str(value)
-
-
-def _fetch(reader: _Reader, data: Any) -> FetchConfig:
+def _fetch(reader: Reader, data: Any) -> FetchConfig:
     if data is None:
         return FetchConfig()
     if not isinstance(data, dict):
@@ -231,7 +69,7 @@ def _fetch(reader: _Reader, data: Any) -> FetchConfig:
     )
 
 
-def _feed(reader: _Reader, data: Any, index: int) -> FeedConfig | None:
+def _feed(reader: Reader, data: Any, index: int) -> FeedConfig | None:
     where = f"feeds[{index}]"
     if isinstance(data, str):
         data = {"url": data}
@@ -266,7 +104,7 @@ def _feed(reader: _Reader, data: Any, index: int) -> FeedConfig | None:
     )
 
 
-def _server(reader: _Reader, data: Any) -> ServerConfig:
+def _server(reader: Reader, data: Any) -> ServerConfig:
     default = ServerConfig()
     if data is False:
         return ServerConfig(enabled=False)
@@ -290,7 +128,7 @@ def parse_config(text: str, path: str, env: dict[str, str] | None = None) -> Con
     if problems:
         raise ConfigError(problems)
     data = {} if data is None else data
-    reader = _Reader(path)
+    reader = Reader(path)
     if not isinstance(data, dict):
         raise ConfigError([Problem(path, 1, "must be a mapping of settings (database, feeds...)")])
     reader.keys(data, _TOP_KEYS, None)
