@@ -13,7 +13,7 @@ from monitor import __version__
 from monitor.display import json_line, safe, shown
 from monitor.errors import MonitorError, UsageError
 from monitor.match import Mention
-from monitor.watchlist import check_watchlists, shared_aliases
+from monitor.watchlist import check_watchlists, rule_problems, shared_aliases
 
 # Commands that need neither the store nor the network: `monitor match` and `watchlist`
 # start without importing them (SQLAlchemy, the pipeline: a second on a small machine).
@@ -88,12 +88,15 @@ def cmd_watchlist_check(args: argparse.Namespace) -> int:
             status = 2
             continue
         warnings = [w for watchlist in loaded for w in shared_aliases(watchlist)]
-        for warning in warnings:
+        rule_warnings = rule_problems(loaded)[1]
+        for warning in warnings + rule_warnings:
             print(warning, file=sys.stderr)
         entries = sum(len(w.entries) for w in loaded)
+        rules = sum(len(w.rules) for w in loaded)
         print(f"{path}: ok ({len(loaded)} watchlist{'s' * (len(loaded) != 1)}, "
-              f"{entries} entries" + (f", {len(warnings)} shared aliases" if warnings else "")
-              + ")")
+              f"{entries} entries" + (f", {rules} rule{'s' * (rules != 1)}" if rules else "")
+              + (f", {len(warnings)} shared aliases" if warnings else "")
+              + (f", {len(rule_warnings)} rule warnings" if rule_warnings else "") + ")")
     return status
 
 
