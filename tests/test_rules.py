@@ -4,11 +4,17 @@ ingest and backfill (stored like entries' hits, kind "rule"), and `match --expla
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from monitor.backfill import Options, rematch_stored
 from monitor.cli import main
+from monitor.extract import Extracted
+from monitor.ingest import Analyser, analyse
+from monitor.store import Store
+from monitor.store.queries import hit_rows
 from monitor.query.rules import Rule
 from monitor.watchlist import check_watchlists, load_watchlists, parse_watchlist
 
@@ -133,4 +139,110 @@ def test_rules_need_a_parsable_yaml_mapping() -> None:
     assert watchlist is None
     assert [str(p) for p in problems] == [
         "w.yaml:2: 'rules' must be a list of rules (id, name, query, priority)"]
-    assert json.dumps  # keep the import used by later sections
+
+
+# --- rule hits ---------------------------------------------------------------------------------
+
+NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+TITLE = "Putin meets Kim Jong-un"
+TEXT = ("The two leaders spoke for hours in Pyongyang.\n"
+        "Russia and North Korea agreed on military cooperation; munitions were not named.\n"
+        "Vietnam watched closely.")
+RULES_META = DESK + """  - id: in-english
+    query: '@putin lang:en country:RU feed:"Desk feed"'
+  - id: in-russian
+    query: '@putin lang:ru'
+"""
+
+
+def test_rule_hits_are_stored_like_entries(tmp_path: Path) -> None:
+    [desk] = load_watchlists(write(tmp_path, DESK))
+    analyser = Analyser.create([desk])
+    hits = {h["entry"]: h for h in analyser.hits(TITLE, TEXT)}
+    assert set(hits) == {"putin", "kim-jong-un", "russia", "north-korea", "ru-dprk-arms",
+                         "vietnam-not-tourism"}
+    rule = hits["ru-dprk-arms"]
+    assert (rule["kind"], rule["watchlist"], rule["priority"], rule["name"]) == (
+        "rule", "desk", "high", "Russia-North Korea arms cooperation")
+    assert rule["entry_version"] == desk.rules[0].version
+    assert rule["matched"] == "Putin"
+    doc = f"{TITLE}\n\n{TEXT}"
+    assert doc[rule["start"]:rule["end"]] == "Putin"
+    marks = json.loads(rule["snippet_marks"])
+    shown = {rule["snippet"][a:b] for a, b, *_ in marks}
+    assert {"Putin", "Kim Jong-un"} <= shown
+    assert all(m[2:] == ["desk", "ru-dprk-arms"] for m in marks)
+    assert hits["vietnam-not-tourism"]["snippet"] == "Vietnam watched closely."
+
+
+def test_rules_compare_lang_country_and_feed(tmp_path: Path) -> None:
+    [desk] = load_watchlists(write(tmp_path, RULES_META))
+    analyser = Analyser.create([desk])
+
+    def rules(**meta: object) -> set[str]:
+        return {h["entry"] for h in analyser.hits(TITLE, TEXT, **meta)  # type: ignore[arg-type]
+                if h["kind"] == "rule"}
+
+    assert "in-english" in rules(lang="en-GB", country="RU", feeds=["Desk feed", "3"])
+    assert "in-english" not in rules(lang="en", country="RU", feeds=["Other"])
+    assert "in-russian" in rules(lang="ru")
+    assert not {"in-english", "in-russian"} & rules()
+
+
+def test_ingest_gives_rules_the_feeds_country_and_name(tmp_path: Path, store: Store) -> None:
+    [desk] = load_watchlists(write(tmp_path, RULES_META))
+    feed, _ = store.add_feed("https://desk.example/rss", NOW, name="Desk feed", country="RU")
+    extracted = Extracted(text=TEXT, title=TITLE, author=None, published=None, language="en",
+                          canonical_url=None, source="page")
+    new = analyse(Analyser.create([desk]), extracted, url="https://desk.example/1",
+                  feed_id=feed.id, item=None, key=None, page=None, feed=feed)
+    store.add_article(new, NOW)
+    rows = [h for h in hit_rows(store) if h["kind"] == "rule"]
+    assert sorted(h["entry"] for h in rows) == ["in-english", "ru-dprk-arms",
+                                                "vietnam-not-tourism"]
+    assert {h["watchlist_version"] for h in rows if h["entry"] == "ru-dprk-arms"} == {
+        desk.rules[0].version}
+
+
+def test_backfill_evaluates_rules_over_stored_articles(tmp_path: Path, store: Store,
+                                                      capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    plain = DESK.split("rules:")[0]
+    [before] = load_watchlists(write(tmp_path, plain))
+    feed, _ = store.add_feed("https://desk.example/rss", NOW, name="Desk feed", country="RU")
+    extracted = Extracted(text=TEXT, title=TITLE, author=None, published=None, language="en",
+                          canonical_url=None, source="page")
+    store.add_article(analyse(Analyser.create([before]), extracted, url="https://d.example/1",
+                              feed_id=feed.id, item=None, key=None, page=None), NOW)
+    assert not [h for h in hit_rows(store) if h["kind"] == "rule"]
+    [after] = load_watchlists(write(tmp_path, RULES_META))
+    report = rematch_stored(store, [after], Options(workers=1), lambda: NOW)
+    assert report.new_hits == 3
+    rows = {h["entry"]: h for h in hit_rows(store) if h["kind"] == "rule"}
+    assert set(rows) == {"ru-dprk-arms", "vietnam-not-tourism", "in-english"}
+    assert {h["found_by"] for h in rows.values()} == {"backfill"}
+    # a changed query is a new version: the backfill runs again (a new run key)
+    changed = RULES_META.replace("vietnam NOT tourism", "vietnam NOT tourism NOT beach*")
+    [again] = load_watchlists(write(tmp_path, changed))
+    assert again.rules[1].version != after.rules[1].version
+    assert rematch_stored(store, [again], Options(workers=1), lambda: NOW).read == 1
+
+
+def test_match_explain_shows_each_rules_clauses(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, DESK)
+    text = tmp_path / "a.txt"
+    text.write_text(f"{TITLE}\n\n{TEXT}", encoding="utf-8")
+    assert main(["match", "--watchlist", str(tmp_path), "--explain", str(text)]) == 0
+    out = capsys.readouterr().out
+    assert f"{text}: rule desk/ru-dprk-arms (Russia-North Korea arms cooperation) matches" in out
+    assert "    ✓ (@putin OR @russia) NEAR/30 (@north-korea OR @kim-jong-un)  'Putin'@0, " in out
+    assert "      ✗ munitions" not in out  # munitions is in the text
+    assert "      ✓ munitions  'munitions'@" in out
+    assert f"{text}: rule desk/vietnam-not-tourism (Vietnam but not tourism) matches" in out
+    assert main(["match", "--watchlist", str(tmp_path), "--explain", "--json",
+                 str(text)]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [(x["rule"], x["matched"]) for x in lines] == [("ru-dprk-arms", True),
+                                                         ("vietnam-not-tourism", True)]
+    assert lines[0]["explanation"]["children"][0]["spans"][0] == [0, 5]

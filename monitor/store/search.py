@@ -113,6 +113,14 @@ _PENDING = text("SELECT id, title, text FROM articles WHERE search_tsv IS NULL O
                 "LIMIT :n")
 
 
+def outside_models(name: str | None, type_: str, _parents: Any) -> bool:
+    """Alembic's include_name hook: False for the index's tables, column and indexes, which
+    the migration makes and the models leave out (FTS5's virtual and shadow tables)."""
+    if type_ == "table":
+        return not (name or "").startswith(FTS_TABLE)
+    return name not in ("search_tsv", "ix_articles_search_tsv", "ix_articles_search_pending")
+
+
 def index_new(c: Connection, article_id: int, title: str | None, body: str) -> None:
     """Index an article the store has just written (PostgreSQL; SQLite's triggers do it)."""
     if c.dialect.name == "postgresql":
