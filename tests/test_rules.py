@@ -13,9 +13,9 @@ from monitor.backfill import Options, rematch_stored
 from monitor.cli import main
 from monitor.extract import Extracted
 from monitor.ingest import Analyser, analyse
+from monitor.query.rules import Rule
 from monitor.store import Store
 from monitor.store.queries import hit_rows
-from monitor.query.rules import Rule
 from monitor.watchlist import check_watchlists, load_watchlists, parse_watchlist
 
 DESK = """\

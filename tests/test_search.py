@@ -67,7 +67,10 @@ def fill(store: Store, articles: Sequence[tuple[str, str, str, str]] = ARTICLES)
         store.add_article(new_article(key, title, body, language), NOW)
 
 
-def found(store: Store, query: str, filters: Filters = Filters(), limit: int = 50
+ANY = Filters()
+
+
+def found(store: Store, query: str, filters: Filters = ANY, limit: int = 50
           ) -> list[str]:
     watchlists = desk()
     q = parse_query(query)
@@ -175,7 +178,7 @@ def test_downgrade_removes_the_index(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         upgrade(engine)
-        upgrade_to = __import__("alembic.command", fromlist=["downgrade"])
+        from alembic import command
         from alembic.config import Config as AlembicConfig
 
         from monitor.store.db import MIGRATIONS
@@ -184,7 +187,7 @@ def test_downgrade_removes_the_index(db_url: str) -> None:
         config.set_main_option("script_location", str(MIGRATIONS))
         with engine.begin() as c:
             config.attributes["connection"] = c
-            upgrade_to.downgrade(config, "0008")
+            command.downgrade(config, "0008")
         with engine.connect() as c:
             names = {r[0] for r in c.execute(text(
                 "SELECT name FROM sqlite_master" if c.dialect.name == "sqlite" else
