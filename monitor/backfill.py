@@ -38,6 +38,7 @@ from monitor.extract import Extracted, decode_page, extract_page
 from monitor.ingest import Analyser, analyse
 from monitor.language import resolve_language
 from monitor.store import NewArticle, Store, StoredArticle, compress_page
+from monitor.store.search import article_meta
 from monitor.watchlist import Watchlist
 
 FOUND_BY = "backfill"
@@ -191,7 +192,7 @@ class Rematched:
 
 
 def rematch(analyser: Analyser, article: StoredArticle, reextract: bool,
-            notify: bool) -> Rematched:
+            notify: bool, meta: dict[str, Any] | None = None) -> Rematched:
     extracted = None
     title, text = article.title, article.text
     if reextract and article.page is not None:
@@ -199,13 +200,16 @@ def rematch(analyser: Analyser, article: StoredArticle, reextract: bool,
                                  search_date=False)
         if extracted is not None:
             title, text = extracted.title or title, extracted.text
-    hits = [{**h, "found_by": FOUND_BY, "notify": notify} for h in analyser.hits(title, text)]
+    hits = [{**h, "found_by": FOUND_BY, "notify": notify}
+            for h in analyser.hits(title, text, **(meta or {}))]
     return Rematched(article.id, article.story_id, hits, extracted)
 
 
-def _rematch_many(articles: list[StoredArticle], reextract: bool,
-                  notify: bool) -> list[Rematched]:
-    return [rematch(_worker_analyser(), a, reextract, notify) for a in articles]
+def _rematch_many(articles: list[StoredArticle], reextract: bool, notify: bool,
+                  metas: dict[int, dict[str, Any]] | None = None) -> list[Rematched]:
+    metas = metas or {}
+    return [rematch(_worker_analyser(), a, reextract, notify, metas.get(a.id))
+            for a in articles]
 
 
 # --- this process: read, dispatch, store --------------------------------------------------
@@ -222,7 +226,8 @@ def run_key(options: Options, watchlists: Sequence[Watchlist]) -> tuple[str, str
     """A re-matching run's identity: the same options and watchlist versions resume it."""
     data = {"since": str(options.since), "until": str(options.until), "feed": options.feed_id,
             "reextract": options.reextract,
-            "watchlists": {w.name: sorted(e.version for e in w.entries) for w in watchlists}}
+            "watchlists": {w.name: sorted(e.version for e in w.entries)
+                           + sorted(r.version for r in w.rules) for w in watchlists}}
     text = json.dumps(data, sort_keys=True)
     described = (f"watchlists {', '.join(w.name for w in watchlists)}; since {options.since}; "
                  f"until {options.until}; feed {options.feed_id}; reextract {options.reextract}")
@@ -400,7 +405,10 @@ def rematch_stored(store: Store, watchlists: Sequence[Watchlist], options: Optio
             yield page
 
     chunk = min(options.batch, 25 if not options.reextract else 4)
-    tasks = ((_rematch_many, (part, options.reextract, options.notify), sum(map(_size, part)))
+    with_rules = any(w.rules for w in watchlists)  # rules' lang:, country:, feed: need these
+    tasks = ((_rematch_many, (part, options.reextract, options.notify,
+                              article_meta(store, [a.id for a in part]) if with_rules else None),
+              sum(map(_size, part)))
              for page in articles() for part in _chunks(page, chunk, _size, 2**20))
     found: list[Rematched] = []
     with _pool(options.workers, watchlists) as pool:

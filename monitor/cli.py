@@ -13,7 +13,7 @@ from monitor import __version__
 from monitor.display import json_line, safe, shown
 from monitor.errors import MonitorError, UsageError
 from monitor.match import Mention
-from monitor.watchlist import check_watchlists, shared_aliases
+from monitor.watchlist import Watchlist, check_watchlists, rule_problems, shared_aliases
 
 # Commands that need neither the store nor the network: `monitor match` and `watchlist`
 # start without importing them (SQLAlchemy, the pipeline: a second on a small machine).
@@ -65,17 +65,43 @@ def _print_table(rows: list[tuple[str, Mention]], out: TextIO) -> None:
 def cmd_match(args: argparse.Namespace) -> int:
     from monitor import matchcache
 
-    _, matcher = matchcache.load(args.watchlist)
+    watchlists, matcher = matchcache.load(args.watchlist)
     rows: list[tuple[str, Mention]] = []
     for source, text in _read_sources(args.files):
+        if args.explain:
+            _explain_rules(watchlists, source, text, matcher.match(text), args.json)
+            continue
         for mention in matcher.match(text):
             if args.json:
                 print(_mention_json(source, mention))
             else:
                 rows.append((source, mention))
-    if not args.json:
+    if not args.json and not args.explain:
         _print_table(rows, sys.stdout)
     return 0
+
+
+def _explain_rules(watchlists: Sequence[Watchlist], source: str, text: str,
+                   mentions: Sequence[Mention], as_json: bool) -> None:
+    """Each rule of the watchlists over one text: whether it holds, and which clause
+    matched where (offsets into the text)."""
+    from monitor.query import Document, parse_query
+
+    rules = [(w.name, r) for w in watchlists for r in w.rules]
+    if not rules and not as_json:
+        print(f"{safe(source)}: the watchlists have no rules")
+    doc = Document(text, mentions=mentions)
+    for watchlist, rule in rules:
+        explained = parse_query(rule.query).explain(doc)
+        if as_json:
+            print(json_line({"source": source, "watchlist": watchlist, "rule": rule.id,
+                             "name": rule.name, "matched": explained.matched,
+                             "explanation": explained.to_dict()}))
+            continue
+        verdict = "matches" if explained.matched else "does not match"
+        print(safe(f"{source}: rule {watchlist}/{rule.id} ({rule.name}) {verdict}"))
+        for line in explained.lines(text, 1):
+            print(safe(line))
 
 
 def cmd_watchlist_check(args: argparse.Namespace) -> int:
@@ -88,12 +114,15 @@ def cmd_watchlist_check(args: argparse.Namespace) -> int:
             status = 2
             continue
         warnings = [w for watchlist in loaded for w in shared_aliases(watchlist)]
-        for warning in warnings:
+        rule_warnings = rule_problems(loaded)[1]
+        for warning in warnings + rule_warnings:
             print(warning, file=sys.stderr)
         entries = sum(len(w.entries) for w in loaded)
+        rules = sum(len(w.rules) for w in loaded)
         print(f"{path}: ok ({len(loaded)} watchlist{'s' * (len(loaded) != 1)}, "
-              f"{entries} entries" + (f", {len(warnings)} shared aliases" if warnings else "")
-              + ")")
+              f"{entries} entries" + (f", {rules} rule{'s' * (rules != 1)}" if rules else "")
+              + (f", {len(warnings)} shared aliases" if warnings else "")
+              + (f", {len(rule_warnings)} rule warnings" if rule_warnings else "") + ")")
     return status
 
 
@@ -163,6 +192,8 @@ def build_parser(pure_only: bool = False) -> argparse.ArgumentParser:
     match.add_argument("--watchlist", "-w", default="watchlists",
                        help="watchlist file or folder (default: watchlists)")
     match.add_argument("--json", action="store_true", help="one JSON object per mention")
+    match.add_argument("--explain", action="store_true",
+                       help="for each rule of the watchlists: which clause matched where")
     match.add_argument("files", nargs="*", metavar="FILE", help="text files (default: stdin)")
     match.set_defaults(func=cmd_match)
 
@@ -197,12 +228,14 @@ def build_parser(pure_only: bool = False) -> argparse.ArgumentParser:
     from monitor.commands import add_commands
     from monitor.digest_commands import add_digest_commands
     from monitor.ops_commands import add_ops_commands
+    from monitor.search_commands import add_search_commands
     from monitor.web.cli import add_web_commands
 
     add_commands(commands)
     add_digest_commands(commands)
     add_ops_commands(commands)
     add_web_commands(commands)
+    add_search_commands(commands)
     return parser
 
 

@@ -33,6 +33,7 @@ from monitor.fetch import Fetcher, Response
 from monitor.language import load_model
 from monitor.match import Matcher, Mention
 from monitor.notify import Sender
+from monitor.query.rulehits import RuleBook
 from monitor.render import Renderer
 from monitor.sites import same_site
 from monitor.snippets import excerpt
@@ -90,6 +91,7 @@ class Analyser:
 
     matcher: Matcher
     versions: dict[tuple[str, str], str]
+    rules: RuleBook | None = None  # the watchlists' rules (saved queries), if any
 
     @classmethod
     def create(cls, watchlists: Sequence[Watchlist]) -> Analyser:
@@ -98,11 +100,20 @@ class Analyser:
         from monitor.matchcache import matcher_for
 
         versions = {(w.name, e.id): e.version for w in watchlists for e in w.entries}
-        return cls(matcher_for(watchlists), versions)
+        rules = RuleBook(watchlists)
+        return cls(matcher_for(watchlists), versions, rules or None)
 
-    def hits(self, title: str | None, text: str) -> list[dict[str, Any]]:
+    def hits(self, title: str | None, text: str, *, lang: str | None = None,
+             country: str | None = None, feeds: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """The entries' hits, then the rules' (lang, country, feeds: what a rule's lang:,
+        country: and feed: compare with)."""
         doc, body_start = document(title, text)
-        return hits_from(self.matcher.match(doc), doc, self.versions, body_start)
+        mentions = self.matcher.match(doc)
+        found = hits_from(mentions, doc, self.versions, body_start)
+        if self.rules:
+            found += self.rules.hits(doc, len(title) if title else 0, mentions, lang=lang,
+                                     country=country, feeds=feeds)
+        return found
 
 
 @dataclass
@@ -221,7 +232,7 @@ def hits_from(mentions: Sequence[Mention], doc: str, versions: dict[tuple[str, s
 
 def analyse(analyser: Analyser, extracted: Extracted, *, url: str, feed_id: int | None,
             item: FeedItem | None, key: str | None, page: bytes | None,
-            content_type: str | None = None) -> NewArticle:
+            content_type: str | None = None, feed: Feed | None = None) -> NewArticle:
     """Everything the store needs about one article: match, fingerprint, canonical URL.
     The page's canonical link counts only on the site of ``url`` (where the page was
     fetched from): elsewhere it is recorded, and the page keeps its own URL."""
@@ -235,9 +246,17 @@ def analyse(analyser: Analyser, extracted: Extracted, *, url: str, feed_id: int 
         published=extracted.published or (item.published if item else None),
         language=extracted.language, text_source=extracted.source, text=extracted.text,
         fingerprint=fingerprint(extracted.text),
-        hits=analyser.hits(extracted.title, extracted.text),
+        hits=analyser.hits(extracted.title, extracted.text, lang=extracted.language,
+                           **feed_meta(feed)),
         page=page if extracted.source == "page" else None, content_type=content_type,
     )
+
+
+def feed_meta(feed: Feed | None) -> dict[str, Any]:
+    """What rules' country: and feed: compare with: the feed's country, name and id."""
+    if feed is None:
+        return {}
+    return {"country": feed.country, "feeds": [n for n in (feed.name, str(feed.id)) if n]}
 
 
 # --- feeds ----------------------------------------------------------------------------------
@@ -434,6 +453,7 @@ async def _fetch_and_store(ctx: Context, fetcher: Fetcher, feed: Feed, key: str,
     url = page.final_url if page is not None and page.ok else (link or feed.url)
     new = await ctx.cpu(
         analyse, ctx.analyser, extracted, url=url, feed_id=feed.id, item=item, key=key,
+        feed=feed,
         page=page.body if page is not None else None,
         content_type=page.headers.get("content-type") if page is not None else None)
     if not link and extracted.canonical_url is None:  # no URL: one article per item

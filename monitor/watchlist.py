@@ -30,12 +30,15 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.config.reader import LineMap, Reader, parse_yaml
 from monitor.countries import is_country_code
 from monitor.errors import Problem, WatchlistError
 from monitor.normalize import fold
+
+if TYPE_CHECKING:
+    from monitor.query.rules import Rule
 
 KINDS = ("actor", "country", "organization", "treaty", "topic", "place", "vessel", "aircraft",
          "other")
@@ -43,7 +46,7 @@ PRIORITIES = ("normal", "high")
 DEFAULT_FUZZY = 80
 _ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _WATCHLIST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-_TOP_KEYS = ("watchlist", "description", "defaults", "entries")
+_TOP_KEYS = ("watchlist", "description", "defaults", "entries", "rules")
 _DEFAULT_KEYS = ("fuzzy",)
 _ENTRY_KEYS = (
     "id", "kind", "name", "aliases", "country", "case_sensitive", "fuzzy", "exclude",
@@ -99,6 +102,7 @@ class Watchlist:
     entries: tuple[Entry, ...]
     description: str = ""
     path: str = ""
+    rules: tuple[Rule, ...] = ()  # saved queries (monitor.query.rules)
 
     def entry(self, entry_id: str) -> Entry:
         for e in self.entries:
@@ -265,7 +269,9 @@ def parse_watchlist(text: str, path: str) -> tuple[Watchlist | None, list[Proble
         default_fuzzy = _fuzzy(reader, defaults, None, DEFAULT_FUZZY)
     raw_entries = data.get("entries")
     entries: list[Entry] = []
-    if not isinstance(raw_entries, list) or not raw_entries:
+    if raw_entries is None and data.get("rules"):
+        raw_entries = []  # a file of rules only
+    elif not isinstance(raw_entries, list) or not raw_entries:
         reader.at(data.key_lines.get("entries", 1), "'entries' must be a non-empty list",
                   None, "entries")
     else:
@@ -282,9 +288,20 @@ def parse_watchlist(text: str, path: str) -> tuple[Watchlist | None, list[Proble
             seen[entry.id] = entry.line
             entries.append(entry)
     description = data.get("description") or ""
+    rules = _rules(reader, data, [e.id for e in entries])
     if reader.problems:
         return None, reader.problems
-    return Watchlist(str(name), tuple(entries), str(description), path), []
+    return Watchlist(str(name), tuple(entries), str(description), path, rules), []
+
+
+def _rules(reader: Reader, data: LineMap, entry_ids: list[str]) -> tuple[Rule, ...]:
+    """The file's ``rules:`` (saved queries), read and checked by monitor.query.rules."""
+    from monitor.query.rules import read_rules
+
+    rules, problems = read_rules(data.get("rules"), data.key_lines.get("rules"), reader.path,
+                                 entry_ids)
+    reader.problems += problems
+    return rules
 
 
 def watchlist_files(path: Path) -> list[Path]:
@@ -321,7 +338,14 @@ def check_watchlists(path: str | Path) -> tuple[list[Watchlist], list[Problem]]:
             continue
         names[watchlist.name] = str(file)
         loaded.append(watchlist)
-    return loaded, problems
+    return loaded, problems + rule_problems(loaded)[0]
+
+
+def rule_problems(loaded: list[Watchlist]) -> tuple[list[Problem], list[Problem]]:
+    """The rules' problems that need every watchlist's entries: (errors, warnings)."""
+    from monitor.query.rules import check_rules
+
+    return check_rules(loaded)
 
 
 def load_watchlists(path: str | Path) -> list[Watchlist]:

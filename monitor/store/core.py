@@ -18,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.store import db
+from monitor.store import db, search
 from monitor.store.db import (
     StoreError,
     check_schema,
@@ -354,6 +354,7 @@ class Store:
             "text_source": new.text_source, "text": new.text,
             "content_hash": new.fingerprint.content, "signature": new.fingerprint.signature,
             "first_seen": now}).scalar_one()
+        search.index_new(c, article_id, new.title, new.text)  # the full-text index
         if item is not None:
             c.execute(db.INSERT_ITEM, {**item, "article_id": article_id})
         if new.fingerprint.bands:
