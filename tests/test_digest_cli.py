@@ -13,7 +13,8 @@ import time_machine
 
 from monitor.cli import main
 from monitor.config_delivery import AlertsConfig, ChannelConfig
-from monitor.ingest import Context, cycle, sync_feeds
+from monitor.ingest import Context, sync_feeds
+from monitor.scheduler import cycle
 from monitor.store import Store
 from monitor.watchlist import load_watchlists
 from tests.conftest import Receiver, Reply, Server, article_html
