@@ -1,4 +1,4 @@
-"""Digests and alerts, recorded and delivered: the store side of digest.py and notify.py.
+"""Digests and alerts, recorded and delivered: the store side of digest.py and the channels.
 
 Making a digest is one transaction: the run (unique per window), the claims on its hits
 (unique per digest definition: a hit goes into one digest at most) and one pending delivery
@@ -18,10 +18,10 @@ from email.utils import parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from monitor.channels import Channel, DeliveryError, Outgoing, Sender
 from monitor.config import Config
-from monitor.config_delivery import ChannelConfig, DigestConfig
+from monitor.config_delivery import DigestConfig
 from monitor.digest import Digest, build, cron_trigger, due_window, last_fire
-from monitor.notify import DeliveryError, Outgoing, Sender
 from monitor.render import Rendered, Renderer, email_message
 from monitor.store import Store
 from monitor.store import digests as db
@@ -109,17 +109,17 @@ def make_digest(store: Store, config: Config, renderer: Renderer, digest: Digest
 
 
 def _record(store: Store, config: Config, renderer: Renderer, built: Digest,
-            channels: Sequence[ChannelConfig], now: datetime) -> int | None:
+            channels: Sequence[Channel], now: datetime) -> int | None:
     """Run, claims and deliveries in one transaction; None if the window (or a hit) was
     taken by another process meanwhile."""
-    rendered = renderer.render(built, domain(config))
+    formats = [fmt for channel in channels for fmt in channel.formats]
+    rendered = renderer.render(built, domain(config), formats)
     run = NewRun(
         name=built.name if built.kind == "digest" else ALERTS, kind=built.kind, key=built.key,
         window_start=built.window_start, window_end=built.window_end,
         timezone=built.timezone, subject=rendered.subject, hit_count=len(built.hit_ids),
         story_count=len(built.stories), message_id=rendered.message_id,
-        bodies={"text": rendered.text, "html": rendered.html, "json": rendered.payload,
-                "slack": rendered.slack})
+        bodies=rendered.bodies)
     return db.record_run(store, run, built.hit_ids, [ch.ident for ch in channels], now)
 
 
@@ -160,7 +160,7 @@ def make_alerts(store: Store, config: Config, renderer: Renderer, now: datetime)
 # --- delivering -----------------------------------------------------------------------------
 
 
-def channel_for(config: Config, run_name: str, ident: str) -> ChannelConfig | None:
+def channel_for(config: Config, run_name: str, ident: str) -> Channel | None:
     if run_name == ALERTS:
         channels = config.alerts.channels
     else:
@@ -213,15 +213,13 @@ def deliver(store: Store, config: Config, now: datetime, sender: Sender | None =
 
 
 def _outgoing(config: Config, run: StoredRun) -> Outgoing:
-    row, bodies = run.row, run.bodies
-    rendered = Rendered(row.subject, bodies.get("text", ""), bodies.get("html", ""),
-                        bodies.get("json", ""), bodies.get("slack", ""), row.message_id)
+    row = run.row
+    rendered = Rendered(row.subject, row.message_id, run.bodies)
     sender = config.smtp.sender if config.smtp else "monitor <monitor@localhost>"
     message: EmailMessage = email_message(rendered, sender, ("undisclosed-recipients:;",),
                                           row.created, row.name)
     key = row.message_id.strip("<>").split(".", 1)[0]
-    return Outgoing(row.name, row.kind, key, row.window_end, message, rendered.payload,
-                    rendered.slack)
+    return Outgoing(row.name, row.kind, key, row.window_end, message, run.bodies)
 
 
 def _failed(store: Store, config: Config, delivery_id: int, attempts: int, exc: DeliveryError,

@@ -33,11 +33,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from monitor import deliver as outbox
 from monitor.cancel import Cancelled
+from monitor.channels import Sender
 from monitor.config import DEFAULT_INTERVAL, Config
 from monitor.digest import cron_trigger
 from monitor.health import Health, Metrics
 from monitor.ingest import Context, Summary, ingest, sync_feeds, utc_now
-from monitor.notify import Sender
 from monitor.render import Renderer
 from monitor.store import Store
 from monitor.store.models import Feed
