@@ -29,7 +29,7 @@ from monitor.deliver import deliver, ensure_schedules, make_alerts, make_digest,
 from monitor.digest_commands import history
 from monitor.render import Renderer
 from monitor.store import NewArticle, Store
-from monitor.store.models import DigestHit, DigestRun, Hit
+from monitor.store.models import DigestBody, DigestHit, DigestRun, Hit
 from tests.conftest import SMTP_PASSWORD, SMTP_USER, Mailbox, Receiver
 
 SECRET = "hook-secret"
@@ -377,7 +377,7 @@ def test_source_health_footer(store: Store, receiver: Receiver) -> None:
     ensure_schedules(store, config, start)
     run_digests(store, config, RENDER, start + timedelta(days=1))
     with store.engine.begin() as c:
-        text = c.execute(select(DigestRun.body_text)).scalar_one()
+        text = c.execute(select(DigestBody.body).where(DigestBody.format == "text")).scalar_one()
     assert "-- Source health --" in text and "Broken Wire: failing" in text
 
 

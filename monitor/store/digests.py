@@ -10,16 +10,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, insert, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from monitor.store import Store
-from monitor.store.models import Delivery, DigestHit, DigestRun, DigestSchedule, Hit
+from monitor.store.models import (
+    Delivery,
+    DigestBody,
+    DigestHit,
+    DigestRun,
+    DigestSchedule,
+    Hit,
+)
 from monitor.store.queries import hit_rows
-
-# A format's body, as a column of the run (until bodies get their own table).
-_BODY_COLUMNS = {"text": "body_text", "html": "body_html", "json": "payload",
-                 "slack": "slack"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,15 +190,16 @@ def record_run(store: Store, run: NewRun, hit_ids: Sequence[int], channels: Sequ
                now: datetime) -> int | None:
     """The run, its claims on ``hit_ids`` and one pending delivery per channel, in one
     transaction; None if the window (or a hit) was taken by another process meanwhile."""
-    bodies = {column: run.bodies.get(fmt, "") for fmt, column in _BODY_COLUMNS.items()}
     try:
         with store.engine.begin() as c:
             run_id = c.execute(insert(DigestRun).values(
                 name=run.name, kind=run.kind, key=run.key, window_start=run.window_start,
                 window_end=run.window_end, timezone=run.timezone, created=now,
                 subject=run.subject, hit_count=run.hit_count, story_count=run.story_count,
-                message_id=run.message_id, **bodies,
+                message_id=run.message_id,
             ).returning(DigestRun.id)).scalar_one()
+            c.execute(insert(DigestBody), [{"run_id": run_id, "format": fmt, "body": body}
+                                           for fmt, body in run.bodies.items()])
             if hit_ids:
                 c.execute(insert(DigestHit), [{"name": run.name, "hit_id": h, "run_id": run_id}
                                               for h in hit_ids])
@@ -229,8 +233,9 @@ def stored_run(store: Store, run_id: int) -> StoredRun | None:
         run = s.get(DigestRun, run_id)
         if run is None:
             return None
-        bodies = {fmt: getattr(run, column) for fmt, column in _BODY_COLUMNS.items()}
-        return StoredRun(_digest_row(run), {f: b for f, b in bodies.items() if b})
+        bodies = s.execute(select(DigestBody.format, DigestBody.body)
+                           .where(DigestBody.run_id == run_id)).all()
+        return StoredRun(_digest_row(run), {fmt: body for fmt, body in bodies})
 
 
 def runs(store: Store, limit: int = 50, before: int | None = None) -> list[DigestRow]:
@@ -256,18 +261,30 @@ def prune_bodies(store: Store, before: datetime) -> int:
     """Drop the bodies of runs made before ``before`` whose deliveries are all done; the
     number of runs that lost theirs."""
     pending = exists().where(Delivery.run_id == DigestRun.id, Delivery.status == "pending")
+    old = (select(DigestRun.id).where(DigestRun.created < before, ~pending)
+           .where(exists().where(DigestBody.run_id == DigestRun.id)))
     with store.engine.begin() as c:
-        result = c.execute(update(DigestRun).where(
-            DigestRun.created < before, DigestRun.body_html != "", ~pending,
-        ).values(**dict.fromkeys(_BODY_COLUMNS.values(), "")))
-        return int(result.rowcount or 0)
+        run_ids = list(c.execute(old).scalars())
+        for i in range(0, len(run_ids), 500):
+            c.execute(delete(DigestBody).where(DigestBody.run_id.in_(run_ids[i:i + 500])))
+    return len(run_ids)
 
 
 def has_bodies(store: Store, run_id: int) -> bool:
     with store.engine.begin() as c:
-        row = c.execute(select(DigestRun.body_text, DigestRun.payload)
-                        .where(DigestRun.id == run_id)).first()
-    return row is not None and bool(row[0] or row[1])
+        return c.execute(select(DigestBody.run_id).where(DigestBody.run_id == run_id)
+                         .limit(1)).first() is not None
+
+
+def digest_bodies(store: Store, run_id: int) -> tuple[str, str] | None:
+    """A digest run's stored (html, text), as it was sent (empty once pruned); None if
+    there is no such run."""
+    with store.engine.begin() as c:
+        if c.execute(select(DigestRun.id).where(DigestRun.id == run_id)).first() is None:
+            return None
+        found = dict(c.execute(select(DigestBody.format, DigestBody.body).where(
+            DigestBody.run_id == run_id, DigestBody.format.in_(("html", "text")))).all())
+    return found.get("html", ""), found.get("text", "")
 
 
 # --- the delivery queue ---------------------------------------------------------------------
