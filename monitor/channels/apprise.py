@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import socket
 import threading
 from collections.abc import Iterator, Sequence
@@ -59,7 +60,7 @@ def split_urls(text: str) -> list[str]:
 def scrub(text: str, urls: Sequence[str]) -> str:
     """``text`` with every part of ``urls`` that may be a secret replaced by ``***``: the
     whole URL, its user and password, path segments, query values and (but for the plain
-    HTTP schemes, whose host is an address) its host."""
+    HTTP schemes, whose host is an address) its host and port."""
     secrets: set[str] = set()
     for url in urls:
         secrets.add(url)
@@ -70,8 +71,8 @@ def scrub(text: str, urls: Sequence[str]) -> str:
         secrets.update(p for p in (parts.username, parts.password) if p)
         secrets.update(s for s in parts.path.split("/") if s)
         secrets.update(v.partition("=")[2] for v in parts.query.split("&"))
-        if parts.scheme.lower() not in _HTTP_LIKE and parts.hostname:
-            secrets.add(parts.hostname)
+        if parts.scheme.lower() not in _HTTP_LIKE:  # Telegram's host is its bot token
+            secrets.update([parts.netloc, *re.split(r"[:@]", parts.netloc)])
     for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
         text = text.replace(secret, "***")
     return text
