@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -132,10 +133,7 @@ digests:
     assert "tok3n" not in message
 
 
-def test_urls_come_from_a_file_and_are_masked(tmp_path: object) -> None:
-    from pathlib import Path
-
-    assert isinstance(tmp_path, Path)
+def test_urls_come_from_a_file_and_are_masked(tmp_path: Path) -> None:
     (tmp_path / "apprise.txt").write_text("# the desk's chats\ntgram://123456:AAbot-token/"
                                           "-100200 ntfy://ntfy.example/topic\n")
     config = parse_config("digests:\n  - name: daily\n    channels:\n"
@@ -148,3 +146,36 @@ def test_urls_come_from_a_file_and_are_masked(tmp_path: object) -> None:
     assert split_urls("a://x, b://y;c://z") == ["a://x", "b://y", "c://z"]
     assert scrub("failed for tgram://123456:AAbot-token/-100200 (123456:AAbot-token)",
                  channel.urls).count("AAbot-token") == 0
+
+
+def test_the_readme_channel_example_plugs_in_with_one_registry_line(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """README "Adding a channel": its module, registered, is configured, validated and
+    delivered to like the built-in channels."""
+    import re
+    import sys
+    import types
+
+    from monitor.channels import REGISTRY
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    code = re.search(r"<!-- channel -->\n```python\n(.*?)```", readme, re.S)
+    assert code is not None
+    module = types.ModuleType("readme_jsonl")
+    monkeypatch.setitem(sys.modules, "readme_jsonl", module)
+    exec(compile(code[1], "README.md channel", "exec"), module.__dict__)
+    monkeypatch.setitem(REGISTRY, "jsonl", module.JsonlChannel)
+    with pytest.raises(ConfigError) as caught:
+        parse_config("digests:\n  - name: daily\n    channels:\n      - jsonl: {}\n"
+                     "      - jsnol: {path: x}\n", "m.yaml", env={})
+    assert "m.yaml:4: entry 'digests[0].channels[0].jsonl': needs a file" in str(caught.value)
+    assert "field 'jsnol': unknown channel (did you mean 'jsonl'?)" in str(caught.value)
+    config = parse_config("digests:\n  - name: daily\n    channels:\n"
+                          "      - jsonl: {path: runs.jsonl}\n",
+                          str(tmp_path / "monitor.yaml"), env={})
+    [channel] = config.digests[0].channels
+    made(store, channel)
+    assert deliver(store, config_with(store, daily(channel)), NOW).sent == 1
+    [line] = (tmp_path / "runs.jsonl").read_text().splitlines()
+    assert json.loads(line)["digest"]["story_count"] == 1
+    assert history(store)[0]["deliveries"][0]["channel"] == f"jsonl:{tmp_path}/runs.jsonl"
