@@ -21,7 +21,7 @@ from monitor.config import Config, check_url, load_config, parse_duration
 from monitor.display import csv_cell, json_line, mask_url, safe, shown
 from monitor.errors import MonitorError, UsageError, did_you_mean
 from monitor.feeds import OpmlFeed, read_opml, to_opml
-from monitor.ingest import Context, Summary, cycle, sync_feeds, utc_now
+from monitor.ingest import Context, Summary, sync_feeds, utc_now
 from monitor.progress import Progress
 from monitor.store import Store, make_engine, upgrade
 from monitor.store.models import Feed
@@ -89,6 +89,8 @@ def cmd_poll(args: argparse.Namespace) -> int:
                          "(`monitor run` is the daemon)")
     config = _config(args)
     watchlists = load_watchlists(config.watchlists)
+    from monitor.scheduler import Daemon, cycle
+
     with _opened(config) as store:
         now = utc_now()
         sync_feeds(store, config.feeds, now)
@@ -103,8 +105,6 @@ def cmd_poll(args: argparse.Namespace) -> int:
                                          if f.state != "disabled" and f.polling == "on"]
             summary = cycle(Context.create(config, store, watchlists), feeds)
         else:  # the due feeds, claimed like the daemon does (no replica polls them too)
-            from monitor.scheduler import Daemon
-
             summary = Daemon(config, store, watchlists).poll()
     print(summary.line())
     return report_failures(summary)

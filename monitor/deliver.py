@@ -1,4 +1,4 @@
-"""Digests and alerts, recorded and delivered: the store side of digest.py and notify.py.
+"""Digests and alerts, recorded and delivered: the store side of digest.py and the channels.
 
 Making a digest is one transaction: the run (unique per window), the claims on its hits
 (unique per digest definition: a hit goes into one digest at most) and one pending delivery
@@ -18,17 +18,15 @@ from email.utils import parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, func, insert, or_, select, true, update
-from sqlalchemy.exc import IntegrityError
-
+from monitor.channels import Channel, DeliveryError, Outgoing, Sender
 from monitor.config import Config
-from monitor.config.delivery import ChannelConfig, DigestConfig
+from monitor.config.delivery import DigestConfig
 from monitor.digest import Digest, build, cron_trigger, due_window, last_fire
-from monitor.notify import DeliveryError, Outgoing, Sender
 from monitor.render import Rendered, Renderer, email_message
 from monitor.store import Store
-from monitor.store.models import Delivery, DigestHit, DigestRun, DigestSchedule, Hit
-from monitor.store.queries import feed_health, hit_rows
+from monitor.store import digests as db
+from monitor.store.digests import HitFilter, NewRun, StoredRun
+from monitor.store.queries import feed_health
 
 ALERTS = "@alerts"  # the alerts' name in the tables (not a valid digest name)
 LEASE = timedelta(minutes=10)  # a claimed delivery not recorded by then is tried again
@@ -65,15 +63,10 @@ def ensure_schedules(store: Store, config: Config, now: datetime) -> None:
     names = [(d.name, start_anchor(d, now)) for d in config.digests]
     if config.alerts.channels:
         names.append((ALERTS, now))
-    with store.engine.begin() as c:
-        known = set(c.execute(select(DigestSchedule.name)).scalars())
+    known = db.schedule_names(store)
     for name, anchor in names:
         if name not in known:
-            try:
-                with store.engine.begin() as c:
-                    c.execute(insert(DigestSchedule).values(name=name, anchor=anchor))
-            except IntegrityError:
-                pass  # another process recorded it first
+            db.add_schedule(store, name, anchor)  # False: another process recorded it first
 
 
 def start_anchor(digest: DigestConfig, now: datetime) -> datetime:
@@ -82,12 +75,7 @@ def start_anchor(digest: DigestConfig, now: datetime) -> datetime:
 
 def window_start(store: Store, name: str, default: datetime) -> datetime:
     """Where the next window opens: the end of the last one, else the schedule's anchor."""
-    with store.engine.begin() as c:
-        end = c.execute(select(func.max(DigestRun.window_end))
-                        .where(DigestRun.name == name)).scalar()
-        anchor = c.execute(select(DigestSchedule.anchor)
-                           .where(DigestSchedule.name == name)).scalar()
-    return end or anchor or default
+    return db.last_window_end(store, name) or db.schedule_anchor(store, name) or default
 
 
 def due(store: Store, digest: DigestConfig, now: datetime) -> tuple[datetime, datetime] | None:
@@ -99,34 +87,13 @@ def due(store: Store, digest: DigestConfig, now: datetime) -> tuple[datetime, da
 # --- making digests and alerts ---------------------------------------------------------------
 
 
-def _filters(digest: DigestConfig) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = []
-    if digest.watchlists:
-        where.append(Hit.watchlist.in_(digest.watchlists))
-    if digest.kinds:
-        where.append(Hit.kind.in_(digest.kinds))
-    if digest.entries:
-        plain = [e for e in digest.entries if "/" not in e]
-        qualified = [e.split("/", 1) for e in digest.entries if "/" in e]
-        where.append(or_(Hit.entry.in_(plain),
-                         *(and_(Hit.watchlist == w, Hit.entry == e) for w, e in qualified)))
-    return where
-
-
-def _unclaimed(name: str, start: datetime, end: datetime | None = None
-               ) -> list[ColumnElement[bool]]:
-    claimed = exists().where(DigestHit.name == name, DigestHit.hit_id == Hit.id)
-    where = [Hit.notify == true(), Hit.first_seen >= start, ~claimed]
-    return where if end is None else [*where, Hit.first_seen < end]
-
-
 def compose(store: Store, digest: DigestConfig, window: tuple[datetime, datetime],
             anchor: datetime) -> Digest:
     """The digest of a window: the hits no earlier digest of this name took, found from the
     schedule's start up to the window's end (so a hit written late is not lost)."""
     start, end = window
-    rows = hit_rows(store, where=[*_unclaimed(digest.name, anchor, end), *_filters(digest)],
-                    marks=True)
+    rows = db.unclaimed_hits(store, digest.name, anchor, end,
+                             HitFilter(digest.watchlists, digest.kinds, digest.entries))
     key = f"digest:{digest.name}:{end.isoformat()}"
     return build(digest.name, "digest", key, (start, end), digest.timezone, rows,
                  feed_health(store, end))
@@ -134,9 +101,7 @@ def compose(store: Store, digest: DigestConfig, window: tuple[datetime, datetime
 
 def make_digest(store: Store, config: Config, renderer: Renderer, digest: DigestConfig,
                 window: tuple[datetime, datetime], now: datetime) -> Made:
-    with store.engine.begin() as c:
-        anchor = c.execute(select(DigestSchedule.anchor)
-                           .where(DigestSchedule.name == digest.name)).scalar() or window[0]
+    anchor = db.schedule_anchor(store, digest.name) or window[0]
     built = compose(store, digest, window, min(anchor, window[0]))
     channels = digest.channels if built.stories or digest.send_empty else ()
     run_id = _record(store, config, renderer, built, channels, now)
@@ -144,31 +109,18 @@ def make_digest(store: Store, config: Config, renderer: Renderer, digest: Digest
 
 
 def _record(store: Store, config: Config, renderer: Renderer, built: Digest,
-            channels: Sequence[ChannelConfig], now: datetime) -> int | None:
+            channels: Sequence[Channel], now: datetime) -> int | None:
     """Run, claims and deliveries in one transaction; None if the window (or a hit) was
     taken by another process meanwhile."""
-    rendered = renderer.render(built, domain(config))
-    try:
-        with store.engine.begin() as c:
-            run_id = c.execute(insert(DigestRun).values(
-                name=built.name if built.kind == "digest" else ALERTS, kind=built.kind,
-                key=built.key, window_start=built.window_start, window_end=built.window_end,
-                timezone=built.timezone, created=now, subject=rendered.subject,
-                hit_count=len(built.hit_ids), story_count=len(built.stories),
-                message_id=rendered.message_id, body_text=rendered.text,
-                body_html=rendered.html, payload=rendered.payload, slack=rendered.slack,
-            ).returning(DigestRun.id)).scalar_one()
-            name = built.name if built.kind == "digest" else ALERTS
-            if built.hit_ids:
-                c.execute(insert(DigestHit), [{"name": name, "hit_id": h, "run_id": run_id}
-                                              for h in built.hit_ids])
-            if channels:
-                c.execute(insert(Delivery), [
-                    {"run_id": run_id, "channel": ch.ident, "status": "pending", "attempts": 0,
-                     "next_attempt": now, "created": now} for ch in channels])
-    except IntegrityError:
-        return None
-    return int(run_id)
+    formats = [fmt for channel in channels for fmt in channel.formats]
+    rendered = renderer.render(built, domain(config), formats)
+    run = NewRun(
+        name=built.name if built.kind == "digest" else ALERTS, kind=built.kind, key=built.key,
+        window_start=built.window_start, window_end=built.window_end,
+        timezone=built.timezone, subject=rendered.subject, hit_count=len(built.hit_ids),
+        story_count=len(built.stories), message_id=rendered.message_id,
+        bodies=rendered.bodies)
+    return db.record_run(store, run, built.hit_ids, [ch.ident for ch in channels], now)
 
 
 def run_digests(store: Store, config: Config, renderer: Renderer, now: datetime,
@@ -191,43 +143,24 @@ def make_alerts(store: Store, config: Config, renderer: Renderer, now: datetime)
     if not config.alerts.channels:
         return []
     ensure_schedules(store, config, now)
-    with store.engine.begin() as c:
-        anchor = c.execute(select(DigestSchedule.anchor)
-                           .where(DigestSchedule.name == ALERTS)).scalar() or now
-    rows = hit_rows(store, where=[*_unclaimed(ALERTS, anchor), Hit.priority == "high"],
-                    marks=True)
+    anchor = db.schedule_anchor(store, ALERTS) or now
     by_story: dict[int, list[dict[str, Any]]] = {}
-    for row in rows:
+    for row in db.unclaimed_high_priority(store, ALERTS, anchor):
         by_story.setdefault(row["story_id"], []).append(row)
     made = []
     for story_id, hits in by_story.items():
         built = build("alert", "alert", f"alert:{story_id}", (None, now), "UTC", hits)
         run_id = _record(store, config, renderer, built, config.alerts.channels, now)
         if run_id is None:
-            _claim_quietly(store, story_id, [h["hit_id"] for h in hits])
+            db.claim_quietly(store, f"alert:{story_id}", ALERTS, [h["hit_id"] for h in hits])
         made.append(Made(ALERTS, run_id, built, len(config.alerts.channels) if run_id else 0))
     return [m for m in made if m.run_id is not None]
-
-
-def _claim_quietly(store: Store, story_id: int, hit_ids: list[int]) -> None:
-    with store.engine.begin() as c:
-        run_id = c.execute(select(DigestRun.id).where(DigestRun.key == f"alert:{story_id}")
-                           ).scalar()
-        if run_id is None:
-            return
-        for hit_id in hit_ids:
-            try:
-                with c.begin_nested():
-                    c.execute(insert(DigestHit).values(name=ALERTS, hit_id=hit_id,
-                                                       run_id=run_id))
-            except IntegrityError:
-                pass
 
 
 # --- delivering -----------------------------------------------------------------------------
 
 
-def channel_for(config: Config, run_name: str, ident: str) -> ChannelConfig | None:
+def channel_for(config: Config, run_name: str, ident: str) -> Channel | None:
     if run_name == ALERTS:
         channels = config.alerts.channels
     else:
@@ -246,91 +179,60 @@ def deliver(store: Store, config: Config, now: datetime, sender: Sender | None =
     """Send every pending delivery that is due; record each outcome as it happens."""
     sender = sender or Sender(config.smtp)
     report = DeliveryReport()
-    with store.engine.begin() as c:
-        due_rows = c.execute(
-            select(Delivery.id, Delivery.attempts, Delivery.channel, DigestRun.name)
-            .join(DigestRun, DigestRun.id == Delivery.run_id)
-            .where(Delivery.status == "pending", Delivery.next_attempt <= now)
-            .order_by(Delivery.id)).all()
-    for delivery_id, attempts, ident, run_name in due_rows:
+    for due_row in db.due_deliveries(store, now):
+        delivery_id, attempts, ident = due_row.id, due_row.attempts, due_row.channel
         if attempts >= config.delivery.max_attempts:  # claimed that often, never recorded
-            _finish(store, delivery_id, "failed", f"gave up after {attempts} attempts that "
-                    "ended without an outcome (the process died while sending?)", None)
+            db.finish_delivery(store, delivery_id, "failed", f"gave up after {attempts} "
+                               "attempts that ended without an outcome (the process died "
+                               "while sending?)", None)
             report.failed += 1
             continue
-        if not _claim(store, delivery_id, attempts, now):
+        if not db.claim_delivery(store, delivery_id, attempts, now, LEASE):
             continue  # another process has it
-        channel = channel_for(config, run_name, ident)
+        channel = channel_for(config, due_row.run_name, ident)
         if channel is None:
-            _finish(store, delivery_id, "failed", f"channel {ident} is no longer configured "
-                    f"for {run_name}", None)
+            db.finish_delivery(store, delivery_id, "failed", f"channel {ident} is no longer "
+                               f"configured for {due_row.run_name}", None)
             report.failed += 1
             continue
-        with store.session() as s:
-            run = s.get(DigestRun, _run_id(store, delivery_id))
-            assert run is not None
-            out = _outgoing(config, run)
+        run = db.stored_run(store, due_row.run_id)
+        assert run is not None  # a delivery's run is deleted with it (ON DELETE CASCADE)
         try:
-            sender.send(channel, out, clock() if clock else now)
-        except DeliveryError as exc:
-            _failed(store, config, delivery_id, attempts + 1, exc, now, report)
-            report.failures.append((ident, str(exc)))
-            report.outcomes.append((channel.kind, "error"))
-            continue
+            sender.send(channel, _outgoing(config, run), clock() if clock else now)
         except Exception as exc:  # a bug or an odd reply must not stop the other deliveries
-            error = DeliveryError(f"{ident}: {type(exc).__name__}: {exc}")
+            error = exc if isinstance(exc, DeliveryError) else DeliveryError(
+                f"{ident}: {type(exc).__name__}: {exc}")
             _failed(store, config, delivery_id, attempts + 1, error, now, report)
             report.failures.append((ident, str(error)))
             report.outcomes.append((channel.kind, "error"))
             continue
-        _finish(store, delivery_id, "sent", None, now)
+        db.finish_delivery(store, delivery_id, "sent", None, now)
         report.sent += 1
         report.outcomes.append((channel.kind, "sent"))
     return report
 
 
-def _outgoing(config: Config, run: DigestRun) -> Outgoing:
-    rendered = Rendered(run.subject, run.body_text, run.body_html, run.payload, run.slack,
-                        run.message_id)
+def _outgoing(config: Config, run: StoredRun) -> Outgoing:
+    row = run.row
+    rendered = Rendered(row.subject, row.message_id, run.bodies)
     sender = config.smtp.sender if config.smtp else "monitor <monitor@localhost>"
     message: EmailMessage = email_message(rendered, sender, ("undisclosed-recipients:;",),
-                                          run.created, run.name)
-    key = run.message_id.strip("<>").split(".", 1)[0]
-    return Outgoing(run.name, run.kind, key, run.window_end, message, run.payload, run.slack)
-
-
-def _run_id(store: Store, delivery_id: int) -> int:
-    with store.engine.begin() as c:
-        return int(c.execute(select(Delivery.run_id).where(Delivery.id == delivery_id)
-                             ).scalar_one())
-
-
-def _claim(store: Store, delivery_id: int, attempts: int, now: datetime) -> bool:
-    with store.engine.begin() as c:
-        result = c.execute(update(Delivery).where(
-            Delivery.id == delivery_id, Delivery.status == "pending",
-            Delivery.attempts == attempts, Delivery.next_attempt <= now,
-        ).values(attempts=attempts + 1, next_attempt=now + LEASE))
-        return result.rowcount == 1
-
-
-def _finish(store: Store, delivery_id: int, status: str, error: str | None,
-            sent: datetime | None, next_attempt: datetime | None = None) -> None:
-    with store.engine.begin() as c:
-        c.execute(update(Delivery).where(Delivery.id == delivery_id).values(
-            status=status, last_error=error, sent=sent, next_attempt=next_attempt))
+                                          row.created, row.name)
+    key = row.message_id.strip("<>").split(".", 1)[0]
+    return Outgoing(row.name, row.kind, key, row.window_end, message, run.bodies)
 
 
 def _failed(store: Store, config: Config, delivery_id: int, attempts: int, exc: DeliveryError,
             now: datetime, report: DeliveryReport) -> None:
     report.errors.append(str(exc))
     if exc.retryable and attempts < config.delivery.max_attempts:
-        _finish(store, delivery_id, "pending", f"attempt {attempts}: {exc}", None,
-                now + backoff(config, attempts))
+        db.finish_delivery(store, delivery_id, "pending", f"attempt {attempts}: {exc}", None,
+                           now + backoff(config, attempts))
         report.retrying += 1
     else:
         why = "gave up after" if exc.retryable else "not retried:"
-        _finish(store, delivery_id, "failed", f"{why} attempt {attempts}: {exc}", None)
+        db.finish_delivery(store, delivery_id, "failed", f"{why} attempt {attempts}: {exc}",
+                           None)
         report.failed += 1
 
 
@@ -338,20 +240,16 @@ def resend(store: Store, delivery_id: int, now: datetime) -> str | None:
     """Queue a failed delivery again (the web's "resend"): pending, attempts from 0, due
     now; the daemon's next deliveries pass sends the stored bytes.  None when queued, else
     why not (no such delivery, not failed, its rendered body pruned)."""
-    with store.engine.begin() as c:
-        row = c.execute(select(Delivery.status, DigestRun.body_text, DigestRun.payload)
-                        .join(DigestRun, DigestRun.id == Delivery.run_id)
-                        .where(Delivery.id == delivery_id)).first()
-        if row is None:
-            return f"no delivery {delivery_id}"
-        status, text, payload = row
-        if status != "failed":
-            return f"delivery {delivery_id} is {status}: only a failed delivery is resent"
-        if not text and not payload:
-            return (f"delivery {delivery_id}: its digest's rendered body was removed by "
-                    "housekeeping (old digests keep none); nothing to resend")
-        c.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "failed")
-                  .values(status="pending", attempts=0, next_attempt=now))
+    found = db.delivery(store, delivery_id)
+    if found is None:
+        return f"no delivery {delivery_id}"
+    if found.status != "failed":
+        return f"delivery {delivery_id} is {found.status}: only a failed delivery is resent"
+    if not db.has_bodies(store, found.run_id):
+        return (f"delivery {delivery_id}: its digest's rendered body was removed by "
+                "housekeeping (old digests keep none); nothing to resend")
+    if not db.requeue_failed(store, delivery_id, now):
+        return f"delivery {delivery_id} is no longer failed: only a failed delivery is resent"
     return None
 
 
@@ -359,9 +257,4 @@ def prune(store: Store, before: datetime) -> int:
     """Drop the rendered bodies of runs made before ``before`` whose deliveries are all
     done (sent or failed).  The runs and their claims stay: they are what keeps every hit
     in one digest."""
-    pending = exists().where(Delivery.run_id == DigestRun.id, Delivery.status == "pending")
-    with store.engine.begin() as c:
-        result = c.execute(update(DigestRun).where(
-            DigestRun.created < before, DigestRun.body_html != "", ~pending,
-        ).values(body_text="", body_html="", payload="", slack=""))
-        return int(result.rowcount or 0)
+    return db.prune_bodies(store, before)

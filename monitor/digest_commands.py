@@ -7,8 +7,6 @@ import sys
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from monitor import deliver as outbox
 from monitor.commands import _config, _opened, parse_since, write_output
 from monitor.config import Config
@@ -19,7 +17,7 @@ from monitor.errors import UsageError, did_you_mean
 from monitor.ingest import utc_now
 from monitor.render import Renderer
 from monitor.store import Store
-from monitor.store.models import Delivery, DigestRun
+from monitor.store import digests as db
 from monitor.store.queries import iso
 
 
@@ -123,15 +121,9 @@ def status(deliveries: list[dict[str, Any]]) -> str:
 def history(store: Store, limit: int = 50, before: int | None = None) -> list[dict[str, Any]]:
     """The latest runs, newest first, with their deliveries (the stable JSON of the list);
     ``before``: the runs older than this run id (the web's next page)."""
-    query = select(DigestRun).order_by(DigestRun.id.desc()).limit(limit)
-    if before is not None:
-        query = query.where(DigestRun.id < before)
-    with store.session() as s:
-        runs = s.execute(query).scalars().all()
-        deliveries = s.execute(select(Delivery).where(
-            Delivery.run_id.in_([r.id for r in runs])).order_by(Delivery.id)).scalars().all()
+    runs = db.runs(store, limit, before)
     by_run: dict[int, list[dict[str, Any]]] = {}
-    for d in deliveries:
+    for d in db.deliveries_of(store, [r.id for r in runs]):
         by_run.setdefault(d.run_id, []).append({
             "delivery_id": d.id, "channel": d.channel, "status": d.status, "attempts": d.attempts,
             "last_error": d.last_error, "sent": iso(d.sent),

@@ -25,16 +25,13 @@ from monitor.cancel import Cancel
 from monitor.config import Config, FeedConfig
 from monitor.dates import load_parser
 from monitor.dedupe import canonical_url, fingerprint, item_key
-from monitor.deliver import deliver, ensure_schedules, make_alerts
 from monitor.display import mask_url, shown
 from monitor.extract import Extracted, decode_page, extract_page, from_feed
 from monitor.feeds import FeedItem, adapt_interval, body_hash, next_poll, parse_feed
 from monitor.fetch import Fetcher, Response
 from monitor.language import load_model
 from monitor.match import Matcher, Mention
-from monitor.notify import Sender
 from monitor.query.rulehits import RuleBook
-from monitor.render import Renderer
 from monitor.sites import same_site
 from monitor.snippets import excerpt
 from monitor.store import NewArticle, Store
@@ -128,8 +125,6 @@ class Context:
     # Pages being fetched in this process, by canonical URL: a second feed carrying the same
     # link waits for the first instead of fetching it again.
     inflight: dict[str, asyncio.Event] = field(default_factory=dict)
-    renderer: Renderer | None = None
-    sender: Sender | None = None  # None: notify.Sender for the configured SMTP server
     # metrics: observe("feed" | "page" | "extract", seconds)
     observe: Callable[[str, float], None] | None = None
     cancel: Cancel = field(default_factory=Cancel)  # the daemon's deadline (after SIGTERM)
@@ -175,20 +170,10 @@ class Context:
         return cls(config, store, Analyser.create(watchlists), clock)
 
 
-def cycle(ctx: Context, feeds: Sequence[Feed]) -> Summary:
-    """One cycle, as the daemon and `poll --once` run it: poll these feeds, alert on the
-    high-priority hits it found, and send every delivery that is due (retries included).
+def ingest(ctx: Context, feeds: Sequence[Feed]) -> Summary:
+    """Poll these feeds and store what is new; delivery is the caller's (scheduler.cycle).
     Raises Cancelled if ``ctx.cancel`` is set meanwhile (what was stored stays)."""
-    ensure_schedules(ctx.store, ctx.config, ctx.clock())  # before: this poll's hits count
-    summary = asyncio.run(poll(ctx, feeds))
-    now = ctx.clock()
-    renderer = ctx.renderer or Renderer(ctx.config.templates)
-    summary.alerts = len(make_alerts(ctx.store, ctx.config, renderer, now))
-    report = deliver(ctx.store, ctx.config, now, ctx.sender, ctx.clock)
-    summary.delivered = report.sent
-    summary.delivery_errors = report.failures
-    summary.deliveries = report.outcomes
-    return summary
+    return asyncio.run(poll(ctx, feeds))
 
 
 # --- pure middle ----------------------------------------------------------------------------

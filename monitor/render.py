@@ -1,11 +1,14 @@
 """A Digest as its readers get it (pure): HTML and plain text from Jinja2 templates (users may
 override them with their own folder), the webhook's versioned JSON body, Slack mrkdwn, and
-the e-mail message.  Rendered once per window and stored, so a resend is byte-identical."""
+the e-mail message.  Each is a format (FORMATS); a run renders those its channels send (and
+text and HTML, which the web shows), once, stored per (run, format), so a resend is
+byte-identical."""
 
 from __future__ import annotations
 
 import json
 import traceback
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -29,16 +32,32 @@ from monitor.errors import UsageError
 
 SCHEMA = "monitor.digest/1"
 STORIES_PER_ENTRY = 50  # in the HTML and text; the JSON has every story
+FORMATS = ("text", "html", "json", "slack")
 
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
     subject: str
-    text: str
-    html: str
-    payload: str  # JSON
-    slack: str    # mrkdwn
     message_id: str
+    bodies: Mapping[str, str]  # by format: text, html, json, slack, ...
+
+    @property
+    def text(self) -> str:
+        return self.bodies.get("text", "")
+
+    @property
+    def html(self) -> str:
+        return self.bodies.get("html", "")
+
+    @property
+    def payload(self) -> str:
+        """The webhook's JSON body."""
+        return self.bodies.get("json", "")
+
+    @property
+    def slack(self) -> str:
+        """Slack's mrkdwn."""
+        return self.bodies.get("slack", "")
 
 
 class Renderer:
@@ -53,14 +72,22 @@ class Renderer:
                                keep_trailing_newline=True)
         self.limit = limit
 
-    def render(self, digest: Digest, domain: str = "monitor.invalid") -> Rendered:
-        context = {"digest": digest, "limit": self.limit}
-        return Rendered(
-            subject=digest.subject,
-            text=self._render("digest.txt", context),
-            html=self._render("digest.html", context),
-            payload=json.dumps(payload(digest), ensure_ascii=False),
-            slack=slack_text(digest, self.limit), message_id=digest.message_id(domain))
+    def render(self, digest: Digest, domain: str = "monitor.invalid",
+               formats: Iterable[str] = FORMATS) -> Rendered:
+        """The digest in ``formats`` (text and HTML always: the e-mail and the web)."""
+        wanted = dict.fromkeys(("text", "html", *formats))
+        return Rendered(digest.subject, digest.message_id(domain),
+                        {fmt: self.format(fmt, digest) for fmt in wanted})
+
+    def format(self, fmt: str, digest: Digest) -> str:
+        """One format's body; an unknown format is a bug (a channel names its formats)."""
+        return _FORMATTERS[fmt](self, digest)
+
+    def text(self, digest: Digest) -> str:
+        return self._render("digest.txt", {"digest": digest, "limit": self.limit})
+
+    def html(self, digest: Digest) -> str:
+        return self._render("digest.html", {"digest": digest, "limit": self.limit})
 
     def _render(self, name: str, context: dict[str, Any]) -> str:
         """One template, rendered; a broken template is a TemplateProblem naming its file
@@ -155,6 +182,14 @@ def slack_text(digest: Digest, limit: int = STORIES_PER_ENTRY) -> str:
     for note in digest.health:
         lines.append(f"_{slack_escape(note.feed)}: {slack_escape(note.problem)}_")
     return "\n".join(lines)
+
+
+_FORMATTERS: dict[str, Callable[[Renderer, Digest], str]] = {
+    "text": Renderer.text,
+    "html": Renderer.html,
+    "json": lambda _renderer, digest: json.dumps(payload(digest), ensure_ascii=False),
+    "slack": lambda renderer, digest: slack_text(digest, renderer.limit),
+}
 
 
 def email_message(rendered: Rendered, sender: str, to: tuple[str, ...], created: datetime,

@@ -1,4 +1,6 @@
-"""The daemon (`monitor run`): APScheduler 3 drives the jobs, the store holds the state.
+"""The daemon (`monitor run`): APScheduler 3 drives the jobs, the store holds the state;
+and ``cycle``, the one composition of a poll (ingest -> alerts -> deliver) that the daemon,
+`run --once` and `poll --once` share: ingestion itself knows nothing of delivery.
 
     poll         every TICK: the feeds whose next_poll has come (each feed keeps its own
                  interval, jitter and back-off in the store), then alerts and deliveries
@@ -21,7 +23,7 @@ import secrets
 import signal
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,13 +33,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from monitor import deliver as outbox
 from monitor.cancel import Cancelled
+from monitor.channels import Sender
 from monitor.config import DEFAULT_INTERVAL, Config
 from monitor.digest import cron_trigger
 from monitor.health import Health, Metrics
-from monitor.ingest import Context, Summary, cycle, sync_feeds, utc_now
-from monitor.notify import Sender
+from monitor.ingest import Context, Summary, ingest, sync_feeds, utc_now
 from monitor.render import Renderer
 from monitor.store import Store
+from monitor.store.models import Feed
 from monitor.watchlist import Watchlist
 from monitor.web.serve import serve
 
@@ -73,6 +76,30 @@ log = logging.getLogger("monitor")
 
 
 @dataclass
+class Dispatch:
+    """What a cycle alerts and delivers with, after it ingested."""
+
+    renderer: Renderer
+    sender: Sender | None = None  # None: notify.Sender for the configured SMTP server
+
+
+def cycle(ctx: Context, feeds: Sequence[Feed], dispatch: Dispatch | None = None) -> Summary:
+    """One cycle, as the daemon and `poll --once` run it: ingest these feeds, alert on the
+    high-priority hits they brought, and send every delivery that is due (retries included).
+    Raises Cancelled if ``ctx.cancel`` is set meanwhile (what was stored stays)."""
+    outbox.ensure_schedules(ctx.store, ctx.config, ctx.clock())  # before: this poll's hits count
+    summary = ingest(ctx, feeds)
+    now = ctx.clock()
+    dispatch = dispatch or Dispatch(Renderer(ctx.config.templates))
+    summary.alerts = len(outbox.make_alerts(ctx.store, ctx.config, dispatch.renderer, now))
+    report = outbox.deliver(ctx.store, ctx.config, now, dispatch.sender, ctx.clock)
+    summary.delivered = report.sent
+    summary.delivery_errors = report.failures
+    summary.deliveries = report.outcomes
+    return summary
+
+
+@dataclass
 class Daemon:
     config: Config
     store: Store
@@ -90,7 +117,7 @@ class Daemon:
         self.metrics = Metrics(self.store)
         self.renderer = Renderer(self.config.templates)
         self.context = Context.create(self.config, self.store, self.watchlists, self.clock)
-        self.context.renderer, self.context.sender = self.renderer, self.sender
+        self.dispatch = Dispatch(self.renderer, self.sender)
         self.context.observe = self.metrics.observe
 
     def health(self, running: Callable[[], bool]) -> Health:
@@ -120,7 +147,7 @@ class Daemon:
             while not self.stopping.is_set():
                 feeds = self.store.claim_feeds(self.clock(), self.owner, self.lease,
                                                self.chunk, due_by=began)
-                summary.add(cycle(self.context, feeds))
+                summary.add(cycle(self.context, feeds, self.dispatch))
                 if len(feeds) < self.chunk:
                     break
         except Cancelled:

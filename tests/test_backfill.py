@@ -105,12 +105,13 @@ def test_rematch_with_notify_marks_hits_for_the_next_digest(store: Store) -> Non
 @pytest.mark.parametrize("notify", [False, True])
 def test_backfill_hits_reach_the_next_digest_only_with_notify(
         store: Store, receiver: Receiver, notify: bool) -> None:
+    from monitor.channels import channel as make_channel
     from monitor.config import Config
-    from monitor.config.delivery import ChannelConfig, DigestConfig
+    from monitor.config.delivery import DigestConfig
     from monitor.deliver import deliver, ensure_schedules, run_digests
     from monitor.render import Renderer
 
-    hook = ChannelConfig("webhook", url=receiver.url(), allow_private_addresses=True)
+    hook = make_channel("webhook", url=receiver.url(), allow_private_addresses=True)
     config = Config(digests=(DigestConfig("daily", "0 7 * * *", channels=(hook,)),))
     ensure_schedules(store, config, NOW - timedelta(days=2))
     stored(store, 1, " ".join(PARAGRAPHS))  # polled a day ago: its putin hit is notified

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 import time_machine
 
+from monitor.channels import channel as make_channel
 from monitor.cli import main
-from monitor.config.delivery import AlertsConfig, ChannelConfig
-from monitor.ingest import Context, cycle, sync_feeds
+from monitor.config.delivery import AlertsConfig
+from monitor.ingest import Context, sync_feeds
+from monitor.scheduler import cycle
 from monitor.store import Store
 from monitor.watchlist import load_watchlists
 from tests.support import Receiver, Reply, Server, article_html
@@ -31,7 +33,7 @@ entries:
 def test_high_priority_alerts_go_out_in_the_cycle_that_found_them(
         server: Server, store: Store, receiver: Receiver, tmp_path: Path) -> None:
     (tmp_path / "desk.yaml").write_text(WATCHLIST)
-    hook = ChannelConfig("webhook", url=receiver.url("/alerts"), allow_private_addresses=True)
+    hook = make_channel("webhook", url=receiver.url("/alerts"), allow_private_addresses=True)
     config = replace(config_for(str(store.engine.url), [server.url("/feed")]),
                      watchlists=str(tmp_path), digests=(), alerts=AlertsConfig((hook,)))
     server.routes["/a"] = Reply(200, article_html("Putin meets Kim", PARAGRAPHS),
@@ -128,7 +130,7 @@ def test_the_readme_receiver_verifies_real_deliveries(capsys: pytest.CaptureFixt
 
     import httpx
 
-    from monitor.notify import post_webhook
+    from monitor.channels.webhook import post_webhook
     from tests.test_notify import outgoing
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
@@ -140,10 +142,11 @@ def test_the_readme_receiver_verifies_real_deliveries(capsys: pytest.CaptureFixt
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{httpd.server_address[1]}/"
     try:
-        channel = ChannelConfig("webhook", url=url, secret="the channel's secret",
+        channel = make_channel("webhook", url=url, secret="the channel's secret",
                                 allow_private_addresses=True)
         now = datetime.now(UTC)
-        out = replace(outgoing(), payload=json.dumps({"subject": "monitor daily — 1 story"}))
+        body = json.dumps({"subject": "monitor daily — 1 story"})
+        out = replace(outgoing(), bodies={"json": body})
         post_webhook(channel, out, now)
         post_webhook(channel, out, now)  # a resend: accepted, not handled twice
         assert capsys.readouterr().out.count("monitor daily") == 1

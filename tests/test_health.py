@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from monitor.channels import channel as make_channel
 from monitor.cli import main
-from monitor.config.delivery import ChannelConfig, DigestConfig
+from monitor.config.delivery import DigestConfig
 from monitor.health import HttpServer
 from monitor.scheduler import Daemon
 from monitor.store import Store
@@ -88,7 +89,7 @@ def test_healthz_follows_the_database_and_the_poll_cycle(
 def test_metrics(server: Server, store: Store, tmp_path: Path) -> None:
     one_article_feed(server)
     digest = DigestConfig("daily", "0 7 * * *", "UTC",
-                          channels=(ChannelConfig("file", dir=str(tmp_path / "outbox")),))
+                          channels=(make_channel("file", dir=str(tmp_path / "outbox")),))
     config = replace(config_for(str(store.engine.url), [server.url("/feed")]),
                      digests=(digest,))
     clock = Clock()

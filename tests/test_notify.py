@@ -15,18 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config.delivery import ChannelConfig, SmtpConfig, shown_url
+from monitor.channels import DeliveryError, Outgoing, Sender, SmtpConfig, WebhookChannel
+from monitor.channels import channel as make_channel
+from monitor.channels.email import send_email
+from monitor.channels.file import write_files
+from monitor.channels.webhook import post_webhook, shown_url, sign, verify
 from monitor.netguard import Policy
-from monitor.notify import (
-    DeliveryError,
-    Outgoing,
-    Sender,
-    post_webhook,
-    send_email,
-    sign,
-    verify,
-    write_files,
-)
 from monitor.render import Rendered, email_message
 from tests.support import SMTP_PASSWORD, SMTP_USER, Mailbox, Receiver, _free_port
 
@@ -34,20 +28,20 @@ NOW = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
 SECRET = "webhook-secret"
 
 
-def local_hook(url: str, **settings: object) -> ChannelConfig:
+def local_hook(url: str, **settings: object) -> WebhookChannel:
     """A webhook on loopback, which a channel has to allow explicitly."""
-    return ChannelConfig("webhook", url=url, allow_private_addresses=True,
+    return WebhookChannel(url=url, allow_private_addresses=True,
                          **settings)  # type: ignore[arg-type]
 
 
 def outgoing(subject: str = "monitor daily — 1 story: Vladimir Putin (1)") -> Outgoing:
-    rendered = Rendered(subject, "plain text body\n", "<p>html body</p>",
-                        json.dumps({"schema": "monitor.digest/1", "story_count": 1}),
-                        "*slack* text", "<abc123.digest@example.org>")
+    rendered = Rendered(subject, "<abc123.digest@example.org>", {
+        "text": "plain text body\n", "html": "<p>html body</p>",
+        "json": json.dumps({"schema": "monitor.digest/1", "story_count": 1}),
+        "slack": "*slack* text"})
     message = email_message(rendered, "monitor <monitor@example.org>", ("a@example.org",),
                             NOW, "daily")
-    return Outgoing("daily", "digest", "abc123", NOW, message, rendered.payload,
-                    rendered.slack)
+    return Outgoing("daily", "digest", "abc123", NOW, message, rendered.bodies)
 
 
 def smtp_config(box: Mailbox, **changes: object) -> SmtpConfig:
@@ -157,7 +151,7 @@ def test_hostile_subject_cannot_inject_headers() -> None:
     from monitor.digest import clean_header
 
     subject = clean_header("Putin\r\nBcc: victim@example.org\nX-Evil: 1")
-    message = email_message(Rendered(subject, "t", "<p>h</p>", "{}", "", "<k.digest@x>"),
+    message = email_message(Rendered(subject, "<k.digest@x>", {"text": "t", "html": "<p>h</p>"}),
                             "monitor <m@example.org>", ("a@example.org",), NOW, "daily")
     raw = message.as_bytes()
     assert b"\nBcc:" not in raw and b"\nX-Evil" not in raw
@@ -215,7 +209,7 @@ def test_webhook_that_never_answers_times_out() -> None:
 
 
 def test_webhooks_to_private_addresses_are_refused_unless_allowed(receiver: Receiver) -> None:
-    channel = ChannelConfig("webhook", url=receiver.url("/services/T0/B0/token123"))
+    channel = make_channel("webhook", url=receiver.url("/services/T0/B0/token123"))
     with pytest.raises(DeliveryError) as refused:
         post_webhook(channel, outgoing(), NOW)
     assert not refused.value.retryable  # a setting to change, not a server to wait for
@@ -235,7 +229,7 @@ def test_a_webhook_connects_to_the_address_it_checked(receiver: Receiver) -> Non
 
     policy = Policy(False, "x", resolver=rebinding,
                     public=lambda address: address == "127.0.0.1")
-    channel = ChannelConfig("webhook", url=f"http://hooks.rebind.test:{receiver.port}/h")
+    channel = make_channel("webhook", url=f"http://hooks.rebind.test:{receiver.port}/h")
     post_webhook(channel, outgoing(), NOW, policy=policy)
     assert asked == ["hooks.rebind.test"] and len(receiver.received) == 1
 
@@ -260,7 +254,7 @@ def test_a_webhook_answer_that_trickles_meets_one_deadline(receiver: Receiver) -
 def test_webhook_urls_are_shown_without_their_token() -> None:
     url = "https://hooks.slack.com/services/T000/B000/XXXXsecretXXXX"
     other = "https://hooks.slack.com/services/T000/B000/YYYYsecretYYYY"
-    for shown in (shown_url(url), ChannelConfig("webhook", url=url).ident):
+    for shown in (shown_url(url), make_channel("webhook", url=url).ident):
         assert "secret" not in shown and "hooks.slack.com/…#" in shown
     assert shown_url(url) != shown_url(other)
     assert shown_url("https://hooks.example.org") == "https://hooks.example.org"
@@ -278,6 +272,6 @@ def test_file_channel_writes_eml_and_json_once_per_run(tmp_path: Path) -> None:
 
 def test_sender_addresses_email_to_the_channel(smtp_server: Mailbox) -> None:
     sender = Sender(smtp_config(smtp_server))
-    sender.send(ChannelConfig("email", to=("x@example.org",)), outgoing(), NOW)
+    sender.send(make_channel("email", to=("x@example.org",)), outgoing(), NOW)
     [(_, recipients, raw)] = smtp_server.messages
     assert recipients == ["x@example.org"] and parsed(raw)["To"] == "x@example.org"

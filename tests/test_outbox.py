@@ -13,6 +13,9 @@ from email.policy import default as default_policy
 import pytest
 from sqlalchemy import func, select
 
+from monitor.channels import Outgoing, Sender
+from monitor.channels import channel as make_channel
+from monitor.channels.webhook import verify
 from monitor.config import Config
 from monitor.config.delivery import (
     AlertsConfig,
@@ -24,10 +27,9 @@ from monitor.config.delivery import (
 from monitor.dedupe import fingerprint
 from monitor.deliver import deliver, ensure_schedules, make_alerts, make_digest, run_digests
 from monitor.digest_commands import history
-from monitor.notify import Outgoing, Sender, verify
 from monitor.render import Renderer
 from monitor.store import NewArticle, Store
-from monitor.store.models import DigestHit, DigestRun, Hit
+from monitor.store.models import DigestBody, DigestHit, DigestRun, Hit
 from tests.support import SMTP_PASSWORD, SMTP_USER, Mailbox, Receiver
 
 SECRET = "hook-secret"
@@ -82,7 +84,7 @@ def hook(receiver: Receiver, **changes: object) -> ChannelConfig:
     base: dict[str, object] = {"url": receiver.url(), "secret": SECRET,
                              "allow_private_addresses": True}
     base.update(changes)
-    return ChannelConfig("webhook", **base)  # type: ignore[arg-type]
+    return make_channel("webhook", **base)  # type: ignore[arg-type]
 
 
 def claims(store: Store) -> list[tuple[str, int, int]]:
@@ -285,7 +287,7 @@ def test_a_crash_between_send_and_record_resends_the_same_message(
         db_url: str, smtp_server: Mailbox) -> None:
     store = Store(db_url)
     smtp = smtp_for(smtp_server)
-    config = config_with(store, daily(ChannelConfig("email", to=("desk@example.org",))),
+    config = config_with(store, daily(make_channel("email", to=("desk@example.org",))),
                          smtp=smtp)
     ensure_schedules(store, config, utc(2026, 11, 20, 9))
     add_story(store, 1, utc(2026, 11, 20, 12))
@@ -308,7 +310,7 @@ def test_a_crash_between_send_and_record_resends_the_same_message(
 
 
 def test_email_digest_arrives_with_text_and_html(store: Store, smtp_server: Mailbox) -> None:
-    config = config_with(store, daily(ChannelConfig("email", to=("desk@example.org",))),
+    config = config_with(store, daily(make_channel("email", to=("desk@example.org",))),
                          smtp=smtp_for(smtp_server))
     ensure_schedules(store, config, utc(2026, 11, 20, 9))
     add_story(store, 1, utc(2026, 11, 20, 12), ("putin", "sanctions"))
@@ -375,7 +377,7 @@ def test_source_health_footer(store: Store, receiver: Receiver) -> None:
     ensure_schedules(store, config, start)
     run_digests(store, config, RENDER, start + timedelta(days=1))
     with store.engine.begin() as c:
-        text = c.execute(select(DigestRun.body_text)).scalar_one()
+        text = c.execute(select(DigestBody.body).where(DigestBody.format == "text")).scalar_one()
     assert "-- Source health --" in text and "Broken Wire: failing" in text
 
 

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from monitor.channels import channel as make_channel
 from monitor.config import Config
-from monitor.config.delivery import ChannelConfig, DigestConfig
+from monitor.config.delivery import DigestConfig
 from monitor.ingest import sync_feeds
 from monitor.scheduler import LEASE, Daemon
 from monitor.store import Store
@@ -61,7 +62,7 @@ def replicas(db_url: str, server: Server, tmp_path: Path) -> Iterator[list[Daemo
                                         {"Content-Type": "text/html"})
         feed_of(server, f"/f{i}", [(f"Putin visit {i}", f"/a{i}")])
     digest = DigestConfig("daily", "0 7 * * *", "UTC",
-                          channels=(ChannelConfig("file", dir=str(tmp_path / "outbox")),))
+                          channels=(make_channel("file", dir=str(tmp_path / "outbox")),))
     config: Config = replace(config_for(db_url, [server.url(f"/f{i}") for i in range(FEEDS)]),
                              digests=(digest,))
     config = replace(config, fetch=replace(config.fetch, concurrency=2))  # chunks of 8 feeds

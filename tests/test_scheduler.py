@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from monitor.channels import channel as make_channel
 from monitor.config import FeedConfig
-from monitor.config.delivery import ChannelConfig, DigestConfig
+from monitor.config.delivery import DigestConfig
 from monitor.ingest import Summary, sync_feeds
 from monitor.scheduler import Daemon
 from monitor.store import Store
@@ -40,7 +41,7 @@ class Clock:
 def daemon_for(store: Store, server: Server, tmp_path: Path, clock: Clock) -> Daemon:
     one_article_feed(server)
     digest = DigestConfig("daily", "0 7 * * *", "Europe/Berlin",
-                          channels=(ChannelConfig("file", dir=str(tmp_path / "outbox")),))
+                          channels=(make_channel("file", dir=str(tmp_path / "outbox")),))
     config = replace(config_for(str(store.engine.url), [server.url("/feed")]),
                      digests=(digest,), raw_retention=7 * 86400)
     return Daemon(config, store, load_watchlists(config.watchlists), clock)

@@ -23,8 +23,9 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from monitor.channels import channel as make_channel
 from monitor.config import Config, FeedConfig
-from monitor.config.delivery import ChannelConfig, DigestConfig
+from monitor.config.delivery import DigestConfig
 from monitor.config.web import WebConfig, WebUser
 from monitor.health import health_routes
 from monitor.scheduler import Daemon
@@ -97,7 +98,7 @@ class Filled:
 def fill(store: Store, server: Server, receiver: Receiver) -> Filled:
     """Poll the feeds, then make the daily digest, whose webhook answers 400 (failed)."""
     article_pages(server)
-    digest = DigestConfig("daily", "0 7 * * *", "UTC", channels=(ChannelConfig(
+    digest = DigestConfig("daily", "0 7 * * *", "UTC", channels=(make_channel(
         "webhook", url=receiver.url(), allow_private_addresses=True),))
     config = replace(config_for(store.url, []), digests=(digest,), feeds=(
         FeedConfig(server.url("/wire.rss"), name=FEED_NAME), FeedConfig(server.url("/quiet.rss"))))

@@ -9,7 +9,8 @@
         watchlists: [...]  entries: [...]  kinds: [...]     # filters (default: everything)
         send_empty: false
         channels: [{email: {to: [...]}}, {webhook: {url, secret_env, format: json|slack}},
-                   {file: {dir: outbox/}}]
+                   {slack: {url_env}}, {file: {dir: outbox/}}, {apprise: {urls_env}}]
+                                         # each validated by its class (monitor/channels)
     alerts: {channels: [...]}             # immediately, for entries with priority: high
     delivery: {max_attempts: 10, backoff: 30s, max_backoff: 1h}
     templates: my-templates/              # overrides digest.html / digest.txt
@@ -21,62 +22,32 @@ Secrets come from the environment or a file, are read once at start-up and never
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.headerregistry import Address
-from email.policy import default as email_policy
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from monitor.display import webhook_url
-from monitor.errors import did_you_mean
+from monitor.channels import Channel, FileChannel, Setup, SmtpConfig, from_config, read_secret
+from monitor.channels.base import words as _words
+from monitor.channels.email import address_ok as _address_ok
 from monitor.watchlist import KINDS
 
 if TYPE_CHECKING:
     from monitor.config.reader import Reader as _Reader
+
+__all__ = ["AlertsConfig", "ChannelConfig", "DeliveryConfig", "DigestConfig", "SmtpConfig",
+           "parse_alerts", "parse_delivery", "parse_digests", "parse_smtp"]
 
 _SMTP_KEYS = ("host", "port", "security", "username", "password_env", "password_file", "from",
               "timeout", "ca_file")
 _DIGEST_KEYS = ("name", "schedule", "timezone", "watchlists", "entries", "kinds",
                 "send_empty", "channels")
 _DELIVERY_KEYS = ("max_attempts", "backoff", "max_backoff")
-_CHANNEL_KINDS = ("email", "webhook", "file")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 DEFAULT_SCHEDULE = "0 7 * * *"
-shown_url = webhook_url  # a webhook URL as shown (monitor.display masks every kind of URL)
-
-
-@dataclass(frozen=True, slots=True)
-class SmtpConfig:
-    host: str
-    port: int = 587
-    security: str = "starttls"  # starttls | ssl | none
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    sender: str = "monitor <monitor@localhost>"
-    timeout: float = 30.0
-    ca_file: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelConfig:
-    """One destination: ``email`` (to), ``webhook`` (url, secret, format) or ``file`` (dir)."""
-
-    kind: str
-    to: tuple[str, ...] = ()
-    url: str = ""
-    secret: str | None = field(default=None, repr=False)
-    format: str = "json"  # json | slack
-    dir: str = ""
-    allow_private_addresses: bool = False  # webhook: may post to a private or local address
-
-    @property
-    def ident(self) -> str:
-        """What a delivery row records to find its channel again (never a secret)."""
-        if self.kind == "email":
-            return "email:" + ",".join(self.to)
-        return f"webhook:{shown_url(self.url)}" if self.kind == "webhook" else f"file:{self.dir}"
+ChannelConfig = Channel  # a configured destination: one of monitor.channels.REGISTRY
+_secret = read_secret  # config_web reads its secrets the same way
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,36 +77,7 @@ class DeliveryConfig:
 def default_digests(base: Path) -> tuple[DigestConfig, ...]:
     """No `digests` key: one daily digest at 07:00 UTC into ./outbox, so `monitor run`
     delivers somewhere without any setup."""
-    return (DigestConfig("daily", channels=(ChannelConfig("file", dir=str(base / "outbox")),)),)
-
-
-def _secret(reader: _Reader, data: dict[str, Any], name: str, where: str,
-            env: dict[str, str], base: Path) -> str | None:
-    """``<name>_env`` (a variable's name) or ``<name>_file`` (a path, relative to the config
-    file); also ``<VAR>_FILE``.  A problem names the setting, never the secret."""
-    var, path = data.get(f"{name}_env"), data.get(f"{name}_file")
-    if var is not None and path is not None:
-        reader.add(data, f"{name}_file", f"give {name}_env or {name}_file, not both", where)
-        return None
-    if var is not None:
-        if not isinstance(var, str) or not var:
-            reader.add(data, f"{name}_env", "must be the name of an environment variable", where)
-            return None
-        if var in env:
-            return env[var]
-        if f"{var}_FILE" in env:
-            path = env[f"{var}_FILE"]
-        else:
-            reader.add(data, f"{name}_env", f"environment variable {var} is not set", where)
-            return None
-    if path is None:
-        return None
-    try:
-        return (base / str(path)).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        reader.add(data, f"{name}_file" if f"{name}_file" in data else f"{name}_env",
-                   f"cannot read {path}: {exc.strerror or exc}", where)
-        return None
+    return (DigestConfig("daily", channels=(FileChannel(dir=str(base / "outbox")),)),)
 
 
 def parse_smtp(reader: _Reader, data: Any, env: dict[str, str], base: Path
@@ -170,75 +112,6 @@ def parse_smtp(reader: _Reader, data: Any, env: dict[str, str], base: Path
         timeout=reader.duration(data, "timeout", 30.0, "smtp") or 30.0, ca_file=ca_file)
 
 
-def _address_ok(value: str) -> bool:
-    if "\n" in value or "\r" in value:
-        return False
-    try:
-        header = email_policy.header_factory("to", value)
-        addresses: tuple[Address, ...] = header.addresses  # type: ignore[attr-defined]
-    except (ValueError, IndexError, AttributeError):
-        return False
-    return len(addresses) == 1 and bool(addresses[0].domain)
-
-
-def _words(reader: _Reader, data: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
-    value = data.get(key) or []
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        reader.add(data, key, "must be a list of names", where)
-        return ()
-    return tuple(value)
-
-
-def _channel(reader: _Reader, data: Any, where: str, base: Path, env: dict[str, str],
-             smtp: SmtpConfig | None) -> ChannelConfig | None:
-    if not isinstance(data, dict) or len(data) != 1:
-        reader.add(data, None, "a channel is one of {email: {to: [...]}}, {webhook: {url: ...}} "
-                   "or {file: {dir: ...}}", where)
-        return None
-    kind, spec = next(iter(data.items()))
-    if kind not in _CHANNEL_KINDS:
-        reader.add(data, str(kind), f"unknown channel{did_you_mean(kind, _CHANNEL_KINDS)}; "
-                   "allowed: email, webhook, file", where)
-        return None
-    spec = spec if spec is not None else {}
-    if not isinstance(spec, dict):
-        reader.add(data, kind, "must be a mapping of settings", where)
-        return None
-    where = f"{where}.{kind}"
-    if kind == "email":
-        reader.keys(spec, ("to",), where)
-        to = _words(reader, spec, "to", where)
-        for address in to:
-            if not _address_ok(address):
-                reader.add(spec, "to", f"{address!r} is not an e-mail address", where)
-        if not to:
-            reader.add(spec, "to" if "to" in spec else None, "needs recipients: to: [...]", where)
-        if smtp is None:
-            reader.add(data, kind, "e-mail needs an smtp: section (host, port, ...)", where)
-        return ChannelConfig("email", to=to)
-    if kind == "webhook":
-        reader.keys(spec, ("url", "secret_env", "secret_file", "format",
-                           "allow_private_addresses"), where)
-        from monitor.config.reader import check_url
-
-        problem = check_url(spec.get("url"))
-        if problem:
-            reader.add(spec, "url" if "url" in spec else None, problem, where)
-        fmt = spec.get("format", "json")
-        if fmt not in ("json", "slack"):
-            reader.add(spec, "format", f"{fmt!r} must be json or slack", where)
-            fmt = "json"
-        return ChannelConfig("webhook", url=str(spec.get("url", "")).strip(), format=fmt,
-                             secret=_secret(reader, spec, "secret", where, env, base),
-                             allow_private_addresses=reader.boolean(
-                                 spec, "allow_private_addresses", False, where))
-    reader.keys(spec, ("dir",), where)
-    folder = reader.text(spec, "dir", where) or "outbox"
-    return ChannelConfig("file", dir=str(base / folder))
-
-
 def parse_channels(reader: _Reader, data: Any, key: str, where: str, base: Path,
                    env: dict[str, str], smtp: SmtpConfig | None) -> tuple[ChannelConfig, ...]:
     raw = data.get(key)
@@ -247,8 +120,8 @@ def parse_channels(reader: _Reader, data: Any, key: str, where: str, base: Path,
     if not isinstance(raw, list):
         reader.add(data, key, "must be a list of channels", where)
         return ()
-    found = [_channel(reader, item, f"{where}.{key}[{i}]", base, env, smtp)
-             for i, item in enumerate(raw)]
+    setup = Setup(reader, base, env, smtp)
+    found = [from_config(item, f"{where}.{key}[{i}]", setup) for i, item in enumerate(raw)]
     return tuple(c for c in found if c is not None)
 
 
@@ -289,7 +162,8 @@ def _digest(reader: _Reader, data: Any, index: int, base: Path, env: dict[str, s
             reader.add(data, "kinds", f"{kind!r} is not a kind ({', '.join(KINDS)})", where)
     channels = parse_channels(reader, data, "channels", where, base, env, smtp)
     if "channels" not in data:
-        reader.add(data, None, "needs channels: (email, webhook or file)", where)
+        reader.add(data, None, "needs channels: (email, webhook, slack, file or apprise)",
+                   where)
     return DigestConfig(
         name=name, schedule=schedule, timezone=timezone,
         watchlists=_words(reader, data, "watchlists", where),

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from argon2 import extract_parameters
 from argon2.exceptions import InvalidHashError
 
-from monitor.config.delivery import _secret
+from monitor.channels.base import read_secret as _secret
 
 if TYPE_CHECKING:
     from monitor.config.reader import Reader

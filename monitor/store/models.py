@@ -226,10 +226,17 @@ class DigestRun(Base):
     hit_count: Mapped[int] = mapped_column(Integer)
     story_count: Mapped[int] = mapped_column(Integer)
     message_id: Mapped[str] = mapped_column(String(255))
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str] = mapped_column(Text)
-    payload: Mapped[str] = mapped_column(Text)  # the webhook's JSON body
-    slack: Mapped[str] = mapped_column(Text)    # the Slack mrkdwn text
+
+
+class DigestBody(Base):
+    """A run rendered in one format (text, html, json, slack, ...): what its channels send,
+    byte for byte; housekeeping drops old runs' bodies (migration 0010 made them rows)."""
+
+    __tablename__ = "digest_bodies"
+    run_id: Mapped[int] = mapped_column(ForeignKey("digest_runs.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    format: Mapped[str] = mapped_column(String(32), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
 
 
 class DigestHit(Base):

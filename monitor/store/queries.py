@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from monitor.digest import HealthNote
 from monitor.display import mask_url, shown
 from monitor.store import Store
-from monitor.store.models import Article, DigestRun, Feed, Hit, Item, Story
+from monitor.store.models import Article, Feed, Hit, Item, Story
 
 
 def iso(value: datetime | None) -> str | None:
@@ -188,10 +188,3 @@ def feed_activity(store: Store, since: datetime) -> dict[int, int]:
             select(Item.feed_id, func.count()).where(Item.first_seen >= since)
             .group_by(Item.feed_id))}
 
-
-def digest_bodies(store: Store, run_id: int) -> tuple[str, str] | None:
-    """A digest run's stored (html, text), as it was sent; None if there is no such run."""
-    with store.engine.connect() as c:
-        row = c.execute(select(DigestRun.body_html, DigestRun.body_text)
-                        .where(DigestRun.id == run_id)).first()
-    return None if row is None else (row[0], row[1])

@@ -24,7 +24,8 @@ from monitor.digest_commands import history
 from monitor.errors import Problem, UsageError
 from monitor.query import Query
 from monitor.store import Store
-from monitor.store.queries import article_rows, digest_bodies, feed_activity, feed_rows, hit_rows
+from monitor.store.digests import digest_bodies
+from monitor.store.queries import article_rows, feed_activity, feed_rows, hit_rows
 from monitor.watchlist import Watchlist, check_watchlists, watchlist_files
 
 Row = dict[str, Any]

@@ -7,7 +7,7 @@ PostgreSQL the store writes search_tsv and a trigger clears it when the text cha
 (monitor.store.search).
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-06
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from monitor.store.search import create_index, drop_index
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
