@@ -19,8 +19,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from monitor.cancel import Cancel
 from monitor.config import Config, FeedConfig
 from monitor.dates import load_parser
@@ -36,8 +34,7 @@ from monitor.notify import Sender
 from monitor.render import Renderer
 from monitor.sites import same_site
 from monitor.snippets import excerpt
-from monitor.store import NewArticle, Store
-from monitor.store.models import Feed
+from monitor.store import DatabaseError, FeedRow, NewArticle, NewHit, Store
 from monitor.watchlist import Watchlist
 
 log = logging.getLogger("monitor.pipeline")
@@ -100,7 +97,7 @@ class Analyser:
         versions = {(w.name, e.id): e.version for w in watchlists for e in w.entries}
         return cls(matcher_for(watchlists), versions)
 
-    def hits(self, title: str | None, text: str) -> list[dict[str, Any]]:
+    def hits(self, title: str | None, text: str) -> list[NewHit]:
         doc, body_start = document(title, text)
         return hits_from(self.matcher.match(doc), doc, self.versions, body_start)
 
@@ -131,7 +128,7 @@ class Context:
         """A store call from the poll's event loop.  On PostgreSQL it runs in a thread, so
         fetches go on (and their deadlines do not expire) during the round trip; SQLite is
         local and serialises writers, and threads only cost it time and memory."""
-        if self.store.engine.dialect.name == "sqlite":
+        if self.store.dialect == "sqlite":
             return call(*args)
         return await asyncio.to_thread(call, *args)
 
@@ -164,7 +161,7 @@ class Context:
         return cls(config, store, Analyser.create(watchlists), clock)
 
 
-def cycle(ctx: Context, feeds: Sequence[Feed]) -> Summary:
+def cycle(ctx: Context, feeds: Sequence[FeedRow]) -> Summary:
     """One cycle, as the daemon and `poll --once` run it: poll these feeds, alert on the
     high-priority hits it found, and send every delivery that is due (retries included).
     Raises Cancelled if ``ctx.cancel`` is set meanwhile (what was stored stays)."""
@@ -194,11 +191,12 @@ def document(title: str | None, text: str) -> tuple[str, int]:
 
 
 def hits_from(mentions: Sequence[Mention], doc: str, versions: dict[tuple[str, str], str],
-              body_start: int = 0) -> list[dict[str, Any]]:
+              body_start: int = 0) -> list[NewHit]:
     """One hit per (watchlist, entry): its first mention in the text (in the title if the
     text has none), with the sentence around it as the snippet and, as ``snippet_marks``
     (JSON), the matcher's spans of every mention shown in it: [start, end, watchlist,
-    entry], relative to the snippet (a digest highlights those, and only those)."""
+    entry], relative to the snippet (a digest highlights those, and only those).  A
+    mention of a shared alias (``ambiguous``) stays marked as such on its hit."""
     first: dict[tuple[str, str], Mention] = {}
     for m in mentions:
         key = (m.watchlist, m.entry)
@@ -210,12 +208,11 @@ def hits_from(mentions: Sequence[Mention], doc: str, versions: dict[tuple[str, s
         text, places = excerpt(doc, m.start, m.end, spans)
         marks = [[*place, other.watchlist, other.entry]
                  for place, other in zip(places, mentions, strict=True) if place is not None]
-        hits.append({
-            "watchlist": m.watchlist, "entry": m.entry, "kind": m.kind, "name": m.name,
-            "matched": m.text, "alias": m.alias, "score": m.score, "start": m.start,
-            "end": m.end, "snippet": text, "snippet_marks": json.dumps(marks),
-            "priority": m.priority, "entry_version": versions.get((m.watchlist, m.entry), ""),
-        })
+        hits.append(NewHit(
+            watchlist=m.watchlist, entry=m.entry, kind=m.kind, name=m.name, matched=m.text,
+            alias=m.alias, score=m.score, start=m.start, end=m.end, snippet=text,
+            snippet_marks=json.dumps(marks), priority=m.priority, ambiguous=m.ambiguous,
+            entry_version=versions.get((m.watchlist, m.entry), "")))
     return hits
 
 
@@ -277,7 +274,7 @@ class FeedStates:
             self.pending = []
 
 
-async def poll(ctx: Context, feeds: Sequence[Feed]) -> Summary:
+async def poll(ctx: Context, feeds: Sequence[FeedRow]) -> Summary:
     """Poll these feeds concurrently (within the fetch limits) and store what is new."""
     summary = Summary()
     states = FeedStates(ctx.store)
@@ -301,14 +298,14 @@ async def poll(ctx: Context, feeds: Sequence[Feed]) -> Summary:
     return summary
 
 
-async def _guarded(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: Feed
+async def _guarded(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: FeedRow
                    ) -> Summary:
     """One feed's poll; a bug that one feed's content triggers is that feed's failure (on
     its row, backed off), not the cycle's.  Database errors still end the cycle: its
     unfinished work is retried by the next one, and each article is one transaction."""
     try:
         return await _poll_feed(ctx, fetcher, states, feed)
-    except (SQLAlchemyError, asyncio.CancelledError):
+    except (DatabaseError, asyncio.CancelledError):
         raise
     except Exception as exc:
         log.exception("feed %s: unexpected %s", mask_url(feed.url), type(exc).__name__)
@@ -319,7 +316,7 @@ async def _guarded(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: Fee
         return summary
 
 
-def _failure(ctx: Context, states: FeedStates, feed: Feed, response: Response,
+def _failure(ctx: Context, states: FeedStates, feed: FeedRow, response: Response,
              summary: Summary) -> None:
     now = ctx.clock()
     summary.failed += 1
@@ -336,7 +333,7 @@ def _failure(ctx: Context, states: FeedStates, feed: Feed, response: Response,
         next_poll=next_poll(now, feed.interval, errors, response.retry_after, ctx.rng))
 
 
-async def _poll_feed(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: Feed
+async def _poll_feed(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: FeedRow
                      ) -> Summary:
     summary = Summary(feeds_polled=1)
     started = time.perf_counter()
@@ -375,7 +372,7 @@ async def _poll_feed(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: F
     return summary
 
 
-async def _new_items(ctx: Context, fetcher: Fetcher, feed: Feed, items: Sequence[FeedItem],
+async def _new_items(ctx: Context, fetcher: Fetcher, feed: FeedRow, items: Sequence[FeedItem],
                      summary: Summary) -> tuple[int, int]:
     """Fetch and store the items this feed has not brought before; (new, listed)."""
     keyed = {item_key(i.guid, i.link, i.title, i.summary): i for i in reversed(items)}
@@ -385,7 +382,7 @@ async def _new_items(ctx: Context, fetcher: Fetcher, feed: Feed, items: Sequence
     return len(unseen), len(keyed)
 
 
-async def _item(ctx: Context, fetcher: Fetcher, feed: Feed, key: str, item: FeedItem,
+async def _item(ctx: Context, fetcher: Fetcher, feed: FeedRow, key: str, item: FeedItem,
                 summary: Summary) -> None:
     if not item.link:
         async with fetcher.pages:
@@ -407,7 +404,7 @@ async def _item(ctx: Context, fetcher: Fetcher, feed: Feed, key: str, item: Feed
         ctx.inflight.pop(canonical).set()
 
 
-async def _fetch_and_store(ctx: Context, fetcher: Fetcher, feed: Feed, key: str,
+async def _fetch_and_store(ctx: Context, fetcher: Fetcher, feed: FeedRow, key: str,
                            item: FeedItem, summary: Summary) -> None:
     link = item.link
     extracted, page = None, None
@@ -455,5 +452,5 @@ def is_page(content_type: str | None) -> bool:
                                                 "application/octet-stream", "")
 
 
-def _without_url(new: NewArticle, feed: Feed, key: str) -> NewArticle:
+def _without_url(new: NewArticle, feed: FeedRow, key: str) -> NewArticle:
     return replace(new, canonical_url=f"{canonical_url(feed.url)}#{key}")
