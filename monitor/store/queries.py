@@ -140,8 +140,8 @@ def article_rows(store: Store, since: datetime | None = None, *, newest_first: b
 def feed_counts(store: Store) -> FeedCounts:
     """Polled feeds by state, and the paused ones (removed feeds are not counted)."""
     with store.engine.connect() as c:
-        states = dict(c.execute(select(Feed.state, func.count()).where(Feed.polling == "on")
-                                .group_by(Feed.state)).tuples().all())
+        states = {state: int(n) for state, n in c.execute(
+            select(Feed.state, func.count()).where(Feed.polling == "on").group_by(Feed.state))}
         paused = c.execute(select(func.count()).select_from(Feed)
                            .where(Feed.polling == "paused")).scalar()
     return FeedCounts(active=states.get("active", 0), failing=states.get("failing", 0),
@@ -151,8 +151,8 @@ def feed_counts(store: Store) -> FeedCounts:
 def delivery_counts(store: Store) -> DeliveryCounts:
     """The delivery queue by status (status, /metrics; deliver.py may reuse it)."""
     with store.engine.connect() as c:
-        queue = dict(c.execute(select(Delivery.status, func.count())
-                               .group_by(Delivery.status)).tuples().all())
+        queue = {status: int(n) for status, n in c.execute(
+            select(Delivery.status, func.count()).group_by(Delivery.status))}
     return DeliveryCounts(pending=queue.get("pending", 0), sent=queue.get("sent", 0),
                           failed=queue.get("failed", 0))
 
