@@ -124,7 +124,7 @@ def pipeline(port: int, count: int) -> tuple[float, str]:
         elapsed = time.perf_counter() - start
         counts = store.counts()
         store.close()
-    return elapsed, f"{summary.line()}; pages failed {summary.pages_failed}; store {counts}"
+    return elapsed, f"{summary.line()}; pages failed {summary.pages_failed}; store {counts.as_json()}"
 
 
 def main() -> None:
