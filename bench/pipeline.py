@@ -122,7 +122,7 @@ def pipeline(port: int, count: int) -> tuple[float, str]:
         start = time.perf_counter()
         summary = asyncio.run(poll(context, store.feeds()))
         elapsed = time.perf_counter() - start
-        counts = store.counts()
+        counts = store.counts().as_json()
         store.close()
     return elapsed, f"{summary.line()}; pages failed {summary.pages_failed}; store {counts}"
 

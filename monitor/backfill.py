@@ -37,7 +37,7 @@ from monitor.errors import MonitorError
 from monitor.extract import Extracted, decode_page, extract_page
 from monitor.ingest import Analyser, analyse
 from monitor.language import resolve_language
-from monitor.store import NewArticle, Store, StoredArticle, compress_page
+from monitor.store import NewArticle, NewHit, Store, StoredArticle, compress_page
 from monitor.store.search import article_meta
 from monitor.watchlist import Watchlist
 
@@ -176,7 +176,7 @@ def prepare(analyser: Analyser, record: Record, notify: bool) -> NewArticle | Sk
         new = replace(new, same_text_is_duplicate=True)
     if new.page is not None:  # compressed here, in parallel, not in the storing process
         new = replace(new, page=None, packed_page=compress_page(new.page))
-    return replace(new, hits=[{**h, "found_by": FOUND_BY, "notify": notify} for h in new.hits])
+    return replace(new, hits=[replace(h, found_by=FOUND_BY, notify=notify) for h in new.hits])
 
 
 def _prepare_many(records: list[Record], notify: bool) -> list[NewArticle | Skipped]:
@@ -187,7 +187,7 @@ def _prepare_many(records: list[Record], notify: bool) -> list[NewArticle | Skip
 class Rematched:
     article_id: int
     story_id: int
-    hits: list[dict[str, Any]]
+    hits: list[NewHit]
     extracted: Extracted | None = None  # with --reextract, when the kept page yields text
 
 
@@ -200,7 +200,7 @@ def rematch(analyser: Analyser, article: StoredArticle, reextract: bool,
                                  search_date=False)
         if extracted is not None:
             title, text = extracted.title or title, extracted.text
-    hits = [{**h, "found_by": FOUND_BY, "notify": notify}
+    hits = [replace(h, found_by=FOUND_BY, notify=notify)
             for h in analyser.hits(title, text, **(meta or {}))]
     return Rematched(article.id, article.story_id, hits, extracted)
 

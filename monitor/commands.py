@@ -23,9 +23,8 @@ from monitor.errors import MonitorError, UsageError, did_you_mean
 from monitor.feeds import OpmlFeed, read_opml, to_opml
 from monitor.ingest import Context, Summary, sync_feeds, utc_now
 from monitor.progress import Progress
-from monitor.store import Store, make_engine, upgrade
-from monitor.store.models import Feed
-from monitor.store.queries import article_rows, feed_rows, hit_names, hit_rows
+from monitor.store import FeedRow, Store, make_engine, upgrade
+from monitor.store.queries import article_rows, feed_rows, hit_names, hits
 from monitor.watchlist import Watchlist, load_watchlists
 
 
@@ -151,7 +150,7 @@ def _listed(config: Config, url: str) -> int | None:
     return next((i for i, f in enumerate(config.feeds) if f.url == url), None)
 
 
-def _target(store: Store, ref: str) -> Feed:
+def _target(store: Store, ref: str) -> FeedRow:
     feed = store.feed(ref)
     if feed is None:
         raise UsageError(f"no feed {ref!r}: see `monitor feeds list`")
@@ -198,7 +197,7 @@ def cmd_feeds_resume(args: argparse.Namespace) -> int:
 
 def cmd_feeds_list(args: argparse.Namespace) -> int:
     with _opened(_config(args), readonly=True) as store:
-        rows = feed_rows(store)
+        rows = [feed.as_json() for feed in feed_rows(store)]
     removed = [r for r in rows if r["state"] == "removed"]
     if not args.all:
         rows = [r for r in rows if r["state"] != "removed"]
@@ -296,21 +295,28 @@ def _check_names(config: Config, store: Store, watchlist: str | None,
                          "`monitor hits --json` shows them)")
 
 
+HIT_COLUMNS = ("hit_id", "first_seen", "watchlist", "entry", "matched", "score", "title",
+               "url", "sources", "snippet")
+SHARED = "(shared alias)"  # the text output's mark of an ambiguous hit
+
+
 def cmd_hits(args: argparse.Namespace) -> int:
     config = _config(args)
     since = parse_since(args.since)
     with _opened(config, readonly=True) as store:
         _check_names(config, store, args.watchlist, args.entry)
-        rows = hit_rows(store, since, args.watchlist, args.entry)
-    _print_rows(rows, args, ("hit_id", "first_seen", "watchlist", "entry", "matched", "score",
-                             "title", "url", "sources", "snippet"))
+        rows = [hit.as_json() for hit in hits(store, since, args.watchlist, args.entry)]
+    if not (args.json or args.csv):  # a shared alias's mention may be another entry's
+        rows = [{**row, "matched": f"{row['matched']} {SHARED}"} if row["ambiguous"]
+                else row for row in rows]
+    _print_rows(rows, args, (*HIT_COLUMNS, "ambiguous") if args.csv else HIT_COLUMNS)
     return 0
 
 
 def cmd_articles(args: argparse.Namespace) -> int:
     config, since = _config(args), parse_since(args.since)
     with _opened(config, readonly=True) as store:
-        rows = article_rows(store, since)
+        rows = [article.as_json() for article in article_rows(store, since)]
     _print_rows(rows, args, ("article_id", "story_id", "published", "feed", "text_source",
                              "title", "url"))
     return 0

@@ -26,7 +26,6 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select, text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -34,8 +33,7 @@ from starlette.routing import Route
 
 from monitor.display import mask_url, safe
 from monitor.errors import UsageError
-from monitor.store import Store
-from monitor.store.models import Delivery, Feed
+from monitor.store import Store, queries
 from monitor.web.server import ThreadedServer
 
 _TIME_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 60)
@@ -98,22 +96,16 @@ class _StoreCollector(Collector):
                                   labels=["status"])
         stored = GaugeMetricFamily("monitor_stored", "Rows in the store", labels=["table"])
         try:
-            with self.store.engine.connect() as c:
-                by_state = dict(c.execute(select(Feed.state, func.count())
-                                          .where(Feed.polling == "on")
-                                          .group_by(Feed.state)).all())
-                by_state["paused"] = c.execute(select(func.count()).select_from(Feed).where(
-                    Feed.polling == "paused")).scalar() or 0
-                by_status = dict(c.execute(select(Delivery.status, func.count())
-                                           .group_by(Delivery.status)).all())
+            by_state, by_status = queries.feed_counts(self.store), queries.delivery_counts(
+                self.store)
             counts = self.store.counts()
         except Exception:  # the database is away: /healthz says so; metrics stay scrapeable
             return
         for state in ("active", "failing", "disabled", "paused"):  # removed feeds: none
-            feeds.add_metric([state], by_state.get(state, 0))
-        for status in ("pending", "sent", "failed"):
-            queue.add_metric([status], by_status.get(status, 0))
-        for table, n in counts.items():
+            feeds.add_metric([state], getattr(by_state, state))
+        for status, n in by_status.as_json().items():
+            queue.add_metric([status], n)
+        for table, n in counts.as_json().items():
             stored.add_metric([table], n)
         yield from (feeds, queue, stored)
 
@@ -134,8 +126,7 @@ class Health:
         now = self.clock()
         checks = {"scheduler": "ok" if self.running() else "not running"} if self.polls else {}
         try:
-            with self.store.engine.connect() as c:
-                c.execute(text("SELECT 1"))
+            self.store.ping()
             checks["database"] = "ok"
         except Exception as exc:
             checks["database"] = f"not answering: {type(exc).__name__}"

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from monitor.cancel import Cancel
 from monitor.config import Config, FeedConfig
 from monitor.dates import load_parser
@@ -34,8 +32,7 @@ from monitor.match import Matcher, Mention
 from monitor.query.rulehits import RuleBook
 from monitor.sites import same_site
 from monitor.snippets import excerpt
-from monitor.store import NewArticle, Store
-from monitor.store.models import Feed
+from monitor.store import DatabaseError, FeedRow, NewArticle, NewHit, Store
 from monitor.watchlist import Watchlist
 
 log = logging.getLogger("monitor.pipeline")
@@ -101,7 +98,7 @@ class Analyser:
         return cls(matcher_for(watchlists), versions, rules or None)
 
     def hits(self, title: str | None, text: str, *, lang: str | None = None,
-             country: str | None = None, feeds: Sequence[str] = ()) -> list[dict[str, Any]]:
+             country: str | None = None, feeds: Sequence[str] = ()) -> list[NewHit]:
         """The entries' hits, then the rules' (lang, country, feeds: what a rule's lang:,
         country: and feed: compare with)."""
         doc, body_start = document(title, text)
@@ -137,7 +134,7 @@ class Context:
         """A store call from the poll's event loop.  On PostgreSQL it runs in a thread, so
         fetches go on (and their deadlines do not expire) during the round trip; SQLite is
         local and serialises writers, and threads only cost it time and memory."""
-        if self.store.engine.dialect.name == "sqlite":
+        if self.store.dialect == "sqlite":
             return call(*args)
         return await asyncio.to_thread(call, *args)
 
@@ -170,7 +167,7 @@ class Context:
         return cls(config, store, Analyser.create(watchlists), clock)
 
 
-def ingest(ctx: Context, feeds: Sequence[Feed]) -> Summary:
+def ingest(ctx: Context, feeds: Sequence[FeedRow]) -> Summary:
     """Poll these feeds and store what is new; delivery is the caller's (scheduler.cycle).
     Raises Cancelled if ``ctx.cancel`` is set meanwhile (what was stored stays)."""
     return asyncio.run(poll(ctx, feeds))
@@ -190,11 +187,12 @@ def document(title: str | None, text: str) -> tuple[str, int]:
 
 
 def hits_from(mentions: Sequence[Mention], doc: str, versions: dict[tuple[str, str], str],
-              body_start: int = 0) -> list[dict[str, Any]]:
+              body_start: int = 0) -> list[NewHit]:
     """One hit per (watchlist, entry): its first mention in the text (in the title if the
     text has none), with the sentence around it as the snippet and, as ``snippet_marks``
     (JSON), the matcher's spans of every mention shown in it: [start, end, watchlist,
-    entry], relative to the snippet (a digest highlights those, and only those)."""
+    entry], relative to the snippet (a digest highlights those, and only those).  A
+    mention of a shared alias (``ambiguous``) stays marked as such on its hit."""
     first: dict[tuple[str, str], Mention] = {}
     for m in mentions:
         key = (m.watchlist, m.entry)
@@ -206,18 +204,17 @@ def hits_from(mentions: Sequence[Mention], doc: str, versions: dict[tuple[str, s
         text, places = excerpt(doc, m.start, m.end, spans)
         marks = [[*place, other.watchlist, other.entry]
                  for place, other in zip(places, mentions, strict=True) if place is not None]
-        hits.append({
-            "watchlist": m.watchlist, "entry": m.entry, "kind": m.kind, "name": m.name,
-            "matched": m.text, "alias": m.alias, "score": m.score, "start": m.start,
-            "end": m.end, "snippet": text, "snippet_marks": json.dumps(marks),
-            "priority": m.priority, "entry_version": versions.get((m.watchlist, m.entry), ""),
-        })
+        hits.append(NewHit(
+            watchlist=m.watchlist, entry=m.entry, kind=m.kind, name=m.name, matched=m.text,
+            alias=m.alias, score=m.score, start=m.start, end=m.end, snippet=text,
+            snippet_marks=json.dumps(marks), priority=m.priority, ambiguous=m.ambiguous,
+            entry_version=versions.get((m.watchlist, m.entry), "")))
     return hits
 
 
 def analyse(analyser: Analyser, extracted: Extracted, *, url: str, feed_id: int | None,
             item: FeedItem | None, key: str | None, page: bytes | None,
-            content_type: str | None = None, feed: Feed | None = None) -> NewArticle:
+            content_type: str | None = None, feed: FeedRow | None = None) -> NewArticle:
     """Everything the store needs about one article: match, fingerprint, canonical URL.
     The page's canonical link counts only on the site of ``url`` (where the page was
     fetched from): elsewhere it is recorded, and the page keeps its own URL."""
@@ -237,7 +234,7 @@ def analyse(analyser: Analyser, extracted: Extracted, *, url: str, feed_id: int 
     )
 
 
-def feed_meta(feed: Feed | None) -> dict[str, Any]:
+def feed_meta(feed: FeedRow | None) -> dict[str, Any]:
     """What rules' country: and feed: compare with: the feed's country, name and id."""
     if feed is None:
         return {}
@@ -281,7 +278,7 @@ class FeedStates:
             self.pending = []
 
 
-async def poll(ctx: Context, feeds: Sequence[Feed]) -> Summary:
+async def poll(ctx: Context, feeds: Sequence[FeedRow]) -> Summary:
     """Poll these feeds concurrently (within the fetch limits) and store what is new."""
     summary = Summary()
     states = FeedStates(ctx.store)
@@ -305,14 +302,14 @@ async def poll(ctx: Context, feeds: Sequence[Feed]) -> Summary:
     return summary
 
 
-async def _guarded(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: Feed
+async def _guarded(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: FeedRow
                    ) -> Summary:
     """One feed's poll; a bug that one feed's content triggers is that feed's failure (on
     its row, backed off), not the cycle's.  Database errors still end the cycle: its
     unfinished work is retried by the next one, and each article is one transaction."""
     try:
         return await _poll_feed(ctx, fetcher, states, feed)
-    except (SQLAlchemyError, asyncio.CancelledError):
+    except (DatabaseError, asyncio.CancelledError):
         raise
     except Exception as exc:
         log.exception("feed %s: unexpected %s", mask_url(feed.url), type(exc).__name__)
@@ -323,7 +320,7 @@ async def _guarded(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: Fee
         return summary
 
 
-def _failure(ctx: Context, states: FeedStates, feed: Feed, response: Response,
+def _failure(ctx: Context, states: FeedStates, feed: FeedRow, response: Response,
              summary: Summary) -> None:
     now = ctx.clock()
     summary.failed += 1
@@ -340,7 +337,7 @@ def _failure(ctx: Context, states: FeedStates, feed: Feed, response: Response,
         next_poll=next_poll(now, feed.interval, errors, response.retry_after, ctx.rng))
 
 
-async def _poll_feed(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: Feed
+async def _poll_feed(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: FeedRow
                      ) -> Summary:
     summary = Summary(feeds_polled=1)
     started = time.perf_counter()
@@ -379,7 +376,7 @@ async def _poll_feed(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: F
     return summary
 
 
-async def _new_items(ctx: Context, fetcher: Fetcher, feed: Feed, items: Sequence[FeedItem],
+async def _new_items(ctx: Context, fetcher: Fetcher, feed: FeedRow, items: Sequence[FeedItem],
                      summary: Summary) -> tuple[int, int]:
     """Fetch and store the items this feed has not brought before; (new, listed)."""
     keyed = {item_key(i.guid, i.link, i.title, i.summary): i for i in reversed(items)}
@@ -389,7 +386,7 @@ async def _new_items(ctx: Context, fetcher: Fetcher, feed: Feed, items: Sequence
     return len(unseen), len(keyed)
 
 
-async def _item(ctx: Context, fetcher: Fetcher, feed: Feed, key: str, item: FeedItem,
+async def _item(ctx: Context, fetcher: Fetcher, feed: FeedRow, key: str, item: FeedItem,
                 summary: Summary) -> None:
     if not item.link:
         async with fetcher.pages:
@@ -411,7 +408,7 @@ async def _item(ctx: Context, fetcher: Fetcher, feed: Feed, key: str, item: Feed
         ctx.inflight.pop(canonical).set()
 
 
-async def _fetch_and_store(ctx: Context, fetcher: Fetcher, feed: Feed, key: str,
+async def _fetch_and_store(ctx: Context, fetcher: Fetcher, feed: FeedRow, key: str,
                            item: FeedItem, summary: Summary) -> None:
     link = item.link
     extracted, page = None, None
@@ -460,5 +457,5 @@ def is_page(content_type: str | None) -> bool:
                                                 "application/octet-stream", "")
 
 
-def _without_url(new: NewArticle, feed: Feed, key: str) -> NewArticle:
+def _without_url(new: NewArticle, feed: FeedRow, key: str) -> NewArticle:
     return replace(new, canonical_url=f"{canonical_url(feed.url)}#{key}")

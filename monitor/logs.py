@@ -52,6 +52,8 @@ def setup(fmt: str = "text", level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    from monitor.store import QUIET_LOGGERS  # the store says "database at revision N"
+
     for noisy in ("apscheduler", "httpx", "httpcore", "trafilatura", "htmldate", "courlan",
-                  "alembic"):  # monitor.db says "database at revision N" instead
+                  *QUIET_LOGGERS):
         logging.getLogger(noisy).setLevel(logging.WARNING)

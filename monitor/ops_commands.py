@@ -7,16 +7,12 @@ import os
 import sys
 from typing import Any
 
-from sqlalchemy import func, select
-
 from monitor.commands import _config, _opened
 from monitor.config import parse_duration
-from monitor.display import json_line, mask_url, safe, shown
+from monitor.display import json_line, safe
 from monitor.errors import UsageError
 from monitor.health import probe
-from monitor.store import Store
-from monitor.store.models import Delivery, Feed
-from monitor.store.queries import iso
+from monitor.store import queries
 from monitor.watchlist import load_watchlists
 
 
@@ -48,33 +44,9 @@ def cmd_health(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def status(store: Store) -> dict[str, Any]:
-    with store.engine.connect() as c:
-        states = dict(c.execute(select(Feed.state, func.count()).where(Feed.polling == "on")
-                                .group_by(Feed.state)).all())
-        paused = c.execute(select(func.count()).select_from(Feed)
-                           .where(Feed.polling == "paused")).scalar()
-        last = c.execute(select(func.max(Feed.last_polled))).scalar()
-        queue = dict(c.execute(select(Delivery.status, func.count())
-                               .group_by(Delivery.status)).all())
-        failing = c.execute(select(Feed.name, Feed.url, Feed.error_count, Feed.last_error)
-                            .where(Feed.state != "active", Feed.polling == "on")
-                            .order_by(Feed.id).limit(20)).all()
-    return {
-        "feeds": {"ok": states.get("active", 0), "failing": states.get("failing", 0),
-                  "disabled": states.get("disabled", 0), "paused": paused or 0},
-        "last_poll": iso(last), "deliveries": {k: queue.get(k, 0) for k in
-                                               ("pending", "sent", "failed")},
-        "counts": store.counts(),
-        "problems": [{"feed": name or mask_url(url), "errors": n,
-                      "last_error": None if error is None else shown(error)}
-                     for name, url, n, error in failing],
-    }
-
-
 def cmd_status(args: argparse.Namespace) -> int:
     with _opened(_config(args), readonly=True) as store:
-        data = status(store)
+        data = queries.overview(store).as_json()
     if args.json:
         print(json_line(data))
         return 0

@@ -40,7 +40,7 @@ from monitor.health import Health, Metrics
 from monitor.ingest import Context, Summary, ingest, sync_feeds, utc_now
 from monitor.render import Renderer
 from monitor.store import Store
-from monitor.store.models import Feed
+from monitor.store.rows import FeedRow
 from monitor.watchlist import Watchlist
 from monitor.web.serve import serve
 
@@ -83,7 +83,7 @@ class Dispatch:
     sender: Sender | None = None  # None: notify.Sender for the configured SMTP server
 
 
-def cycle(ctx: Context, feeds: Sequence[Feed], dispatch: Dispatch | None = None) -> Summary:
+def cycle(ctx: Context, feeds: Sequence[FeedRow], dispatch: Dispatch | None = None) -> Summary:
     """One cycle, as the daemon and `poll --once` run it: ingest these feeds, alert on the
     high-priority hits they brought, and send every delivery that is due (retries included).
     Raises Cancelled if ``ctx.cancel`` is set meanwhile (what was stored stays)."""
@@ -302,7 +302,7 @@ def run(config: Config, store: Store, watchlists: list[Watchlist],
     scheduler.start()
     polled = sum(f.polling == "on" for f in store.feeds())
     log.info("monitor running: %d feeds, %d digests, database %s", polled,
-             len(config.digests), store.engine.url.render_as_string(hide_password=True))
+             len(config.digests), store.shown_url)
     try:
         while not stop.wait(1.0):
             pass

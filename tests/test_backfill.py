@@ -171,7 +171,7 @@ def test_reextract_reads_the_kept_page(store: Store) -> None:
                      page=page)
     report = rematch_stored(store, watchlists(NEW), Options(reextract=True), clock)
     assert (report.reextracted, report.new_hits) == (1, 2)
-    text = next(a["text"] for a in article_rows(store) if a["article_id"] == article)
+    text = next(a.text for a in article_rows(store) if a.article_id == article)
     assert "Comprehensive Strategic Partnership Treaty" in text
 
 
@@ -209,7 +209,7 @@ def test_import_every_format_then_again_adds_nothing(store: Store, tmp_path: Pat
                                                    "not valid JSON: Expecting property name "
                                                    "enclosed in double quotes: line 1 column 2 "
                                                    "(char 1)"}
-    urls = {a["url"]: a for a in article_rows(store)}
+    urls = {a["url"]: a for a in (row.as_json() for row in article_rows(store))}
     assert {"https://n.example/pyongyang", "https://wire.example/1",
             "https://crawl.example/kim"} <= set(urls)
     assert urls["https://wire.example/1"]["published"] == "2024-06-19T02:00:00Z"
@@ -234,7 +234,7 @@ def test_a_copy_under_another_path_is_the_same_article(store: Store, tmp_path: P
     (moved / "renamed.txt").write_text("Putin in Hanoi\n" + " ".join(PARAGRAPHS))
     report = import_files(store, watchlists(NEW), Options(source=moved), clock)
     assert (report.new_articles, report.duplicates) == (0, 1)
-    assert store.counts()["articles"] == 1
+    assert store.counts().articles == 1
 
 
 def test_import_of_a_page_the_daemon_polled_adds_nothing(store: Store, server: Server,
@@ -251,7 +251,7 @@ def test_import_of_a_page_the_daemon_polled_adds_nothing(store: Store, server: S
     report = import_files(store, watchlists(NEW), Options(source=tmp_path / "saved.html"),
                           clock)
     assert (report.read, report.duplicates, report.new_articles) == (1, 1, 0)
-    assert store.counts()["articles"] == 1
+    assert store.counts().articles == 1
 
 
 def test_import_notify_and_window(store: Store, tmp_path: Path) -> None:
@@ -271,12 +271,12 @@ def test_an_interrupted_import_carries_on(store: Store, tmp_path: Path) -> None:
     for n in range(12):
         (folder / f"{n:02d}.txt").write_text(f"Story {n}\nPutin said {n} things. " * 10)
     first = import_files(store, watchlists(OLD), Options(source=folder, batch=4), clock,
-                         lambda: store.counts()["articles"] > 0)
+                         lambda: store.counts().articles > 0)
     assert first.interrupted and first.new_articles == 4
     second = import_files(store, watchlists(OLD), Options(source=folder, batch=4), clock)
     assert second.duplicates == first.new_articles
     assert first.new_articles + second.new_articles == 12
-    assert store.counts()["articles"] == 12 and store.counts()["hits"] == 12
+    assert store.counts().articles == 12 and store.counts().hits == 12
 
 
 # --- the command --------------------------------------------------------------------------
@@ -339,7 +339,7 @@ def test_a_warc_response_without_target_uri_is_a_reported_skip(
     store = Store(db_url)
     try:
         assert {"https://n.example/a", "https://n.example/b"} <= {
-            a["url"] for a in article_rows(store)}
+            a.url for a in article_rows(store)}
     finally:
         store.close()
     assert main(["-c", config, "backfill", "--from", str(folder), "--strict"]) == 1
@@ -411,22 +411,22 @@ def test_ctrl_c_stops_after_the_batch_and_the_same_command_carries_on(
     store = Store(db_url)
     try:
         deadline = time.monotonic() + 60
-        while store.counts()["articles"] == 0 and time.monotonic() < deadline:
+        while store.counts().articles == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=60)
         assert process.returncode == 130, (out, err)
         assert "stopping after the current batch" in err
         assert "interrupted" in out
-        partial = store.counts()["articles"]
+        partial = store.counts().articles
         assert 0 < partial < 150
         again = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path,
                                timeout=120, check=False)
         assert again.returncode == 0, again.stderr
         assert f"duplicates {partial}" in again.stdout
-        assert store.counts()["articles"] == 150
+        assert store.counts().articles == 150
         # the pages differ by one sentence: one story, so one hit
-        assert (store.counts()["stories"], store.counts()["hits"]) == (1, 1)
+        assert (store.counts().stories, store.counts().hits) == (1, 1)
     finally:
         if process.poll() is None:
             process.kill()
@@ -467,7 +467,7 @@ def test_sigterm_stores_the_batch_in_hand_exits_143_and_the_same_command_carries
     store = Store(db_url)
     try:
         deadline = time.monotonic() + 60
-        while store.counts()["articles"] == 0 and time.monotonic() < deadline:
+        while store.counts().articles == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         if target == "group":
             os.killpg(process.pid, signal.SIGTERM)
@@ -478,7 +478,7 @@ def test_sigterm_stores_the_batch_in_hand_exits_143_and_the_same_command_carries
         assert "Traceback" not in err
         assert "stopping after the current batch (SIGTERM again to quit at once)" in err
         assert "interrupted: run the same command again" in out
-        partial = store.counts()["articles"]
+        partial = store.counts().articles
         assert 0 < partial < 150
         assert assert_consistent(store).hits == partial
         again = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path,
@@ -507,7 +507,7 @@ def test_a_worker_killed_under_the_run_ends_it_with_a_message_not_a_hang(
     store = Store(db_url)
     try:
         deadline = time.monotonic() + 60
-        while store.counts()["articles"] == 0 and time.monotonic() < deadline:
+        while store.counts().articles == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         workers = [w for server in children(process.pid) for w in children(server)]
         assert workers, "no worker processes found"

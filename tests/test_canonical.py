@@ -140,7 +140,7 @@ def test_a_page_cannot_take_over_another_outlets_article(
     assert (second.failed, second.articles_new, second.stories_new) == (0, 1, 1)
     assert outlet.hits("/news/real-story.html") == 1  # B's page was fetched
 
-    articles = {a["feed"]: a for a in article_rows(store)}
+    articles = {a["feed"]: a for a in [row.as_json() for row in article_rows(store)]}
     assert articles["Random Blog"]["canonical_url"] == spoof
     assert articles["Random Blog"]["claimed_canonical"] == real  # recorded, not used
     assert articles["Trusted Outlet"]["canonical_url"] == real
@@ -176,7 +176,7 @@ def test_import_with_a_url_keeps_it_when_the_canonical_is_elsewhere(store: Store
 
     report = import_files(store, watchlists, Options(source=tmp_path / "crawl.jsonl"), now)
     assert (report.new_articles, report.skipped) == (2, 0)
-    urls = {a["canonical_url"]: a["claimed_canonical"] for a in article_rows(store)}
+    urls = {a.canonical_url: a.claimed_canonical for a in article_rows(store)}
     assert urls == {"https://blog.example/spoof.html":
                     "https://outlet.example/news/real-story.html",
                     "https://wire.example/kyiv": None}
@@ -203,7 +203,7 @@ def test_the_column_is_added_to_an_existing_database_in_place(db_url: str) -> No
         engine.dispose()
     s = Store(db_url)
     try:
-        assert [(a["canonical_url"], a["claimed_canonical"]) for a in article_rows(s)] == \
+        assert [(a.canonical_url, a.claimed_canonical) for a in article_rows(s)] == \
             [("https://a.example/1", None)]
     finally:
         s.close()

@@ -15,7 +15,7 @@ from tests.test_pipeline import PARAGRAPHS
 
 HIT_KEYS = {"hit_id", "story_id", "watchlist", "entry", "kind", "name", "matched", "score",
             "title", "url", "sources", "published", "first_seen", "snippet", "found_by",
-            "watchlist_version", "notify", "alias", "priority"}
+            "watchlist_version", "notify", "alias", "priority", "ambiguous"}
 ARTICLE_KEYS = {"article_id", "story_id", "feed", "url", "canonical_url", "claimed_canonical",
                 "title", "published", "language", "text_source", "text"}
 FEED_KEYS = {"feed_id", "url", "name", "state", "last_polled", "last_status", "error_count",

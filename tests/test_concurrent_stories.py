@@ -88,7 +88,7 @@ def check(store: Store, analyser: Analyser, rounds: int) -> None:
     assert len(hits) == sum(len(keys) for keys in found.values())
     for story_id, copies in by_story.items():
         title, text, _ = copies[0]
-        expected = {(h["watchlist"], h["entry"]) for h in analyser.hits(title, text)}
+        expected = {(h.watchlist, h.entry) for h in analyser.hits(title, text)}
         assert expected and found[story_id] == expected
 
 

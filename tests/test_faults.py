@@ -51,7 +51,8 @@ GOOD_RSS = rss([{"title": "Putin in Pyongyang", "link": "http://127.0.0.1:9/x",
 
 
 def row_by_url(store: Store) -> dict[str, dict[str, object]]:
-    return {str(r["url"]).rsplit("/", 1)[-1]: r for r in feed_rows(store)}
+    rows = [feed.as_json() for feed in feed_rows(store)]
+    return {str(r["url"]).rsplit("/", 1)[-1]: r for r in rows}
 
 
 def with_feeds(config: Config, feeds: list[FeedConfig]) -> Config:
@@ -133,7 +134,7 @@ def test_misbehaving_pages_fall_back_to_the_feed_text(
     # All but the empty page (a 200 with nothing to extract) and the lying one.
     assert summary.pages_failed == len(pages) - 2
     assert any("not a web page (image/png)" in error for error in summary.errors)
-    articles = {a["title"]: a for a in article_rows(store)}
+    articles = {a["title"]: a for a in [row.as_json() for row in article_rows(store)]}
     assert all(f"Report {name}" in articles for name in pages if name != "lying")
     lied = articles["Tô Lâm meets Putin"]  # read as UTF-8, whatever the header said
     assert "In Hà Nội, Tô Lâm welcomed" in str(lied["text"])
@@ -184,7 +185,7 @@ def test_hostile_feed_documents(server: Server, store: Store, clock: Clock,
     assert str(rows["laughs"]["last_error"]).startswith("malformed")  # and nothing expanded
     assert "the feed lists 50,000 items; only the first 100 are read" in str(
         rows["many"]["last_error"])
-    articles = article_rows(store)
+    articles = [row.as_json() for row in article_rows(store)]
     assert not any("TOPSECRET" in str(a) for a in articles)
     assert max(len(str(a["title"])) + len(str(a["text"])) for a in articles) < 10_000
     assert sum(1 for a in articles if str(a["title"]).startswith("Item ")) == 100
@@ -212,7 +213,7 @@ def test_a_feed_failing_again_backs_off_and_keeps_what_it_stored(
     for step in range(3):
         clock.now = datetime(2026, 11, 26 + step, 8, 0, tzinfo=UTC)
         run(store, config, clock, all_feeds=True)
-        row = feed_rows(store)[0]
+        row = feed_rows(store)[0].as_json()
         waits.append(datetime.fromisoformat(str(row["next_poll"])) - clock.now)
     assert row["state"] == "failing" and row["error_count"] == 3
     assert waits[0] < waits[1] < waits[2]  # backing off

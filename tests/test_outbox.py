@@ -28,7 +28,7 @@ from monitor.dedupe import fingerprint
 from monitor.deliver import deliver, ensure_schedules, make_alerts, make_digest, run_digests
 from monitor.digest_commands import history
 from monitor.render import Renderer
-from monitor.store import NewArticle, Store
+from monitor.store import NewArticle, NewHit, Store
 from monitor.store.models import DigestBody, DigestHit, DigestRun, Hit
 from tests.support import SMTP_PASSWORD, SMTP_USER, Mailbox, Receiver
 
@@ -54,11 +54,11 @@ def add_story(store: Store, n: int, at: datetime, entries: tuple[str, ...] = ("p
               priority: str = "normal", notify: bool = True, url: str | None = None,
               text: str | None = None) -> int:
     text = text or text_of(n)
-    hits = [{"watchlist": "desk", "entry": e, "kind": "topic" if e == "sanctions" else "actor",
-             "name": e.title(), "matched": e.title(), "alias": e.title(), "score": 100.0,
-             "start": 0, "end": 5, "snippet": f"{e.title()} in report {n}.",
-             "priority": priority, "entry_version": "v1", "notify": notify,
-             "found_by": "poll" if notify else "backfill"} for e in entries]
+    hits = [NewHit(watchlist="desk", entry=e, kind="topic" if e == "sanctions" else "actor",
+                   name=e.title(), matched=e.title(), alias=e.title(), score=100.0,
+                   start=0, end=5, snippet=f"{e.title()} in report {n}.",
+                   priority=priority, entry_version="v1", notify=notify,
+                   found_by="poll" if notify else "backfill") for e in entries]
     link = url or f"https://news.example/{n}"
     new = NewArticle(feed_id=None, item_key=None, item_url=link, url=link, canonical_url=link,
                      title=f"Story {n}", author=None, published=at, language="en",

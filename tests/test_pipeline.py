@@ -91,7 +91,7 @@ def test_a_poll_stores_articles_stories_and_hits(server: Server, store: Store,
     putin = next(h for h in hits if h["entry"] == "putin")
     assert putin["url"] == server.url("/a1") and "Vladimir Putin" in putin["snippet"]
     assert putin["sources"][0]["url"] == server.url("/a1")
-    articles = article_rows(store)
+    articles = [row.as_json() for row in article_rows(store)]
     assert {a["text_source"] for a in articles} == {"page"}
     assert all(a["language"] == "en" for a in articles)
     assert "Comentarios" not in articles[0]["text"]  # boilerplate left out by extraction
@@ -164,7 +164,7 @@ def test_feed_failures_are_recorded_and_backed_off(server: Server, store: Store,
                                       allow_private_addresses=True))
     summary = run(store, config, clock)
     assert summary.failed == 6 and summary.feeds_polled == 6
-    rows = {r["url"].rsplit("/", 1)[1]: r for r in feed_rows(store)}
+    rows = {r["url"].rsplit("/", 1)[1]: r for r in [row.as_json() for row in feed_rows(store)]}
     assert rows["gone.rss"]["state"] == "disabled" and "410" in rows["gone.rss"]["last_error"]
     assert rows["gone.rss"]["next_poll"] is None
     limited = rows["limited.rss"]
@@ -205,7 +205,7 @@ def test_a_recovered_malformed_feed_keeps_its_items(server: Server, store: Store
     config = config_for(store.url, [server.url("/bozo.rss")])
     summary = run(store, config, clock)
     assert summary.failed == 0 and summary.articles_new == 1
-    row = feed_rows(store)[0]
+    row = feed_rows(store)[0].as_json()
     assert row["state"] == "active" and "malformed" in row["last_error"]
 
 
@@ -218,7 +218,7 @@ def test_a_page_that_fails_falls_back_to_the_feed_text(server: Server, store: St
     config = config_for(store.url, [server.url("/f.rss")])
     summary = run(store, config, clock)
     assert summary.articles_new == 1 and summary.pages_failed == 1
-    article = article_rows(store)[0]
+    article = article_rows(store)[0].as_json()
     assert article["text_source"] == "feed"
     assert "Vladimir Putin arrived in Vietnam on Thursday." in article["text"]
     assert {"putin", "vietnam"} <= {h["entry"] for h in hit_rows(store)}
@@ -233,7 +233,7 @@ def test_full_text_off_uses_the_feed_only(server: Server, store: Store, clock: C
                     feeds=(FeedConfig(server.url("/f.rss"), full_text=False),))
     run(store, config, clock)
     assert server.hits("/a") == 0
-    assert article_rows(store)[0]["text_source"] == "feed"
+    assert article_rows(store)[0].as_json()["text_source"] == "feed"
 
 
 def test_the_private_address_guard_is_on_by_default(server: Server, store: Store,
@@ -243,4 +243,4 @@ def test_the_private_address_guard_is_on_by_default(server: Server, store: Store
                     feeds=(FeedConfig(server.url("/f.rss")),))
     assert run(store, config, clock).failed == 1
     assert server.requests == []
-    assert "private or local address" in feed_rows(store)[0]["last_error"]
+    assert "private or local address" in feed_rows(store)[0].as_json()["last_error"]

@@ -79,7 +79,7 @@ def test_postgresql_readers_neither_create_the_schema_nor_write() -> None:
     reader = Store(url, readonly=True)
     with pytest.raises(Exception, match="read-only transaction"), reader.engine.begin() as c:
         c.execute(text("DELETE FROM feeds"))
-    assert reader.counts()["feeds"] == 0
+    assert reader.counts().feeds == 0
     reader.close()
 
 

@@ -158,21 +158,21 @@ RULES_META = DESK + """  - id: in-english
 def test_rule_hits_are_stored_like_entries(tmp_path: Path) -> None:
     [desk] = load_watchlists(write(tmp_path, DESK))
     analyser = Analyser.create([desk])
-    hits = {h["entry"]: h for h in analyser.hits(TITLE, TEXT)}
+    hits = {h.entry: h for h in analyser.hits(TITLE, TEXT)}
     assert set(hits) == {"putin", "kim-jong-un", "russia", "north-korea", "ru-dprk-arms",
                          "vietnam-not-tourism"}
     rule = hits["ru-dprk-arms"]
-    assert (rule["kind"], rule["watchlist"], rule["priority"], rule["name"]) == (
+    assert (rule.kind, rule.watchlist, rule.priority, rule.name) == (
         "rule", "desk", "high", "Russia-North Korea arms cooperation")
-    assert rule["entry_version"] == desk.rules[0].version
-    assert rule["matched"] == "Putin"
+    assert rule.entry_version == desk.rules[0].version
+    assert rule.matched == "Putin"
     doc = f"{TITLE}\n\n{TEXT}"
-    assert doc[rule["start"]:rule["end"]] == "Putin"
-    marks = json.loads(rule["snippet_marks"])
-    shown = {rule["snippet"][a:b] for a, b, *_ in marks}
+    assert doc[rule.start:rule.end] == "Putin"
+    marks = json.loads(rule.snippet_marks)
+    shown = {rule.snippet[a:b] for a, b, *_ in marks}
     assert {"Putin", "Kim Jong-un"} <= shown
     assert all(m[2:] == ["desk", "ru-dprk-arms"] for m in marks)
-    assert hits["vietnam-not-tourism"]["snippet"] == "Vietnam watched closely."
+    assert hits["vietnam-not-tourism"].snippet == "Vietnam watched closely."
 
 
 def test_rules_compare_lang_country_and_feed(tmp_path: Path) -> None:
@@ -180,8 +180,8 @@ def test_rules_compare_lang_country_and_feed(tmp_path: Path) -> None:
     analyser = Analyser.create([desk])
 
     def rules(**meta: object) -> set[str]:
-        return {h["entry"] for h in analyser.hits(TITLE, TEXT, **meta)  # type: ignore[arg-type]
-                if h["kind"] == "rule"}
+        return {h.entry for h in analyser.hits(TITLE, TEXT, **meta)  # type: ignore[arg-type]
+                if h.kind == "rule"}
 
     assert "in-english" in rules(lang="en-GB", country="RU", feeds=["Desk feed", "3"])
     assert "in-english" not in rules(lang="en", country="RU", feeds=["Other"])

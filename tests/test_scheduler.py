@@ -104,7 +104,7 @@ def test_housekeeping_prunes_raw_pages_past_retention(server: Server, store: Sto
     clock = Clock(datetime(2026, 11, 1, 10, 0, tzinfo=UTC))
     daemon = daemon_for(store, server, tmp_path, clock)
     daemon.once()
-    article_id = article_rows(store)[0]["article_id"]
+    article_id = article_rows(store)[0].article_id
     assert store.page(article_id) is not None
     clock.now += timedelta(days=6)
     assert daemon.housekeeping() == 0

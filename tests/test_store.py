@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import zlib
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +13,14 @@ import pytest
 from sqlalchemy import inspect
 
 from monitor.dedupe import fingerprint
-from monitor.store import NewArticle, Store, compress_page, decompress_page
+from monitor.store import (
+    DatabaseError,
+    NewArticle,
+    NewHit,
+    Store,
+    compress_page,
+    decompress_page,
+)
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 WIRE = ("Russian President Vladimir Putin arrived in Pyongyang on Wednesday for his first "
@@ -22,7 +30,7 @@ WIRE = ("Russian President Vladimir Putin arrived in Pyongyang on Wednesday for 
 
 
 def new(url: str, text: str = WIRE, feed_id: int | None = None, key: str | None = None,
-        hits: list[dict[str, object]] | None = None) -> NewArticle:
+        hits: list[NewHit] | None = None) -> NewArticle:
     return NewArticle(
         feed_id=feed_id, item_key=key, item_url=url, url=url, canonical_url=url,
         title="Putin in Pyongyang", author=None, published=NOW, language="en",
@@ -30,11 +38,11 @@ def new(url: str, text: str = WIRE, feed_id: int | None = None, key: str | None 
         page=b"<html>page</html>", content_type="text/html")
 
 
-def hit(entry: str = "putin") -> dict[str, object]:
-    return {"watchlist": "w", "entry": entry, "kind": "actor", "name": "Vladimir Putin",
-            "matched": "Vladimir Putin", "alias": "Vladimir Putin", "score": 100.0,
-            "start": 18, "end": 32, "snippet": "Russian President Vladimir Putin arrived.",
-            "priority": "normal", "entry_version": "abc"}
+def hit(entry: str = "putin", *, ambiguous: bool = False) -> NewHit:
+    return NewHit(watchlist="w", entry=entry, kind="actor", name="Vladimir Putin",
+                  matched="Vladimir Putin", alias="Vladimir Putin", score=100.0, start=18,
+                  end=32, snippet="Russian President Vladimir Putin arrived.",
+                  priority="normal", entry_version="abc", ambiguous=ambiguous)
 
 
 def test_migrations_create_the_schema_and_are_idempotent(db_url: str) -> None:
@@ -68,7 +76,8 @@ def test_an_article_and_its_story_hits_and_page(store: Store) -> None:
     assert stored.new_story and stored.new_hits == 1 and not stored.duplicate
     assert store.page(stored.article_id) == b"<html>page</html>"
     assert store.unseen(feed.id, ["guid:1", "guid:2"]) == {"guid:2"}
-    assert store.counts() == {"feeds": 1, "articles": 1, "stories": 1, "hits": 1, "items": 1}
+    assert store.counts().as_json() == {"feeds": 1, "articles": 1, "stories": 1, "hits": 1,
+                                        "items": 1}
 
 
 def test_the_same_story_from_three_outlets_is_one_story_and_one_hit(store: Store) -> None:
@@ -80,7 +89,7 @@ def test_the_same_story_from_three_outlets_is_one_story_and_one_hit(store: Store
     assert second.story_id == first.story_id == third.story_id
     assert not second.new_story and second.new_hits == 0
     assert third.new_hits == 1  # kim is new to the story; putin is not
-    assert store.counts()["hits"] == 2
+    assert store.counts().hits == 2
 
 
 def test_a_different_article_about_the_same_event_is_another_story(store: Store) -> None:
@@ -97,15 +106,17 @@ def test_a_known_url_is_a_duplicate_not_a_new_article(store: Store) -> None:
     store.add_article(new("http://a.example/1"), NOW)
     again = store.add_article(new("http://a.example/1", feed_id=feed.id, key="guid:9"), NOW)
     assert again.duplicate
-    assert store.counts()["articles"] == 1
+    assert store.counts().articles == 1
     assert store.unseen(feed.id, ["guid:9"]) == set()
 
 
 def test_a_failed_write_leaves_nothing_behind(store: Store) -> None:
-    bad = new("http://a.example/1", hits=[{**hit(), "no_such_column": 1}])
-    with pytest.raises(TypeError):
+    # the last write of the transaction fails (a hit without its snippet: NOT NULL)
+    bad = new("http://a.example/1", hits=[replace(hit(), snippet=None)])  # type: ignore[arg-type]
+    with pytest.raises(DatabaseError):
         store.add_article(bad, NOW)
-    assert store.counts() == {"feeds": 0, "articles": 0, "stories": 0, "hits": 0, "items": 0}
+    assert store.counts().as_json() == {"feeds": 0, "articles": 0, "stories": 0, "hits": 0,
+                                        "items": 0}
 
 
 def test_datetimes_come_back_aware_utc(store: Store) -> None:
@@ -174,7 +185,7 @@ def test_processes_starting_together_on_a_new_sqlite_file_all_migrate_it(
                                   stderr=subprocess.PIPE, text=True) for _ in range(6)]
     results = [p.communicate(timeout=60) for p in processes]
     assert [p.returncode for p in processes] == [0] * 6, [err for _, err in results]
-    assert Store(url).counts()["feeds"] == 0
+    assert Store(url).counts().feeds == 0
 
 
 def test_connections_opening_a_new_sqlite_file_together_all_switch_it_to_wal(

@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from monitor.query.document import Document
 from monitor.query.evaluate import Query, parse_query
 from monitor.query.ruleset import QuerySet
 from monitor.snippets import LIMIT, excerpt
+from monitor.store.rows import NewHit
 
 if TYPE_CHECKING:
     from monitor.match import Mention
@@ -58,7 +59,7 @@ class RuleBook:
 
     def hits(self, text: str, title_end: int, mentions: Sequence[Mention], *,
              lang: str | None = None, country: str | None = None,
-             feeds: Iterable[str] = ()) -> list[dict[str, Any]]:
+             feeds: Iterable[str] = ()) -> list[NewHit]:
         """The hits of the rules that hold for a document (``text``: title, blank line,
         text, as matched; ``mentions``: what the matcher found in it)."""
         if not self.saved:
@@ -82,7 +83,7 @@ def shown_spans(spans: Sequence[Span]) -> tuple[int, int]:
 
 
 def rule_hit(watchlist: str, rule: Rule, version: str, text: str,
-             spans: list[Span]) -> dict[str, Any]:
+             spans: list[Span]) -> NewHit:
     """A rule's hit as the store's hit columns (story and article ids aside)."""
     if not spans:  # a rule that holds without a place in the text (a title: scope...)
         spans = [(0, 0)]
@@ -90,10 +91,8 @@ def rule_hit(watchlist: str, rule: Rule, version: str, text: str,
     snippet, places = excerpt(text, start, end, spans)
     marks = [[*place, watchlist, rule.id] for place in places if place is not None]
     first = spans[0]
-    return {
-        "watchlist": watchlist, "entry": rule.id, "kind": RULE_KIND, "name": rule.name,
-        "matched": " ".join(text[first[0]:first[1]].split()), "alias": rule.query,
-        "score": 100.0, "start": first[0], "end": first[1], "snippet": snippet,
-        "snippet_marks": json.dumps(marks), "priority": rule.priority,
-        "entry_version": version,
-    }
+    return NewHit(
+        watchlist=watchlist, entry=rule.id, kind=RULE_KIND, name=rule.name,
+        matched=" ".join(text[first[0]:first[1]].split()), alias=rule.query,
+        score=100.0, start=first[0], end=first[1], snippet=snippet,
+        snippet_marks=json.dumps(marks), priority=rule.priority, entry_version=version)

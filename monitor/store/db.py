@@ -17,7 +17,7 @@ from urllib.parse import quote
 import zstandard
 from sqlalchemy import Engine, bindparam, create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import Update
 
@@ -28,6 +28,13 @@ from monitor.store.models import Article, Band, Feed, Hit, Item, Page, Story
 
 class StoreError(MonitorError):
     """The database cannot be opened or is not at the schema this version needs."""
+
+
+# What a store call raises when the database fails it (gone away, locked, a constraint):
+# callers above the store catch this name, never the driver's or SQLAlchemy's.
+DatabaseError = SQLAlchemyError
+# Loggers whose lines the store's own "database at revision N" replaces (logs.setup).
+QUIET_LOGGERS = ("alembic",)
 
 
 log = logging.getLogger("monitor.db")
@@ -85,7 +92,6 @@ def update_feed(keys: tuple[str, ...]) -> Update:
         {key: bindparam(f"p_{key}") for key in keys})
 
 
-HIT_COLUMNS = frozenset(Hit.__table__.columns.keys())
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 

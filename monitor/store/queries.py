@@ -1,42 +1,48 @@
-"""Read-side views of the store for commands and digests: hits with their story's sources,
-articles, feeds.  The dictionaries' keys are the stable JSON output of the CLI."""
+"""Read views of the store, shared by the CLI (`hits`, `articles`, `feeds list`, `status`),
+/healthz and /metrics, digests and the web: each is counted or joined here once, and comes
+back as typed rows (rows.py), whose ``as_json`` is the CLI's ``--json``."""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from monitor.digest import HealthNote
 from monitor.display import mask_url, shown
-from monitor.store import Store
-from monitor.store.models import Article, Feed, Hit, Item, Story
+from monitor.store.core import Store
+from monitor.store.models import Article, Delivery, Feed, Hit, Item, Story
+from monitor.store.rows import (
+    ArticleRow,
+    DeliveryCounts,
+    FeedCounts,
+    FeedProblem,
+    FeedRow,
+    HitRow,
+    Overview,
+    SourceRow,
+    iso,
+)
+
+__all__ = ["article_rows", "delivery_counts", "feed_activity", "feed_counts",
+           "feed_health", "feed_rows", "hit_names", "hit_rows", "hits", "iso", "overview",
+           "sources"]
 
 
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+def feed_rows(store: Store) -> list[FeedRow]:
+    """Every feed, removed ones too, by id (`feeds list`, the web's feeds)."""
+    return store.feeds()
 
 
-def feed_rows(store: Store) -> list[dict[str, Any]]:
-    return [{
-        "feed_id": f.id, "url": mask_url(f.url), "name": f.name,
-        "state": f.state if f.polling == "on" else f.polling, "origin": f.origin,
-        "last_polled": iso(f.last_polled), "last_status": f.last_status,
-        "error_count": f.error_count,
-        "last_error": None if f.last_error is None else shown(f.last_error),
-        "next_poll": iso(f.next_poll),
-    } for f in store.feeds()]
-
-
-def sources(store: Store, story_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+def sources(store: Store, story_ids: list[int]) -> dict[int, tuple[SourceRow, ...]]:
     """Every (url, feed, published) that carried each story, oldest first."""
-    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    out: dict[int, list[SourceRow]] = defaultdict(list)
     if not story_ids:
-        return out
+        return {}
     with store.session() as s:
         for i in range(0, len(story_ids), 500):
             rows = s.execute(
@@ -48,9 +54,8 @@ def sources(store: Store, story_ids: list[int]) -> dict[int, list[dict[str, Any]
                 .order_by(Article.first_seen, Article.id, Item.id)).all()
             for story, url, item_url, feed_name, feed_url, item_pub, art_pub, _ in rows:
                 feed = feed_name or (mask_url(feed_url) if feed_url else None)
-                out[story].append({"url": item_url or url, "feed": feed,
-                                   "published": iso(item_pub or art_pub)})
-    return out
+                out[story].append(SourceRow(item_url or url, feed, item_pub or art_pub))
+    return {story: tuple(found) for story, found in out.items()}
 
 
 def _page(query: Any, seen: Any, key: Any, before: tuple[datetime, int] | None,
@@ -63,15 +68,13 @@ def _page(query: Any, seen: Any, key: Any, before: tuple[datetime, int] | None,
     return query if limit is None else query.limit(limit)
 
 
-def hit_rows(store: Store, since: datetime | None = None, watchlist: str | None = None,
-             entry: str | None = None, where: Sequence[ColumnElement[bool]] = (),
-             marks: bool = False, *, newest_first: bool = False,
-             before: tuple[datetime, int] | None = None,
-             limit: int | None = None) -> list[dict[str, Any]]:
-    """Hits with their story's title, URL and sources; ``where``: more conditions (digests);
-    ``marks``: with ``snippet_marks`` too (the snippet's spans to highlight, for digests;
-    None for hits stored before they were kept).  ``newest_first`` (with ``before`` and
-    ``limit``): one page of a listing, for the web API."""
+def hits(store: Store, since: datetime | None = None, watchlist: str | None = None,
+         entry: str | None = None, where: Sequence[ColumnElement[bool]] = (), *,
+         newest_first: bool = False, before: tuple[datetime, int] | None = None,
+         limit: int | None = None) -> list[HitRow]:
+    """Hits with their story's title, URL and sources, oldest first; ``where``: more
+    conditions (digests).  ``newest_first`` (with ``before`` and ``limit``): one page of a
+    listing, for the web API."""
     query = (select(Hit, Story.title, Article.url, Article.title, Article.published)
              .join(Story, Story.id == Hit.story_id).join(Article, Article.id == Hit.article_id)
              .where(*where).order_by(Hit.first_seen, Hit.id))
@@ -86,26 +89,29 @@ def hit_rows(store: Store, since: datetime | None = None, watchlist: str | None 
     with store.session() as s:
         rows = s.execute(query).all()
     by_story = sources(store, sorted({hit.story_id for hit, *_ in rows}))
-    found = [{
-        "hit_id": hit.id, "story_id": hit.story_id, "watchlist": hit.watchlist,
-        "entry": hit.entry, "kind": hit.kind, "name": hit.name, "matched": hit.matched,
-        "score": hit.score, "title": article_title or story_title, "url": url,
-        "sources": by_story.get(hit.story_id, []), "published": iso(published),
-        "first_seen": iso(hit.first_seen), "snippet": hit.snippet,
-        "found_by": hit.found_by, "watchlist_version": hit.entry_version, "notify": hit.notify,
-        "alias": hit.alias, "priority": hit.priority,
-    } for hit, story_title, url, article_title, published in rows]
-    if marks:
-        for row, (hit, *_) in zip(found, rows, strict=True):
-            row["snippet_marks"] = (None if hit.snippet_marks is None
-                                    else json.loads(hit.snippet_marks))
-    return found
+    return [HitRow(
+        hit_id=hit.id, story_id=hit.story_id, watchlist=hit.watchlist, entry=hit.entry,
+        kind=hit.kind, name=hit.name, matched=hit.matched, alias=hit.alias, score=hit.score,
+        priority=hit.priority, ambiguous=bool(hit.ambiguous),
+        title=article_title or story_title, url=url, sources=by_story.get(hit.story_id, ()),
+        published=published, first_seen=hit.first_seen, snippet=hit.snippet,
+        snippet_marks=None if hit.snippet_marks is None else json.loads(hit.snippet_marks),
+        found_by=hit.found_by, watchlist_version=hit.entry_version, notify=hit.notify,
+    ) for hit, story_title, url, article_title, published in rows]
+
+
+def hit_rows(store: Store, since: datetime | None = None, watchlist: str | None = None,
+             entry: str | None = None, where: Sequence[ColumnElement[bool]] = (),
+             marks: bool = False) -> list[dict[str, Any]]:
+    """``hits`` as their JSON objects (``marks``: with ``snippet_marks``): what digests and
+    alerts are built from (deliver.py, digest.build take these until they take HitRow)."""
+    return [h.as_json(marks=marks) for h in hits(store, since, watchlist, entry, where)]
 
 
 def article_rows(store: Store, since: datetime | None = None, *, newest_first: bool = False,
-                 before: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-    """Articles as stored; ``newest_first`` (with ``before``, an article id, and
-    ``limit``): one page of a listing, newest stored first, for the web API."""
+                 before: int | None = None, limit: int | None = None) -> list[ArticleRow]:
+    """Articles as stored, oldest first; ``newest_first`` (with ``before``, an article id,
+    and ``limit``): one page of a listing, newest stored first, for the web API."""
     query = (select(Article, Feed.name, Feed.url).join(Feed, Feed.id == Article.feed_id,
                                                        isouter=True)
              .order_by(Article.first_seen, Article.id))
@@ -119,14 +125,52 @@ def article_rows(store: Store, since: datetime | None = None, *, newest_first: b
         query = query.where(Article.first_seen >= since)
     with store.session() as s:
         rows = s.execute(query).all()
-    return [{
-        "article_id": a.id, "story_id": a.story_id,
-        "feed": feed_name or (mask_url(feed_url) if feed_url else None),
-        "url": a.url, "canonical_url": a.canonical_url,
-        "claimed_canonical": a.claimed_canonical, "title": a.title,
-        "published": iso(a.published), "language": a.language, "text_source": a.text_source,
-        "text": a.text,
-    } for a, feed_name, feed_url in rows]
+    return [ArticleRow(
+        article_id=a.id, story_id=a.story_id,
+        feed=feed_name or (mask_url(feed_url) if feed_url else None),
+        url=a.url, canonical_url=a.canonical_url, claimed_canonical=a.claimed_canonical,
+        title=a.title, published=a.published, language=a.language,
+        text_source=a.text_source, text=a.text, first_seen=a.first_seen,
+    ) for a, feed_name, feed_url in rows]
+
+
+# --- counts: status, /metrics ----------------------------------------------------------------
+
+
+def feed_counts(store: Store) -> FeedCounts:
+    """Polled feeds by state, and the paused ones (removed feeds are not counted)."""
+    with store.engine.connect() as c:
+        states = {state: int(n) for state, n in c.execute(
+            select(Feed.state, func.count()).where(Feed.polling == "on").group_by(Feed.state))}
+        paused = c.execute(select(func.count()).select_from(Feed)
+                           .where(Feed.polling == "paused")).scalar()
+    return FeedCounts(active=states.get("active", 0), failing=states.get("failing", 0),
+                      disabled=states.get("disabled", 0), paused=int(paused or 0))
+
+
+def delivery_counts(store: Store) -> DeliveryCounts:
+    """The delivery queue by status (status, /metrics; deliver.py may reuse it)."""
+    with store.engine.connect() as c:
+        queue = {status: int(n) for status, n in c.execute(
+            select(Delivery.status, func.count()).group_by(Delivery.status))}
+    return DeliveryCounts(pending=queue.get("pending", 0), sent=queue.get("sent", 0),
+                          failed=queue.get("failed", 0))
+
+
+def overview(store: Store, problems: int = 20) -> Overview:
+    """What `monitor status` shows: feeds, the last poll, the delivery queue, the stored
+    counts and the first ``problems`` feeds that are failing or disabled."""
+    with store.engine.connect() as c:
+        last = c.execute(select(func.max(Feed.last_polled))).scalar()
+        failing = c.execute(select(Feed.name, Feed.url, Feed.error_count, Feed.last_error)
+                            .where(Feed.state != "active", Feed.polling == "on")
+                            .order_by(Feed.id).limit(problems)).all()
+    return Overview(
+        feeds=feed_counts(store), last_poll=last, deliveries=delivery_counts(store),
+        counts=store.counts(),
+        problems=tuple(FeedProblem(name or mask_url(url), n,
+                                   None if error is None else shown(error))
+                       for name, url, n, error in failing))
 
 
 def _ago(seconds: float) -> str:
@@ -170,8 +214,6 @@ def feed_health(store: Store, now: datetime) -> list[HealthNote]:
 
 
 def _aware(moment: datetime) -> datetime:
-    from datetime import UTC
-
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

@@ -28,8 +28,7 @@ def cmd_web(args: argparse.Namespace) -> int:
     fmt = os.environ.get("MONITOR_LOG_FORMAT", "text")
     if fmt not in ("text", "json"):
         raise UsageError(f"MONITOR_LOG_FORMAT={fmt!r}: text or json")
-    logs.setup(fmt)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logs.setup(fmt)  # quiets the store's migration logger too
     config = _config(args)
     host = args.host or config.server.host
     port = config.server.port if args.port is None else args.port

@@ -25,7 +25,7 @@ from monitor.errors import Problem, UsageError
 from monitor.query import Query
 from monitor.store import Store
 from monitor.store.digests import digest_bodies
-from monitor.store.queries import article_rows, feed_activity, feed_rows, hit_rows
+from monitor.store.queries import article_rows, feed_activity, feed_rows, hits
 from monitor.watchlist import Watchlist, check_watchlists, watchlist_files
 
 Row = dict[str, Any]
@@ -123,10 +123,11 @@ class StoreData:
     # --- feeds ---------------------------------------------------------------------------
 
     def feeds(self, *, removed: bool = False) -> list[Row]:
-        return [r for r in feed_rows(self.store) if removed or r["state"] != "removed"]
+        return [f.as_json() for f in feed_rows(self.store)
+                if removed or f.shown_state != "removed"]
 
     def feed(self, feed_id: int) -> Row | None:
-        return next((r for r in feed_rows(self.store) if r["feed_id"] == feed_id), None)
+        return next((f.as_json() for f in feed_rows(self.store) if f.id == feed_id), None)
 
     def articles_per_day(self, days: int = 7) -> dict[int, float]:
         since = self.clock() - timedelta(days=days)
@@ -178,14 +179,15 @@ class StoreData:
     def hits(self, *, since: datetime | None = None, watchlist: str | None = None,
              entry: str | None = None, before: Key | None = None, limit: int = 50) -> Page:
         after = None if before is None else (datetime.fromisoformat(before[0]), before[1])
-        rows = hit_rows(self.store, since, watchlist, entry, newest_first=True, before=after,
-                        limit=limit + 1)
+        rows = [h.as_json() for h in hits(self.store, since, watchlist, entry,
+                                           newest_first=True, before=after, limit=limit + 1)]
         return self._page(rows, limit, "hit_id")
 
     def articles(self, *, since: datetime | None = None, before: Key | None = None,
                  limit: int = 50) -> Page:
-        rows = article_rows(self.store, since, newest_first=True,
-                            before=None if before is None else before[1], limit=limit + 1)
+        rows = [a.as_json() for a in article_rows(
+            self.store, since, newest_first=True, before=None if before is None else before[1],
+            limit=limit + 1)]
         more = len(rows) > limit
         rows = rows[:limit]
         return Page(rows, ("", int(rows[-1]["article_id"])) if more else None)
