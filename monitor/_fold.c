@@ -18,6 +18,11 @@
  *   (nearly all of a text's, once the matcher has seen a few texts) are tested where they
  *   stand in the haystack, without making a str of each.
  *
+ * named(hay, skip, shortest, longest, heads, head, text, origins) -> list[tuple[int, str]]
+ *   The tokens of tokens(hay, skip, shortest, longest) whose first head characters are in
+ *   heads (a TokenSet) and whose first character in text (origins as fold gave them) is a
+ *   capital: the candidates of the matcher's pass for inflected names.
+ *
  * near(token, keys) -> bool
  *   Whether the token, or the token without one of its characters, is in keys (a TokenSet):
  *   the typo pass's test of a new token against its one-deletion index, most often false.
@@ -654,11 +659,99 @@ static PyObject *tokens(PyObject *self, PyObject *args) {
     return found;
 }
 
+/* named(hay, skip, shortest, longest, heads, head, text, origins) -> [(start, token)]
+ * The tokens of tokens(hay, skip, shortest, longest) whose first `head` characters are in
+ * heads (a TokenSet, tested first: it is small) and whose character in the original text
+ * (text[origins[start]]) is a capital: the candidates of the matcher's inflection pass. */
+static PyObject *named(PyObject *self, PyObject *args) {
+    PyObject *hay;
+    TokenSet *skip;
+    Py_ssize_t shortest;
+    Py_ssize_t longest;
+    TokenSet *heads;
+    Py_ssize_t head;
+    PyObject *text;
+    Py_buffer origins;
+    if (!PyArg_ParseTuple(args, "UO!nnO!nUy*:named", &hay, &TokenSetType, &skip, &shortest,
+                          &longest, &TokenSetType, &heads, &head, &text, &origins)) {
+        return NULL;
+    }
+    Py_ssize_t length = PyUnicode_GET_LENGTH(hay);
+    if (head < 1 || head > shortest || origins.len != length * (Py_ssize_t)sizeof(int32_t)) {
+        PyBuffer_Release(&origins);
+        PyErr_SetString(PyExc_ValueError,
+                        "named() takes 1 <= head <= shortest and one origin a character");
+        return NULL;
+    }
+    const int32_t *origin = origins.buf;
+    int text_kind = PyUnicode_KIND(text);
+    const void *text_data = PyUnicode_DATA(text);
+    Py_ssize_t text_length = PyUnicode_GET_LENGTH(text);
+    PyObject *found = PyList_New(0);
+    if (found == NULL) {
+        PyBuffer_Release(&origins);
+        return NULL;
+    }
+    int kind = PyUnicode_KIND(hay);
+    const void *data = PyUnicode_DATA(hay);
+    Py_ssize_t start = 0;
+    while (start < length) {
+        while (start < length && PyUnicode_READ(kind, data, start) == ' ') {
+            start++;
+        }
+        Py_ssize_t end = start;
+        while (end < length && PyUnicode_READ(kind, data, end) != ' ') {
+            end++;
+        }
+        Py_ssize_t n = end - start;
+        if (n < shortest || n > longest) {
+            start = end;
+            continue;
+        }
+        uint64_t hash = hash_chars(kind, data, start, start + head);
+        if (!bloom_may_hold(heads, hash)
+            || find_slot(heads, hash, kind, data, start, start + head, -1)->hash == 0) {
+            start = end;
+            continue;
+        }
+        int32_t at = origin[start];
+        if (at < 0 || at >= text_length
+            || !Py_UNICODE_ISUPPER(PyUnicode_READ(text_kind, text_data, at))) {
+            start = end;
+            continue;
+        }
+        int digits = 1;
+        for (Py_ssize_t k = start; k < end && digits; k++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, k);
+            digits = c >= '0' && c <= '9';
+        }
+        if (digits || find_slot(skip, hash_chars(kind, data, start, end), kind, data, start,
+                                end, -1)->hash != 0) {
+            start = end;
+            continue;
+        }
+        PyObject *token = PyUnicode_Substring(hay, start, end);
+        PyObject *pair = token == NULL ? NULL : Py_BuildValue("(nN)", start, token);
+        if (pair == NULL || PyList_Append(found, pair) < 0) {
+            Py_XDECREF(pair);
+            Py_DECREF(found);
+            PyBuffer_Release(&origins);
+            return NULL;
+        }
+        Py_DECREF(pair);
+        start = end;
+    }
+    PyBuffer_Release(&origins);
+    return found;
+}
+
 static PyMethodDef methods[] = {
     {"fold", fold, METH_VARARGS,
      "fold(text, fold_char) -> (hay, origins): the haystack and its int32 offset map."},
     {"tokens", tokens, METH_VARARGS,
      "tokens(hay, skip, shortest, longest[, keys[, lonely, company]]) -> [(start, token)]."},
+    {"named", named, METH_VARARGS,
+     "named(hay, skip, shortest, longest, heads, head, text, origins) -> [(start, token)]."},
     {"near", near, METH_VARARGS,
      "near(token, keys) -> whether token, or token without one character, is in keys."},
     {NULL, NULL, 0, NULL},

@@ -11,6 +11,17 @@ def tokens(
     company: TokenSet = ...,
     /,
 ) -> list[tuple[int, str]]: ...
+def named(
+    hay: str,
+    skip: TokenSet,
+    shortest: int,
+    longest: int,
+    heads: TokenSet,
+    head: int,
+    text: str,
+    origins: memoryview,
+    /,
+) -> list[tuple[int, str]]: ...
 def near(token: str, keys: TokenSet, /) -> bool: ...
 
 class TokenSet:

@@ -271,6 +271,23 @@ def _candidate_tokens(hay: str, skip: TokenSet, shortest: int, longest: int,
             if token not in tokens or any(t in company for t in beside(hay, at, len(token)))]
 
 
+def named_tokens(folded: Folded, skip: TokenSet, shortest: int, longest: int,
+                 heads: TokenSet, head: int) -> list[tuple[int, str]]:
+    """candidate_tokens(folded.hay, skip, shortest, longest) but only the tokens whose first
+    ``head`` characters are in ``heads`` and that the text writes with a capital (the
+    matcher's pass for inflected names: most tokens stop at the first test, in C)."""
+    origins = folded._origins
+    if (_fold is not None and isinstance(skip, _fold.TokenSet)
+            and isinstance(heads, _fold.TokenSet) and isinstance(origins, memoryview)):
+        found: list[tuple[int, str]] = _fold.named(folded.hay, skip, shortest, longest, heads,
+                                                   head, folded.text, origins)
+        return found
+    text = folded.text
+    return [(at, token) for at, token in _candidate_tokens(folded.hay, skip, shortest, longest,
+                                                           None, None)
+            if token[:head] in heads and text[folded.span(at, at + len(token))[0]].isupper()]
+
+
 def beside(hay: str, at: int, length: int) -> tuple[str, str]:
     """The tokens before and after the token at hay[at:at + length] ('' at either end)."""
     end = at + length

@@ -18,6 +18,7 @@ from monitor.normalize import (
     fold,
     fold_text,
     fold_text_python,
+    named_tokens,
     near,
     token_set,
 )
@@ -98,6 +99,22 @@ def test_c_and_python_candidate_tokens_agree(text: str, skip: list[str], shortes
                 and shortest <= len(token) <= longest and not token.isdigit()]
     assert candidate_tokens(hay, token_set(skip), shortest, longest) == expected
     assert candidate_tokens(hay, set(skip), shortest, longest) == expected  # the Python one
+
+
+@needs_c
+@settings(max_examples=examples(200), deadline=None)
+@given(st.one_of(TEXTS, st.text(alphabet="aAbBéÉ Жж1.", max_size=60)),
+       st.lists(st.text(alphabet="abez", min_size=2, max_size=2), max_size=6),
+       st.lists(st.text(alphabet="abez", min_size=1, max_size=5), max_size=6))
+def test_c_and_python_named_tokens_agree(text: str, heads: list[str], skip: list[str]) -> None:
+    """The inflection pass's candidates: tokens beginning with a head, written capitalised."""
+    c_folded, python_folded = fold_text(text), fold_text_python(text)
+    expected = [(at, token) for at, token in tokens_of(text)[1]
+                if token not in skip and 3 <= len(token) <= 6 and not token.isdigit()
+                and token[:2] in heads
+                and text[c_folded.span(at, at + len(token))[0]].isupper()]
+    assert named_tokens(c_folded, token_set(skip), 3, 6, token_set(heads), 2) == expected
+    assert named_tokens(python_folded, set(skip), 3, 6, set(heads), 2) == expected
 
 
 @on_small_sets("abcd 1")
