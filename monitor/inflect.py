@@ -74,13 +74,17 @@ def guess_language(hay: str) -> str | None:
     return next(lang for lang in _GUESSABLE if _STEMMERS.get(lang, lang) == best)
 
 
-@lru_cache(maxsize=4096)
+# Each guessable language's family and bit in a language mask (monitor.wordlists).
+_FAMILY_BITS = tuple((_STEMMERS.get(lang, lang), 1 << LANGUAGES.index(lang))
+                     for lang in _GUESSABLE)
+
+
+@lru_cache(maxsize=1 << 16)  # the guide's words have some thousands of masks: all kept
 def _votes(mask: int) -> tuple[tuple[str, float], ...]:
     """What a word of this language mask gives each language family (see guess_language)."""
     votes: dict[str, float] = {}
     for weight, shift in ((1.0, 0), (2.0, 64)):
-        voters = {_STEMMERS.get(lang, lang) for lang in _GUESSABLE
-                  if mask >> shift & 1 << LANGUAGES.index(lang)}
+        voters = {family for family, bit in _FAMILY_BITS if mask >> shift & bit}
         for family in voters:
             votes[family] = votes.get(family, 0.0) + weight / len(voters)
     return tuple(votes.items())

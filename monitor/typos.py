@@ -68,6 +68,7 @@ class Typos:
         self._vocab = frozenset(t for tokens in key_tokens for t in tokens)
         self._build(key_tokens, eligible)
         self._fix_cache: dict[str, tuple[str, ...]] = {}
+        self._alone: dict[str, bool] = {}  # tokens with fixes: no known word by themselves?
         # Tokens never corrected: the vocabulary, and the known no-fixes.
         self._skip = token_set(self._vocab)
         # Known tokens whose every fix is one word of a longer name: the scan passes them
@@ -80,7 +81,7 @@ class Typos:
     def __getstate__(self) -> dict[str, object]:
         """The index, without the token sets (C tables) and what was learnt of texts."""
         state = dict(self.__dict__)
-        for name in ("_skip", "_lonely", "_company", "_deletion_keys", "_fix_cache"):
+        for name in ("_skip", "_lonely", "_company", "_deletion_keys", "_fix_cache", "_alone"):
             del state[name]
         state["_company"] = sorted({w for each in self._neighbours.values() for w in each if w})
         return state
@@ -92,6 +93,7 @@ class Typos:
         self._company = token_set(company)
         self._deletion_keys = token_set(self._deletions)
         self._fix_cache = {}
+        self._alone = {}
         self._skip = token_set(self._vocab)
         self._lonely = token_set()
 
@@ -143,6 +145,7 @@ class Typos:
         """Forget what was learnt of the texts' tokens once it is _FIX_CACHE_SIZE tokens."""
         if len(self._fix_cache) + len(self._skip) >= _FIX_CACHE_SIZE + len(self._vocab):
             self._fix_cache.clear()
+            self._alone.clear()
             self._skip = token_set(self._vocab)
             self._lonely = token_set()
 
@@ -182,7 +185,9 @@ class Typos:
             if not fixes:
                 continue
             left, right = beside(hay, at, len(token))
-            alone = not lexicon().is_known(token)
+            alone = self._alone.get(token)
+            if alone is None:
+                alone = self._alone[token] = not lexicon().is_known(token)
             for fixed in fixes:
                 neighbours = self._neighbours[fixed]
                 if (alone and "" in neighbours) or left in neighbours or right in neighbours:

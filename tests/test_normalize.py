@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import sysconfig
+from array import array
 from collections.abc import Callable
 
 import pytest
@@ -22,6 +23,7 @@ from monitor.normalize import (
     near,
     token_set,
 )
+from monitor.wordlists import _holds_python, lexicon
 from tests.conftest import examples
 
 needs_c = pytest.mark.skipif(not normalize.SPEEDUPS,
@@ -213,3 +215,28 @@ def test_near_is_the_token_or_one_deletion_of_it() -> None:
     assert near("snactions", keys) and near("sanctioms", keys) is False  # snctions; none
     assert near("putin", keys) and near("puttn", keys) and near("普京x", keys)
     assert not near("put", keys) and not near("", keys)
+
+
+@needs_c
+@settings(max_examples=examples(300), deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 2**64 - 1), st.integers(0, 40)), max_size=300),
+       st.lists(st.one_of(st.integers(0, 2**64 - 1), st.integers(0, 40)), max_size=30))
+def test_c_and_python_sorted_hash_lookups_agree(hashes: list[int], probes: list[int]) -> None:
+    """The word lists' lookups (monitor.wordlists): interpolation then bisection in C."""
+    from monitor._fold import holds
+
+    table = array("Q", sorted(hashes))
+    for value in [*probes, *hashes, *(h + 1 for h in hashes if h < 2**64 - 1)]:
+        assert holds(table, value) == _holds_python(table, value) == (value in hashes)
+
+
+def test_word_list_lookups_in_c_agree_with_bisection() -> None:
+    """On the real lists, a word and a hash beside each of many."""
+    if not normalize.SPEEDUPS:
+        pytest.skip("monitor._fold is not built")
+    from monitor._fold import holds
+
+    known = lexicon().known
+    sample = [*known[::997], *(h + 1 for h in known[::1009]), *(h - 1 for h in known[::1013])]
+    assert [holds(known, h) for h in sample] == [_holds_python(known, h) for h in sample]
+    assert lexicon().is_known("putin") and not lexicon().is_known("zzqxjv")
