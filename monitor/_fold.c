@@ -27,6 +27,12 @@
  *   Whether the token, or the token without one of its characters, is in keys (a TokenSet):
  *   the typo pass's test of a new token against its one-deletion index, most often false.
  *
+ * runs(hay, keys, prefixes, longest) -> list[tuple[int, int, int]]
+ *   Every run of 1..longest whole tokens of a haystack that is in keys (a TokenSet), as
+ *   (its ordinal in keys, the index of the space before it, the index after the space after
+ *   it): the matcher's scan of a haystack in ASCII, where every name is whole tokens; a run
+ *   is extended only while it is in prefixes (the runs of tokens that begin a key).
+ *
  * holds(hashes, value) -> bool
  *   Whether a sorted buffer of native 64-bit unsigned ints (an array('Q')) holds value: the
  *   word lists' lookups (monitor.wordlists), by bisection.
@@ -302,6 +308,7 @@ typedef struct {
     uint64_t hash; /* 0: empty slot */
     Py_ssize_t offset; /* into the pool */
     Py_ssize_t length;
+    Py_ssize_t ordinal; /* how many tokens were added before it (runs() reports it) */
 } Slot;
 
 typedef struct {
@@ -433,6 +440,7 @@ static int tokenset_add_chars(TokenSet *set, int kind, const void *data, Py_ssiz
     bloom_add(set, hash);
     slot->offset = set->pool_size;
     slot->length = length;
+    slot->ordinal = set->used;
     set->pool_size += length;
     set->used++;
     return 0;
@@ -802,6 +810,71 @@ static PyObject *holds(PyObject *self, PyObject *args) {
     return PyBool_FromLong(found);
 }
 
+/* runs(hay, keys, prefixes, longest) -> [(ordinal, start, end)]
+ * Every run of 1..longest whole tokens of a haystack that is in keys (a TokenSet): the
+ * ordinal of the key in keys, the haystack index of the space before the run and the one
+ * after the space after it.  prefixes holds the runs of tokens that begin some key (the
+ * first tokens, the first two...): a run that is none is not extended. */
+static PyObject *runs(PyObject *self, PyObject *args) {
+    PyObject *hay;
+    TokenSet *keys;
+    TokenSet *prefixes;
+    Py_ssize_t longest;
+    if (!PyArg_ParseTuple(args, "UO!O!n:runs", &hay, &TokenSetType, &keys, &TokenSetType,
+                          &prefixes, &longest)) {
+        return NULL;
+    }
+    PyObject *found = PyList_New(0);
+    if (found == NULL) {
+        return NULL;
+    }
+    Py_ssize_t length = PyUnicode_GET_LENGTH(hay);
+    int kind = PyUnicode_KIND(hay);
+    const void *data = PyUnicode_DATA(hay);
+    for (Py_ssize_t space = 0; space < length; space++) {
+        if (PyUnicode_READ(kind, data, space) != ' ') {
+            continue;
+        }
+        Py_ssize_t begin = space + 1;
+        Py_ssize_t end = begin;
+        uint64_t hash = 1469598103934665603ULL; /* hash_chars of hay[begin:end], as it grows */
+        for (Py_ssize_t count = 0; count < longest; count++) {
+            if (count) { /* the space between two tokens */
+                hash ^= ' ';
+                hash *= 1099511628211ULL;
+                end++;
+            }
+            Py_ssize_t token = end;
+            while (end < length && PyUnicode_READ(kind, data, end) != ' ') {
+                hash ^= PyUnicode_READ(kind, data, end);
+                hash *= 1099511628211ULL;
+                end++;
+            }
+            if (end == token || end >= length) {
+                break; /* no token, or none closed by a space */
+            }
+            uint64_t h = hash ? hash : 1;
+            if (bloom_may_hold(keys, h)) {
+                Slot *slot = find_slot(keys, h, kind, data, begin, end, -1);
+                if (slot->hash != 0) {
+                    PyObject *hit = Py_BuildValue("(nnn)", slot->ordinal, space, end + 1);
+                    if (hit == NULL || PyList_Append(found, hit) < 0) {
+                        Py_XDECREF(hit);
+                        Py_DECREF(found);
+                        return NULL;
+                    }
+                    Py_DECREF(hit);
+                }
+            }
+            if (!bloom_may_hold(prefixes, h)
+                || find_slot(prefixes, h, kind, data, begin, end, -1)->hash == 0) {
+                break;
+            }
+        }
+    }
+    return found;
+}
+
 static PyMethodDef methods[] = {
     {"fold", fold, METH_VARARGS,
      "fold(text, fold_char) -> (hay, origins): the haystack and its int32 offset map."},
@@ -811,6 +884,8 @@ static PyMethodDef methods[] = {
      "named(hay, skip, shortest, longest, heads, head, text, origins) -> [(start, token)]."},
     {"holds", holds, METH_VARARGS,
      "holds(hashes, value) -> whether a sorted buffer of uint64 holds value."},
+    {"runs", runs, METH_VARARGS,
+     "runs(hay, keys, prefixes, longest) -> [(ordinal, start, end)]: runs of tokens in keys."},
     {"near", near, METH_VARARGS,
      "near(token, keys) -> whether token, or token without one character, is in keys."},
     {NULL, NULL, 0, NULL},
