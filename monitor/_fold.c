@@ -322,7 +322,9 @@ typedef struct {
     Py_ssize_t pool_capacity;
 } TokenSet;
 
-static uint64_t hash_chars(int kind, const void *data, Py_ssize_t start, Py_ssize_t end) {
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE uint64_t hash_chars(int kind, const void *data, Py_ssize_t start, Py_ssize_t end) {
     uint64_t h = 1469598103934665603ULL; /* FNV-1a */
     for (Py_ssize_t i = start; i < end; i++) {
         h ^= PyUnicode_READ(kind, data, i);
@@ -353,7 +355,7 @@ static inline int bloom_may_hold(TokenSet *set, uint64_t hash) {
 }
 
 /* The slot of the characters data[start:end], without the one at gap (-1: none). */
-static Slot *find_slot(TokenSet *set, uint64_t hash, int kind, const void *data,
+INLINE Slot *find_slot(TokenSet *set, uint64_t hash, int kind, const void *data,
                        Py_ssize_t start, Py_ssize_t end, Py_ssize_t gap) {
     Py_ssize_t length = end - start - (gap >= 0);
     Py_ssize_t i = (Py_ssize_t)(hash & (uint64_t)set->mask);
@@ -540,7 +542,7 @@ static PyTypeObject TokenSetType = {
 
 /* Whether data[start:end], or it without one of its characters, is in a TokenSet: the
  * one-deletion variants are hashed and looked up where they stand, no str made of each. */
-static int near_chars(TokenSet *set, int kind, const void *data, Py_ssize_t start,
+INLINE int near_chars(TokenSet *set, int kind, const void *data, Py_ssize_t start,
                       Py_ssize_t end) {
     uint64_t whole = hash_chars(kind, data, start, end);
     if (bloom_may_hold(set, whole) && find_slot(set, whole, kind, data, start, end, -1)->hash) {
@@ -573,8 +575,15 @@ static PyObject *near(PyObject *self, PyObject *args) {
                                       PyUnicode_GET_LENGTH(token)));
 }
 
+/* Whether the first argument is a str of one byte a character (a haystack in ASCII, the
+ * usual): the scans below are compiled for it apart, its characters read without a switch. */
+static int one_byte_hay(PyObject *args) {
+    PyObject *hay = PyTuple_GET_SIZE(args) ? PyTuple_GET_ITEM(args, 0) : NULL;
+    return hay != NULL && PyUnicode_Check(hay) && PyUnicode_KIND(hay) == PyUnicode_1BYTE_KIND;
+}
+
 /* Whether the token before data[start:end] or the one after it is in company. */
-static int in_company(TokenSet *company, int kind, const void *data, Py_ssize_t length,
+INLINE int in_company(TokenSet *company, int kind, const void *data, Py_ssize_t length,
                       Py_ssize_t start, Py_ssize_t end) {
     Py_ssize_t left = start - 1; /* the space before the token */
     while (left > 0 && PyUnicode_READ(kind, data, left - 1) != ' ') {
@@ -593,7 +602,7 @@ static int in_company(TokenSet *company, int kind, const void *data, Py_ssize_t 
                      -1)->hash != 0;
 }
 
-static PyObject *tokens(PyObject *self, PyObject *args) {
+INLINE PyObject *tokens_in(PyObject *args, int one_byte) {
     PyObject *hay;
     TokenSet *skip;
     Py_ssize_t shortest;
@@ -615,7 +624,7 @@ static PyObject *tokens(PyObject *self, PyObject *args) {
         return NULL;
     }
     Py_ssize_t length = PyUnicode_GET_LENGTH(hay);
-    int kind = PyUnicode_KIND(hay);
+    int kind = one_byte ? PyUnicode_1BYTE_KIND : PyUnicode_KIND(hay);
     const void *data = PyUnicode_DATA(hay);
     Py_ssize_t start = 0;
     while (start < length) {
@@ -671,11 +680,15 @@ static PyObject *tokens(PyObject *self, PyObject *args) {
     return found;
 }
 
+static PyObject *tokens(PyObject *self, PyObject *args) {
+    return one_byte_hay(args) ? tokens_in(args, 1) : tokens_in(args, 0);
+}
+
 /* named(hay, skip, shortest, longest, heads, head, text, origins) -> [(start, token)]
  * The tokens of tokens(hay, skip, shortest, longest) whose first `head` characters are in
  * heads (a TokenSet, tested first: it is small) and whose character in the original text
  * (text[origins[start]]) is a capital: the candidates of the matcher's inflection pass. */
-static PyObject *named(PyObject *self, PyObject *args) {
+INLINE PyObject *named_in(PyObject *args, int one_byte) {
     PyObject *hay;
     TokenSet *skip;
     Py_ssize_t shortest;
@@ -704,7 +717,7 @@ static PyObject *named(PyObject *self, PyObject *args) {
         PyBuffer_Release(&origins);
         return NULL;
     }
-    int kind = PyUnicode_KIND(hay);
+    int kind = one_byte ? PyUnicode_1BYTE_KIND : PyUnicode_KIND(hay);
     const void *data = PyUnicode_DATA(hay);
     Py_ssize_t start = 0;
     while (start < length) {
@@ -755,6 +768,10 @@ static PyObject *named(PyObject *self, PyObject *args) {
     }
     PyBuffer_Release(&origins);
     return found;
+}
+
+static PyObject *named(PyObject *self, PyObject *args) {
+    return one_byte_hay(args) ? named_in(args, 1) : named_in(args, 0);
 }
 
 /* holds(hashes, value) -> bool: whether a sorted buffer of native uint64 holds value (the
@@ -815,7 +832,7 @@ static PyObject *holds(PyObject *self, PyObject *args) {
  * ordinal of the key in keys, the haystack index of the space before the run and the one
  * after the space after it.  prefixes holds the runs of tokens that begin some key (the
  * first tokens, the first two...): a run that is none is not extended. */
-static PyObject *runs(PyObject *self, PyObject *args) {
+INLINE PyObject *runs_in(PyObject *args, int one_byte) {
     PyObject *hay;
     TokenSet *keys;
     TokenSet *prefixes;
@@ -829,7 +846,7 @@ static PyObject *runs(PyObject *self, PyObject *args) {
         return NULL;
     }
     Py_ssize_t length = PyUnicode_GET_LENGTH(hay);
-    int kind = PyUnicode_KIND(hay);
+    int kind = one_byte ? PyUnicode_1BYTE_KIND : PyUnicode_KIND(hay);
     const void *data = PyUnicode_DATA(hay);
     for (Py_ssize_t space = 0; space < length; space++) {
         if (PyUnicode_READ(kind, data, space) != ' ') {
@@ -837,6 +854,7 @@ static PyObject *runs(PyObject *self, PyObject *args) {
         }
         Py_ssize_t begin = space + 1;
         Py_ssize_t end = begin;
+        Py_ssize_t next = begin; /* the space after the first token: the next run's start */
         uint64_t hash = 1469598103934665603ULL; /* hash_chars of hay[begin:end], as it grows */
         for (Py_ssize_t count = 0; count < longest; count++) {
             if (count) { /* the space between two tokens */
@@ -853,6 +871,7 @@ static PyObject *runs(PyObject *self, PyObject *args) {
             if (end == token || end >= length) {
                 break; /* no token, or none closed by a space */
             }
+            next = count ? next : end;
             uint64_t h = hash ? hash : 1;
             if (bloom_may_hold(keys, h)) {
                 Slot *slot = find_slot(keys, h, kind, data, begin, end, -1);
@@ -871,8 +890,13 @@ static PyObject *runs(PyObject *self, PyObject *args) {
                 break;
             }
         }
+        space = next - 1; /* the loop goes on at that space */
     }
     return found;
+}
+
+static PyObject *runs(PyObject *self, PyObject *args) {
+    return one_byte_hay(args) ? runs_in(args, 1) : runs_in(args, 0);
 }
 
 static PyMethodDef methods[] = {
