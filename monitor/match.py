@@ -60,6 +60,7 @@ ANY, SHORT_CAPS, DOTTED, EXACT, NATIVE = range(5)
 _DOTTED = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
 _NOT_WORD = re.compile(r"[\W_]+")
 _MENTION_ORDER = attrgetter("start", "watchlist", "entry")
+_new = tuple.__new__
 _SHORT = 600  # a haystack this short is looked up, not scanned, until an automaton exists
 # Places whose names contain a country's name but are not that country.
 EXTRA_SHADOWS = ("New Mexico", "New Jersey", "New South Wales", "New Guinea", "Georgia Tech")
@@ -444,8 +445,10 @@ class Matcher:
                 stop = oend
                 if target.rule == DOTTED and text[oend:oend + 1] == ".":
                     stop += 1
-                mentions.append(Mention(*ref.mention, text[ostart:stop], ostart, stop, score,
-                                        target.alias, ref.priority))
+                # tuple.__new__: a NamedTuple's own __new__ is a Python function (every field
+                # given, ambiguous too).
+                mentions.append(_new(Mention, (*ref.mention, text[ostart:stop], ostart, stop,
+                                               score, target.alias, ref.priority, False)))
                 if len(found) > 1:
                     _mark_ambiguous(mentions, ostart)
         mentions.sort(key=_MENTION_ORDER)
