@@ -15,6 +15,7 @@ matcher's business: this module finds the names, with their scores.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
@@ -27,6 +28,7 @@ COMMON_ZIPF = 3.0  # wordfreq Zipf frequency from which an English word counts a
 MIN_FUZZY_LETTERS = 6  # a name needs this many letters before one typo is tolerated
 _INFLECTIONS = frozenset("nsai")  # Russia/Russian, Korea/Koreas, Lavrov/Lavrova, Israel/Israeli
 _FIX_CACHE_SIZE = 200_000
+_TOKEN = re.compile(r"[a-z0-9]+")  # a word as a folded text has it, one token
 
 
 @lru_cache(maxsize=1)
@@ -74,6 +76,18 @@ class Typos:
         # Known tokens whose every fix is one word of a longer name: the scan passes them
         # over where neither token beside them is a word of a name (most places).
         self._lonely = token_set()
+        if self._deletions:
+            self._learn(lexicon().common)
+
+    def _learn(self, words: Iterable[str]) -> None:
+        """Take these tokens in as a text's would be: the commonest words, most of which the
+        first texts hold, a thousand of them near some name's token and each then looked up
+        in the word lists (they, more: frequent words, never typos), are known at once."""
+        tokens = [word for word in words if _TOKEN.fullmatch(word)]
+        hay = f" {' '.join(tokens)} "
+        for _, token in candidate_tokens(hay, self._skip, 3, self._longest + 1,
+                                         self._deletion_keys):
+            self.fixes(token)
 
     def __bool__(self) -> bool:
         return bool(self._deletions)
