@@ -6,9 +6,10 @@ How it works (see README "How matching works"):
    "shadows" that are not reported) is folded (normalize.fold) into tokens; one
    Aho-Corasick automaton (ahocorasick-rs) holds them all as " token token " patterns,
    so a hit is always whole words.
-2. A text is folded once (normalize.fold_text) and scanned once; each hit is checked
-   against its alias's case rule on the original surface (US only as capitals, U.S.
-   dotted, case-sensitive entries, ...).
+2. A text is folded once (normalize.fold_text) and scanned once (a haystack in ASCII, the
+   usual, has its runs of tokens looked up in C instead: monitor._fold.runs); each hit is
+   checked against its alias's case rule on the original surface (US only as capitals,
+   U.S. dotted, case-sensitive entries, ...).
 3. Names written with one typo are found by monitor.typos (a one-deletion index of the
    names' tokens, confirmed with rapidfuzz's OSA distance) and kept where the entry's
    ``fuzzy`` threshold allows.
