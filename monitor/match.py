@@ -167,7 +167,7 @@ class Matcher:
         self._targets = [tuple(targets) for targets in self._pending]
         del self._pending
         # Per pattern: its padding, and its candidates when none needs a check (the usual).
-        self._hits = [(left, right, _plain(_needed(targets)))
+        self._hits = [(left, right, _plain(targets) or _plain(_needed(targets)))
                       for (left, right), targets in zip(self._pads, self._targets, strict=True)]
         self._typos = Typos(self._keys, [
             index for index, targets in enumerate(self._targets)
