@@ -18,12 +18,11 @@ import math
 import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from itertools import chain
 
 from rapidfuzz.distance import OSA
 
 from monitor.normalize import Folded, beside, candidate_tokens, near, token_set
-from monitor.wordlists import guide, lexicon
+from monitor.wordlists import lexicon
 
 COMMON_ZIPF = 3.0  # wordfreq Zipf frequency from which an English word counts as common
 MIN_FUZZY_LETTERS = 6  # a name needs this many letters before one typo is tolerated
@@ -78,17 +77,16 @@ class Typos:
         # over where neither token beside them is a word of a name (most places).
         self._lonely = token_set()
         if self._deletions:
-            self._learn(chain(lexicon().common, guide()))
+            self._learn(lexicon().common)
 
     def _learn(self, words: Iterable[str]) -> None:
-        """Take these tokens in as a text's would be, those near some name's token: the
-        common words of the languages (130,000, 9,000 of them near), which the first texts
-        hold, each then looked up in the word lists (they, more, severe: frequent words,
-        never typos), are known at once (100 ms of a build)."""
-        keys = self._deletion_keys
-        tokens = dict.fromkeys(w for w in words if _TOKEN.fullmatch(w) and near(w, keys))
-        for _, token in candidate_tokens(f" {' '.join(tokens)} ", self._skip, 3,
-                                         self._longest + 1):
+        """Take these tokens in as a text's would be: the commonest words, most of which the
+        first texts hold, a thousand of them near some name's token and each then looked up
+        in the word lists (they, more: frequent words, never typos), are known at once."""
+        tokens = [word for word in words if _TOKEN.fullmatch(word)]
+        hay = f" {' '.join(tokens)} "
+        for _, token in candidate_tokens(hay, self._skip, 3, self._longest + 1,
+                                         self._deletion_keys):
             self.fixes(token)
 
     def __bool__(self) -> bool:
