@@ -18,9 +18,24 @@
  *   (nearly all of a text's, once the matcher has seen a few texts) are tested where they
  *   stand in the haystack, without making a str of each.
  *
+ * named(hay, skip, shortest, longest, heads, head, text, origins) -> list[tuple[int, str]]
+ *   The tokens of tokens(hay, skip, shortest, longest) whose first head characters are in
+ *   heads (a TokenSet) and whose first character in text (origins as fold gave them) is a
+ *   capital: the candidates of the matcher's pass for inflected names.
+ *
  * near(token, keys) -> bool
  *   Whether the token, or the token without one of its characters, is in keys (a TokenSet):
  *   the typo pass's test of a new token against its one-deletion index, most often false.
+ *
+ * runs(hay, keys, prefixes, longest) -> list[tuple[int, int, int]]
+ *   Every run of 1..longest whole tokens of a haystack that is in keys (a TokenSet), as
+ *   (its ordinal in keys, the index of the space before it, the index after the space after
+ *   it): the matcher's scan of a haystack in ASCII, where every name is whole tokens; a run
+ *   is extended only while it is in prefixes (the runs of tokens that begin a key).
+ *
+ * holds(hashes, value) -> bool
+ *   Whether a sorted buffer of native 64-bit unsigned ints (an array('Q')) holds value: the
+ *   word lists' lookups (monitor.wordlists), by bisection.
  *
  * All of them are optional speed-ups: monitor.normalize falls back to pure Python (its
  * reference implementation, which the tests compare these with) when this module is absent.
@@ -289,10 +304,11 @@ static PyObject *fold(PyObject *self, PyObject *args) {
 
 /* --- TokenSet: a set of tokens that tokens() can test without making a str of each ------ */
 
-typedef struct {
+typedef struct { /* 24 bytes: a lookup's cache misses are in the slots */
     uint64_t hash; /* 0: empty slot */
-    Py_ssize_t offset; /* into the pool */
-    Py_ssize_t length;
+    uint32_t offset; /* into the pool */
+    uint32_t length;
+    uint32_t ordinal; /* how many tokens were added before it (runs() reports it) */
 } Slot;
 
 typedef struct {
@@ -306,7 +322,9 @@ typedef struct {
     Py_ssize_t pool_capacity;
 } TokenSet;
 
-static uint64_t hash_chars(int kind, const void *data, Py_ssize_t start, Py_ssize_t end) {
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE uint64_t hash_chars(int kind, const void *data, Py_ssize_t start, Py_ssize_t end) {
     uint64_t h = 1469598103934665603ULL; /* FNV-1a */
     for (Py_ssize_t i = start; i < end; i++) {
         h ^= PyUnicode_READ(kind, data, i);
@@ -337,7 +355,7 @@ static inline int bloom_may_hold(TokenSet *set, uint64_t hash) {
 }
 
 /* The slot of the characters data[start:end], without the one at gap (-1: none). */
-static Slot *find_slot(TokenSet *set, uint64_t hash, int kind, const void *data,
+INLINE Slot *find_slot(TokenSet *set, uint64_t hash, int kind, const void *data,
                        Py_ssize_t start, Py_ssize_t end, Py_ssize_t gap) {
     Py_ssize_t length = end - start - (gap >= 0);
     Py_ssize_t i = (Py_ssize_t)(hash & (uint64_t)set->mask);
@@ -346,7 +364,7 @@ static Slot *find_slot(TokenSet *set, uint64_t hash, int kind, const void *data,
         if (slot->hash == 0) {
             return slot;
         }
-        if (slot->hash == hash && slot->length == length) {
+        if (slot->hash == hash && (Py_ssize_t)slot->length == length) {
             const Py_UCS4 *chars = set->pool + slot->offset;
             Py_ssize_t j = 0;
             for (Py_ssize_t k = start; j < length; j++, k++) {
@@ -407,6 +425,10 @@ static int tokenset_add_chars(TokenSet *set, int kind, const void *data, Py_ssiz
         return 0;
     }
     Py_ssize_t length = end - start;
+    if (set->pool_size + length > (Py_ssize_t)UINT32_MAX || set->used >= (Py_ssize_t)UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "a TokenSet holds up to 2**32 characters");
+        return -1;
+    }
     if (set->pool_size + length > set->pool_capacity) {
         Py_ssize_t capacity = set->pool_capacity * 2 + length + 1024;
         Py_UCS4 *pool = PyMem_Realloc(set->pool, (size_t)capacity * sizeof(Py_UCS4));
@@ -422,8 +444,9 @@ static int tokenset_add_chars(TokenSet *set, int kind, const void *data, Py_ssiz
     }
     slot->hash = hash;
     bloom_add(set, hash);
-    slot->offset = set->pool_size;
-    slot->length = length;
+    slot->offset = (uint32_t)set->pool_size;
+    slot->length = (uint32_t)length;
+    slot->ordinal = (uint32_t)set->used;
     set->pool_size += length;
     set->used++;
     return 0;
@@ -523,7 +546,7 @@ static PyTypeObject TokenSetType = {
 
 /* Whether data[start:end], or it without one of its characters, is in a TokenSet: the
  * one-deletion variants are hashed and looked up where they stand, no str made of each. */
-static int near_chars(TokenSet *set, int kind, const void *data, Py_ssize_t start,
+INLINE int near_chars(TokenSet *set, int kind, const void *data, Py_ssize_t start,
                       Py_ssize_t end) {
     uint64_t whole = hash_chars(kind, data, start, end);
     if (bloom_may_hold(set, whole) && find_slot(set, whole, kind, data, start, end, -1)->hash) {
@@ -556,8 +579,15 @@ static PyObject *near(PyObject *self, PyObject *args) {
                                       PyUnicode_GET_LENGTH(token)));
 }
 
+/* Whether the first argument is a str of one byte a character (a haystack in ASCII, the
+ * usual): the scans below are compiled for it apart, its characters read without a switch. */
+static int one_byte_hay(PyObject *args) {
+    PyObject *hay = PyTuple_GET_SIZE(args) ? PyTuple_GET_ITEM(args, 0) : NULL;
+    return hay != NULL && PyUnicode_Check(hay) && PyUnicode_KIND(hay) == PyUnicode_1BYTE_KIND;
+}
+
 /* Whether the token before data[start:end] or the one after it is in company. */
-static int in_company(TokenSet *company, int kind, const void *data, Py_ssize_t length,
+INLINE int in_company(TokenSet *company, int kind, const void *data, Py_ssize_t length,
                       Py_ssize_t start, Py_ssize_t end) {
     Py_ssize_t left = start - 1; /* the space before the token */
     while (left > 0 && PyUnicode_READ(kind, data, left - 1) != ' ') {
@@ -576,7 +606,7 @@ static int in_company(TokenSet *company, int kind, const void *data, Py_ssize_t 
                      -1)->hash != 0;
 }
 
-static PyObject *tokens(PyObject *self, PyObject *args) {
+INLINE PyObject *tokens_in(PyObject *args, int one_byte) {
     PyObject *hay;
     TokenSet *skip;
     Py_ssize_t shortest;
@@ -598,7 +628,7 @@ static PyObject *tokens(PyObject *self, PyObject *args) {
         return NULL;
     }
     Py_ssize_t length = PyUnicode_GET_LENGTH(hay);
-    int kind = PyUnicode_KIND(hay);
+    int kind = one_byte ? PyUnicode_1BYTE_KIND : PyUnicode_KIND(hay);
     const void *data = PyUnicode_DATA(hay);
     Py_ssize_t start = 0;
     while (start < length) {
@@ -654,11 +684,237 @@ static PyObject *tokens(PyObject *self, PyObject *args) {
     return found;
 }
 
+static PyObject *tokens(PyObject *self, PyObject *args) {
+    return one_byte_hay(args) ? tokens_in(args, 1) : tokens_in(args, 0);
+}
+
+/* named(hay, skip, shortest, longest, heads, head, text, origins) -> [(start, token)]
+ * The tokens of tokens(hay, skip, shortest, longest) whose first `head` characters are in
+ * heads (a TokenSet, tested first: it is small) and whose character in the original text
+ * (text[origins[start]]) is a capital: the candidates of the matcher's inflection pass. */
+INLINE PyObject *named_in(PyObject *args, int one_byte) {
+    PyObject *hay;
+    TokenSet *skip;
+    Py_ssize_t shortest;
+    Py_ssize_t longest;
+    TokenSet *heads;
+    Py_ssize_t head;
+    PyObject *text;
+    Py_buffer origins;
+    if (!PyArg_ParseTuple(args, "UO!nnO!nUy*:named", &hay, &TokenSetType, &skip, &shortest,
+                          &longest, &TokenSetType, &heads, &head, &text, &origins)) {
+        return NULL;
+    }
+    Py_ssize_t length = PyUnicode_GET_LENGTH(hay);
+    if (head < 1 || head > shortest || origins.len != length * (Py_ssize_t)sizeof(int32_t)) {
+        PyBuffer_Release(&origins);
+        PyErr_SetString(PyExc_ValueError,
+                        "named() takes 1 <= head <= shortest and one origin a character");
+        return NULL;
+    }
+    const int32_t *origin = origins.buf;
+    int text_kind = PyUnicode_KIND(text);
+    const void *text_data = PyUnicode_DATA(text);
+    Py_ssize_t text_length = PyUnicode_GET_LENGTH(text);
+    PyObject *found = PyList_New(0);
+    if (found == NULL) {
+        PyBuffer_Release(&origins);
+        return NULL;
+    }
+    int kind = one_byte ? PyUnicode_1BYTE_KIND : PyUnicode_KIND(hay);
+    const void *data = PyUnicode_DATA(hay);
+    Py_ssize_t start = 0;
+    while (start < length) {
+        while (start < length && PyUnicode_READ(kind, data, start) == ' ') {
+            start++;
+        }
+        Py_ssize_t end = start;
+        while (end < length && PyUnicode_READ(kind, data, end) != ' ') {
+            end++;
+        }
+        Py_ssize_t n = end - start;
+        if (n < shortest || n > longest) {
+            start = end;
+            continue;
+        }
+        uint64_t hash = hash_chars(kind, data, start, start + head);
+        if (!bloom_may_hold(heads, hash)
+            || find_slot(heads, hash, kind, data, start, start + head, -1)->hash == 0) {
+            start = end;
+            continue;
+        }
+        int32_t at = origin[start];
+        if (at < 0 || at >= text_length
+            || !Py_UNICODE_ISUPPER(PyUnicode_READ(text_kind, text_data, at))) {
+            start = end;
+            continue;
+        }
+        int digits = 1;
+        for (Py_ssize_t k = start; k < end && digits; k++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, k);
+            digits = c >= '0' && c <= '9';
+        }
+        if (digits || find_slot(skip, hash_chars(kind, data, start, end), kind, data, start,
+                                end, -1)->hash != 0) {
+            start = end;
+            continue;
+        }
+        PyObject *token = PyUnicode_Substring(hay, start, end);
+        PyObject *pair = token == NULL ? NULL : Py_BuildValue("(nN)", start, token);
+        if (pair == NULL || PyList_Append(found, pair) < 0) {
+            Py_XDECREF(pair);
+            Py_DECREF(found);
+            PyBuffer_Release(&origins);
+            return NULL;
+        }
+        Py_DECREF(pair);
+        start = end;
+    }
+    PyBuffer_Release(&origins);
+    return found;
+}
+
+static PyObject *named(PyObject *self, PyObject *args) {
+    return one_byte_hay(args) ? named_in(args, 1) : named_in(args, 0);
+}
+
+/* holds(hashes, value) -> bool: whether a sorted buffer of native uint64 holds value (the
+ * word lists' hashes, monitor.wordlists): a bisection without a Python int per probe. */
+static PyObject *holds(PyObject *self, PyObject *args) {
+    Py_buffer hashes;
+    PyObject *number;
+    if (!PyArg_ParseTuple(args, "y*O!:holds", &hashes, &PyLong_Type, &number)) {
+        return NULL;
+    }
+    unsigned long long value = PyLong_AsUnsignedLongLong(number);
+    if (value == (unsigned long long)-1 && PyErr_Occurred()) {
+        PyBuffer_Release(&hashes);
+        return NULL;
+    }
+    if (hashes.len % (Py_ssize_t)sizeof(uint64_t)) {
+        PyBuffer_Release(&hashes);
+        PyErr_SetString(PyExc_ValueError, "holds() takes whole 64-bit hashes");
+        return NULL;
+    }
+    const uint64_t *items = hashes.buf;
+    Py_ssize_t count = hashes.len / (Py_ssize_t)sizeof(uint64_t);
+    Py_ssize_t low = 0;
+    Py_ssize_t high = count; /* items[low:high] may hold it */
+    /* The hashes are uniform: a few interpolation steps (a cache miss each, where bisection
+     * takes twenty in megabytes of hashes), then bisection of what is left. */
+    for (int step = 0; step < 4 && high - low > 64; step++) {
+        uint64_t first = items[low], last = items[high - 1];
+        if (value <= first || value > last) {
+            high = value <= first ? low + 1 : high;
+            low = value > last ? high : low;
+            break;
+        }
+        Py_ssize_t guess = low + (Py_ssize_t)((double)(value - first) / (double)(last - first)
+                                              * (double)(high - 1 - low));
+        guess = guess < low ? low : guess >= high ? high - 1 : guess;
+        if (items[guess] < value) {
+            low = guess + 1;
+        } else {
+            high = guess + 1;
+        }
+    }
+    while (low < high) { /* bisect_left */
+        Py_ssize_t middle = low + (high - low) / 2;
+        if (items[middle] < value) {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    int found = low < count && items[low] == value;
+    PyBuffer_Release(&hashes);
+    return PyBool_FromLong(found);
+}
+
+/* runs(hay, keys, prefixes, longest) -> [(ordinal, start, end)]
+ * Every run of 1..longest whole tokens of a haystack that is in keys (a TokenSet): the
+ * ordinal of the key in keys, the haystack index of the space before the run and the one
+ * after the space after it.  prefixes holds the runs of tokens that begin some key (the
+ * first tokens, the first two...): a run that is none is not extended. */
+INLINE PyObject *runs_in(PyObject *args, int one_byte) {
+    PyObject *hay;
+    TokenSet *keys;
+    TokenSet *prefixes;
+    Py_ssize_t longest;
+    if (!PyArg_ParseTuple(args, "UO!O!n:runs", &hay, &TokenSetType, &keys, &TokenSetType,
+                          &prefixes, &longest)) {
+        return NULL;
+    }
+    PyObject *found = PyList_New(0);
+    if (found == NULL) {
+        return NULL;
+    }
+    Py_ssize_t length = PyUnicode_GET_LENGTH(hay);
+    int kind = one_byte ? PyUnicode_1BYTE_KIND : PyUnicode_KIND(hay);
+    const void *data = PyUnicode_DATA(hay);
+    for (Py_ssize_t space = 0; space < length; space++) {
+        if (PyUnicode_READ(kind, data, space) != ' ') {
+            continue;
+        }
+        Py_ssize_t begin = space + 1;
+        Py_ssize_t end = begin;
+        Py_ssize_t next = begin; /* the space after the first token: the next run's start */
+        uint64_t hash = 1469598103934665603ULL; /* hash_chars of hay[begin:end], as it grows */
+        for (Py_ssize_t count = 0; count < longest; count++) {
+            if (count) { /* the space between two tokens */
+                hash ^= ' ';
+                hash *= 1099511628211ULL;
+                end++;
+            }
+            Py_ssize_t token = end;
+            while (end < length && PyUnicode_READ(kind, data, end) != ' ') {
+                hash ^= PyUnicode_READ(kind, data, end);
+                hash *= 1099511628211ULL;
+                end++;
+            }
+            if (end == token || end >= length) {
+                break; /* no token, or none closed by a space */
+            }
+            next = count ? next : end;
+            uint64_t h = hash ? hash : 1;
+            if (bloom_may_hold(keys, h)) {
+                Slot *slot = find_slot(keys, h, kind, data, begin, end, -1);
+                if (slot->hash != 0) {
+                    PyObject *hit = Py_BuildValue("(nnn)", (Py_ssize_t)slot->ordinal, space,
+                                                  end + 1);
+                    if (hit == NULL || PyList_Append(found, hit) < 0) {
+                        Py_XDECREF(hit);
+                        Py_DECREF(found);
+                        return NULL;
+                    }
+                    Py_DECREF(hit);
+                }
+            }
+            if (!bloom_may_hold(prefixes, h)
+                || find_slot(prefixes, h, kind, data, begin, end, -1)->hash == 0) {
+                break;
+            }
+        }
+        space = next - 1; /* the loop goes on at that space */
+    }
+    return found;
+}
+
+static PyObject *runs(PyObject *self, PyObject *args) {
+    return one_byte_hay(args) ? runs_in(args, 1) : runs_in(args, 0);
+}
+
 static PyMethodDef methods[] = {
     {"fold", fold, METH_VARARGS,
      "fold(text, fold_char) -> (hay, origins): the haystack and its int32 offset map."},
     {"tokens", tokens, METH_VARARGS,
      "tokens(hay, skip, shortest, longest[, keys[, lonely, company]]) -> [(start, token)]."},
+    {"named", named, METH_VARARGS,
+     "named(hay, skip, shortest, longest, heads, head, text, origins) -> [(start, token)]."},
+    {"holds", holds, METH_VARARGS,
+     "holds(hashes, value) -> whether a sorted buffer of uint64 holds value."},
+    {"runs", runs, METH_VARARGS,
+     "runs(hay, keys, prefixes, longest) -> [(ordinal, start, end)]: runs of tokens in keys."},
     {"near", near, METH_VARARGS,
      "near(token, keys) -> whether token, or token without one character, is in keys."},
     {NULL, NULL, 0, NULL},

@@ -1,3 +1,4 @@
+from array import array
 from collections.abc import Callable, Iterable
 
 def fold(text: str, fold_char: Callable[[str], str], /) -> tuple[str, bytes]: ...
@@ -11,6 +12,21 @@ def tokens(
     company: TokenSet = ...,
     /,
 ) -> list[tuple[int, str]]: ...
+def named(
+    hay: str,
+    skip: TokenSet,
+    shortest: int,
+    longest: int,
+    heads: TokenSet,
+    head: int,
+    text: str,
+    origins: memoryview,
+    /,
+) -> list[tuple[int, str]]: ...
+def holds(hashes: array[int], value: int, /) -> bool: ...
+def runs(
+    hay: str, keys: TokenSet, prefixes: TokenSet, longest: int, /
+) -> list[tuple[int, int, int]]: ...
 def near(token: str, keys: TokenSet, /) -> bool: ...
 
 class TokenSet:

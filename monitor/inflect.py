@@ -29,7 +29,7 @@ from functools import lru_cache
 
 import Stemmer
 
-from monitor.normalize import Folded, candidate_tokens, fold, token_set
+from monitor.normalize import Folded, fold, named_tokens, token_set
 from monitor.wordlists import LANGUAGES, guide
 
 _STEMMERS = {"ru": "russian", "pl": "polish", "cs": "czech", "sk": "czech",
@@ -39,6 +39,8 @@ _LATIN_TRIES = ("pl", "cs", "lt", "de", "en")
 _GUESSABLE = ("en", "de", "fr", "es", "it", "pt", "nl", "pl", "cs", "sk", "sv", "da", "nb", "fi",
               "hu", "tr", "id", "ms", "ca", "sh", "lt", "lv")
 MAX_SUFFIX = 4
+_HEAD = 4  # a name's first letters, a token's first test
+_SHORTEST = 5  # a one-word name has 4 letters or more, and an inflection one more
 _SAMPLE = 600  # the text's first words (characters of the haystack) tell its language
 _FORGET = 200_000
 
@@ -72,13 +74,17 @@ def guess_language(hay: str) -> str | None:
     return next(lang for lang in _GUESSABLE if _STEMMERS.get(lang, lang) == best)
 
 
-@lru_cache(maxsize=4096)
+# Each guessable language's family and bit in a language mask (monitor.wordlists).
+_FAMILY_BITS = tuple((_STEMMERS.get(lang, lang), 1 << LANGUAGES.index(lang))
+                     for lang in _GUESSABLE)
+
+
+@lru_cache(maxsize=1 << 16)  # the guide's words have some thousands of masks: all kept
 def _votes(mask: int) -> tuple[tuple[str, float], ...]:
     """What a word of this language mask gives each language family (see guess_language)."""
     votes: dict[str, float] = {}
     for weight, shift in ((1.0, 0), (2.0, 64)):
-        voters = {_STEMMERS.get(lang, lang) for lang in _GUESSABLE
-                  if mask >> shift & 1 << LANGUAGES.index(lang)}
+        voters = {family for family, bit in _FAMILY_BITS if mask >> shift & bit}
         for family in voters:
             votes[family] = votes.get(family, 0.0) + weight / len(voters)
     return tuple(votes.items())
@@ -101,7 +107,8 @@ class Inflections:
             for cut in range(len(key), max(3, len(key) - 2) - 1, -1):
                 prefixes.setdefault(key[:cut], set()).add(key)
         self._prefixes = {p: tuple(sorted(k)) for p, k in prefixes.items()}
-        self._heads = frozenset(key[:4] for key in self._keys)  # a first test, in one look
+        self._heads = frozenset(key[:_HEAD] for key in self._keys)  # a first test, in C
+        self._head_set = token_set(self._heads)
         self._longest = max(map(len, self._keys), default=0) + MAX_SUFFIX
         self._vocab = frozenset(t for key in keys for t in key.split())
         self._skip = token_set(self._vocab)
@@ -113,18 +120,19 @@ class Inflections:
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
-        del state["_skip"], state["_found"], state["_latin"]
+        del state["_skip"], state["_found"], state["_latin"], state["_head_set"]
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
+        self._head_set = token_set(self._heads)
         self._skip = token_set(self._vocab)
         self._found = {}
         self._latin = {}
 
     def _candidates(self, token: str) -> list[str]:
         found: list[str] = []
-        if token[:4] not in self._heads:
+        if token[:_HEAD] not in self._heads:
             return found
         for cut in range(len(token) - 1, 3, -1):
             for key in self._prefixes.get(token[:cut], ()):
@@ -152,7 +160,10 @@ class Inflections:
             self._found, self._latin = {}, {}
         hay = folded.hay
         language: list[str | None] = []  # guessed once, when first needed
-        for at, token in candidate_tokens(hay, self._skip, 5, self._longest):
+        # Only capitalised tokens that begin as a name does (in C): a name in another case
+        # is still written as a name.
+        for at, token in named_tokens(folded, self._skip, _SHORTEST, self._longest,
+                                      self._head_set, _HEAD):
             keys = self._found.get(token)
             if keys is None:
                 keys = self._candidates(token)
@@ -162,9 +173,7 @@ class Inflections:
                 self._found[token] = keys
             start, end = folded.span(at, at + len(token))
             word = folded.text[start:end]
-            if not word[:1].isupper():
-                continue  # a name in another case is still written as a name
-            cyrillic = any("\u0400" <= c <= "\u04ff" for c in word)
+            cyrillic = not word.isascii() and any("\u0400" <= c <= "\u04ff" for c in word)
             if not cyrillic and not self._possible(word.lower(), keys):
                 continue  # no stemmer makes it the name: the text's language does not matter
             if not cyrillic and not language:

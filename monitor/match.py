@@ -6,9 +6,10 @@ How it works (see README "How matching works"):
    "shadows" that are not reported) is folded (normalize.fold) into tokens; one
    Aho-Corasick automaton (ahocorasick-rs) holds them all as " token token " patterns,
    so a hit is always whole words.
-2. A text is folded once (normalize.fold_text) and scanned once; each hit is checked
-   against its alias's case rule on the original surface (US only as capitals, U.S.
-   dotted, case-sensitive entries, ...).
+2. A text is folded once (normalize.fold_text) and scanned once (a haystack in ASCII, the
+   usual, has its runs of tokens looked up in C instead: monitor._fold.runs); each hit is
+   checked against its alias's case rule on the original surface (US only as capitals,
+   U.S. dotted, case-sensitive entries, ...).
 3. Names written with one typo are found by monitor.typos (a one-deletion index of the
    names' tokens, confirmed with rapidfuzz's OSA distance) and kept where the entry's
    ``fuzzy`` threshold allows.
@@ -37,7 +38,7 @@ from monitor.countries import (
     region_names,
 )
 from monitor.inflect import Inflections
-from monitor.normalize import Folded, fold, fold_text
+from monitor.normalize import Folded, TokenSet, fold, fold_text, key_runs, speedups, token_set
 from monitor.precision import (
     NOT_PLAIN,
     context_terms,
@@ -60,6 +61,7 @@ ANY, SHORT_CAPS, DOTTED, EXACT, NATIVE = range(5)
 _DOTTED = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
 _NOT_WORD = re.compile(r"[\W_]+")
 _MENTION_ORDER = attrgetter("start", "watchlist", "entry")
+_new = tuple.__new__
 _SHORT = 600  # a haystack this short is looked up, not scanned, until an automaton exists
 # Places whose names contain a country's name but are not that country.
 EXTRA_SHADOWS = ("New Mexico", "New Jersey", "New South Wales", "New Guinea", "Georgia Tech")
@@ -165,7 +167,7 @@ class Matcher:
         self._targets = [tuple(targets) for targets in self._pending]
         del self._pending
         # Per pattern: its padding, and its candidates when none needs a check (the usual).
-        self._hits = [(left, right, _plain(targets))
+        self._hits = [(left, right, _plain(targets) or _plain(_needed(targets)))
                       for (left, right), targets in zip(self._pads, self._targets, strict=True)]
         self._typos = Typos(self._keys, [
             index for index, targets in enumerate(self._targets)
@@ -181,6 +183,20 @@ class Matcher:
         # The same patterns as bytes, for the usual haystack that is all ASCII: scanning
         # bytes spares the str automaton's work of mapping byte offsets back to characters.
         self._ascii_automaton: ahocorasick_rs.BytesAhoCorasick | None = None
+        # With the C folding, no automaton for a haystack in ASCII: the keys and the runs of
+        # tokens that begin them as C token sets, its runs of tokens looked up (_key_sets).
+        self._key_set: tuple[TokenSet, TokenSet] | None = None
+
+    def _key_sets(self) -> tuple[TokenSet, TokenSet]:
+        """The keys (a key's ordinal in the set is its index) and the runs of tokens that
+        begin them."""
+        if self._key_set is None:
+            keys = token_set(self._keys)
+            assert len(keys) == len(self._keys)
+            prefixes = token_set(key[:i] for key in self._keys if " " in key
+                                 for i, c in enumerate(key) if c == " ")
+            self._key_set = keys, prefixes
+        return self._key_set
 
     def _patterns(self) -> list[str]:
         return [" " * left + key + " " * right
@@ -188,20 +204,29 @@ class Matcher:
 
     def _scan(self, hay: str) -> list[tuple[int, int, int]]:
         """(pattern index, start, end) of every pattern in the haystack, overlaps included."""
+        if hay.isascii() and speedups():
+            # In ASCII every key is padded (whole words): its runs of tokens are all to find.
+            return key_runs(hay, *self._key_sets(), self._longest_key)
         if hay.isascii() and len(hay) <= _SHORT and self._ascii_automaton is None:
             return self._lookup(hay)
         if hay.isascii():
-            if self._ascii_automaton is None:
-                self._ascii_automaton = ahocorasick_rs.BytesAhoCorasick(
-                    [p.encode() for p in self._patterns()],
-                    matchkind=ahocorasick_rs.MATCHKIND_STANDARD)
-            found: list[tuple[int, int, int]] = self._ascii_automaton.find_matches_as_indexes(
-                hay.encode(), overlapping=True)
-            return found
+            return self._scan_bytes(hay)
         if self._automaton is None:
             self._automaton = ahocorasick_rs.AhoCorasick(
                 self._patterns(), matchkind=ahocorasick_rs.MATCHKIND_STANDARD)
-        found = self._automaton.find_matches_as_indexes(hay, overlapping=True)
+        found: list[tuple[int, int, int]] = self._automaton.find_matches_as_indexes(
+            hay, overlapping=True)
+        return found
+
+    def _scan_bytes(self, hay: str) -> list[tuple[int, int, int]]:
+        """_scan of a haystack in ASCII by the automaton of the patterns as bytes (without the
+        C folding)."""
+        if self._ascii_automaton is None:
+            self._ascii_automaton = ahocorasick_rs.BytesAhoCorasick(
+                [p.encode() for p in self._patterns()],
+                matchkind=ahocorasick_rs.MATCHKIND_STANDARD)
+        found: list[tuple[int, int, int]] = self._ascii_automaton.find_matches_as_indexes(
+            hay.encode(), overlapping=True)
         return found
 
     def _lookup(self, hay: str) -> list[tuple[int, int, int]]:
@@ -224,7 +249,7 @@ class Matcher:
         """Everything but the automata, which are built again from the keys when unpickled
         (ahocorasick-rs cannot pickle them): see monitor.matchcache."""
         state = dict(self.__dict__)
-        del state["_automaton"], state["_ascii_automaton"]
+        del state["_automaton"], state["_ascii_automaton"], state["_key_set"]
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
@@ -421,8 +446,10 @@ class Matcher:
                 stop = oend
                 if target.rule == DOTTED and text[oend:oend + 1] == ".":
                     stop += 1
-                mentions.append(Mention(*ref.mention, text[ostart:stop], ostart, stop, score,
-                                        target.alias, ref.priority))
+                # tuple.__new__: a NamedTuple's own __new__ is a Python function (every field
+                # given, ambiguous too).
+                mentions.append(_new(Mention, (*ref.mention, text[ostart:stop], ostart, stop,
+                                               score, target.alias, ref.priority, False)))
                 if len(found) > 1:
                     _mark_ambiguous(mentions, ostart)
         mentions.sort(key=_MENTION_ORDER)
@@ -527,6 +554,25 @@ def _best_per_entry(found: list[tuple[_Target, float]]) -> list[tuple[_Target, f
         if target.role == NAME:
             best.setdefault(target.entry, (target, score))
     return list(best.values())
+
+
+def _needed(targets: tuple[_Target, ...]) -> tuple[_Target, ...]:
+    """A pattern's targets less those that can change nothing: a name with a case rule after
+    one of the same entry without (a span's first name of an entry is the one reported, and
+    both score 100: a country's foreign spelling, Sudán, beside its English one), a shadow
+    with a case rule beside a target without (the span is found either way)."""
+    unchecked = {t.entry for t in targets if t.rule == ANY and t.role == NAME}
+    if not unchecked:
+        return targets
+    named: set[int] = set()
+    needed = []
+    for t in targets:
+        if t.rule != ANY and ((t.role == NAME and t.entry in named) or t.role == SHADOW):
+            continue
+        if t.rule == ANY and t.role == NAME:
+            named.add(t.entry)
+        needed.append(t)
+    return tuple(needed)
 
 
 def _plain(targets: tuple[_Target, ...]) -> tuple[tuple[_Target, float], ...] | None:

@@ -271,6 +271,39 @@ def _candidate_tokens(hay: str, skip: TokenSet, shortest: int, longest: int,
             if token not in tokens or any(t in company for t in beside(hay, at, len(token)))]
 
 
+def named_tokens(folded: Folded, skip: TokenSet, shortest: int, longest: int,
+                 heads: TokenSet, head: int) -> list[tuple[int, str]]:
+    """candidate_tokens(folded.hay, skip, shortest, longest) but only the tokens whose first
+    ``head`` characters are in ``heads`` and that the text writes with a capital (the
+    matcher's pass for inflected names: most tokens stop at the first test, in C)."""
+    origins = folded._origins
+    if (_fold is not None and isinstance(skip, _fold.TokenSet)
+            and isinstance(heads, _fold.TokenSet) and isinstance(origins, memoryview)):
+        found: list[tuple[int, str]] = _fold.named(folded.hay, skip, shortest, longest, heads,
+                                                   head, folded.text, origins)
+        return found
+    text = folded.text
+    return [(at, token) for at, token in _candidate_tokens(folded.hay, skip, shortest, longest,
+                                                           None, None)
+            if token[:head] in heads and text[folded.span(at, at + len(token))[0]].isupper()]
+
+
+def speedups() -> bool:
+    """Whether the C folding is in use (tests and bench/match.py --pure-python turn it off)."""
+    return _fold is not None
+
+
+def key_runs(hay: str, keys: TokenSet, prefixes: TokenSet, longest: int
+             ) -> list[tuple[int, int, int]]:
+    """Every run of 1..``longest`` whole tokens of ``hay`` that is in ``keys``: (its ordinal
+    in ``keys``, the index of the space before it, the index after the space after it), in
+    C; ``prefixes`` are the runs of tokens that begin a key (a run that is none is not
+    extended).  Both are C token sets (token_set with the C folding)."""
+    assert _fold is not None
+    assert isinstance(keys, _fold.TokenSet) and isinstance(prefixes, _fold.TokenSet)
+    return _fold.runs(hay, keys, prefixes, longest)
+
+
 def beside(hay: str, at: int, length: int) -> tuple[str, str]:
     """The tokens before and after the token at hay[at:at + length] ('' at either end)."""
     end = at + length

@@ -15,6 +15,7 @@ matcher's business: this module finds the names, with their scores.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
@@ -27,6 +28,7 @@ COMMON_ZIPF = 3.0  # wordfreq Zipf frequency from which an English word counts a
 MIN_FUZZY_LETTERS = 6  # a name needs this many letters before one typo is tolerated
 _INFLECTIONS = frozenset("nsai")  # Russia/Russian, Korea/Koreas, Lavrov/Lavrova, Israel/Israeli
 _FIX_CACHE_SIZE = 200_000
+_TOKEN = re.compile(r"[a-z0-9]+")  # a word as a folded text has it, one token
 
 
 @lru_cache(maxsize=1)
@@ -68,11 +70,24 @@ class Typos:
         self._vocab = frozenset(t for tokens in key_tokens for t in tokens)
         self._build(key_tokens, eligible)
         self._fix_cache: dict[str, tuple[str, ...]] = {}
+        self._alone: dict[str, bool] = {}  # tokens with fixes: no known word by themselves?
         # Tokens never corrected: the vocabulary, and the known no-fixes.
         self._skip = token_set(self._vocab)
         # Known tokens whose every fix is one word of a longer name: the scan passes them
         # over where neither token beside them is a word of a name (most places).
         self._lonely = token_set()
+        if self._deletions:
+            self._learn(lexicon().common)
+
+    def _learn(self, words: Iterable[str]) -> None:
+        """Take these tokens in as a text's would be: the commonest words, most of which the
+        first texts hold, a thousand of them near some name's token and each then looked up
+        in the word lists (they, more: frequent words, never typos), are known at once."""
+        tokens = [word for word in words if _TOKEN.fullmatch(word)]
+        hay = f" {' '.join(tokens)} "
+        for _, token in candidate_tokens(hay, self._skip, 3, self._longest + 1,
+                                         self._deletion_keys):
+            self.fixes(token)
 
     def __bool__(self) -> bool:
         return bool(self._deletions)
@@ -80,7 +95,7 @@ class Typos:
     def __getstate__(self) -> dict[str, object]:
         """The index, without the token sets (C tables) and what was learnt of texts."""
         state = dict(self.__dict__)
-        for name in ("_skip", "_lonely", "_company", "_deletion_keys", "_fix_cache"):
+        for name in ("_skip", "_lonely", "_company", "_deletion_keys", "_fix_cache", "_alone"):
             del state[name]
         state["_company"] = sorted({w for each in self._neighbours.values() for w in each if w})
         return state
@@ -92,6 +107,7 @@ class Typos:
         self._company = token_set(company)
         self._deletion_keys = token_set(self._deletions)
         self._fix_cache = {}
+        self._alone = {}
         self._skip = token_set(self._vocab)
         self._lonely = token_set()
 
@@ -143,6 +159,7 @@ class Typos:
         """Forget what was learnt of the texts' tokens once it is _FIX_CACHE_SIZE tokens."""
         if len(self._fix_cache) + len(self._skip) >= _FIX_CACHE_SIZE + len(self._vocab):
             self._fix_cache.clear()
+            self._alone.clear()
             self._skip = token_set(self._vocab)
             self._lonely = token_set()
 
@@ -182,7 +199,9 @@ class Typos:
             if not fixes:
                 continue
             left, right = beside(hay, at, len(token))
-            alone = not lexicon().is_known(token)
+            alone = self._alone.get(token)
+            if alone is None:
+                alone = self._alone[token] = not lexicon().is_known(token)
             for fixed in fixes:
                 neighbours = self._neighbours[fixed]
                 if (alone and "" in neighbours) or left in neighbours or right in neighbours:

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from monitor.config.web import WebConfig
 from starlette.testclient import TestClient
 
 from monitor.cli import main
+from monitor.config.web import WebConfig
 from monitor.dedupe import fingerprint
 from monitor.ingest import Analyser
 from monitor.store import NewArticle, Store, queries

@@ -137,8 +137,11 @@ def test_short_texts_looked_up_find_what_the_automaton_finds(text: str) -> None:
     matcher._ascii_automaton = None
     from monitor import match
 
-    scanned = sorted(match.Matcher._scan(matcher, hay + " " * match._SHORT))
+    scanned = sorted(match.Matcher._scan_bytes(matcher, hay + " " * match._SHORT))
     assert looked_up == [found for found in scanned if found[2] <= len(hay)]
+    # With the C folding, every text in ASCII is looked up so (monitor._fold.runs).
+    assert sorted(matcher._scan(hay)) == looked_up
+    assert sorted(matcher._scan(hay + " " * match._SHORT)) == looked_up
 
 
 def test_the_seed_watchlists_load_through_the_cache() -> None:

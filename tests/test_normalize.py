@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import sysconfig
+from array import array
 from collections.abc import Callable
 
 import pytest
@@ -18,9 +19,11 @@ from monitor.normalize import (
     fold,
     fold_text,
     fold_text_python,
+    named_tokens,
     near,
     token_set,
 )
+from monitor.wordlists import _holds_python, lexicon
 from tests.support import examples
 
 needs_c = pytest.mark.skipif(not normalize.SPEEDUPS,
@@ -98,6 +101,22 @@ def test_c_and_python_candidate_tokens_agree(text: str, skip: list[str], shortes
                 and shortest <= len(token) <= longest and not token.isdigit()]
     assert candidate_tokens(hay, token_set(skip), shortest, longest) == expected
     assert candidate_tokens(hay, set(skip), shortest, longest) == expected  # the Python one
+
+
+@needs_c
+@settings(max_examples=examples(200), deadline=None)
+@given(st.one_of(TEXTS, st.text(alphabet="aAbBéÉ Жж1.", max_size=60)),
+       st.lists(st.text(alphabet="abez", min_size=2, max_size=2), max_size=6),
+       st.lists(st.text(alphabet="abez", min_size=1, max_size=5), max_size=6))
+def test_c_and_python_named_tokens_agree(text: str, heads: list[str], skip: list[str]) -> None:
+    """The inflection pass's candidates: tokens beginning with a head, written capitalised."""
+    c_folded, python_folded = fold_text(text), fold_text_python(text)
+    expected = [(at, token) for at, token in tokens_of(text)[1]
+                if token not in skip and 3 <= len(token) <= 6 and not token.isdigit()
+                and token[:2] in heads
+                and text[c_folded.span(at, at + len(token))[0]].isupper()]
+    assert named_tokens(c_folded, token_set(skip), 3, 6, token_set(heads), 2) == expected
+    assert named_tokens(python_folded, set(skip), 3, 6, set(heads), 2) == expected
 
 
 @on_small_sets("abcd 1")
@@ -196,3 +215,28 @@ def test_near_is_the_token_or_one_deletion_of_it() -> None:
     assert near("snactions", keys) and near("sanctioms", keys) is False  # snctions; none
     assert near("putin", keys) and near("puttn", keys) and near("普京x", keys)
     assert not near("put", keys) and not near("", keys)
+
+
+@needs_c
+@settings(max_examples=examples(300), deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 2**64 - 1), st.integers(0, 40)), max_size=300),
+       st.lists(st.one_of(st.integers(0, 2**64 - 1), st.integers(0, 40)), max_size=30))
+def test_c_and_python_sorted_hash_lookups_agree(hashes: list[int], probes: list[int]) -> None:
+    """The word lists' lookups (monitor.wordlists): interpolation then bisection in C."""
+    from monitor._fold import holds
+
+    table = array("Q", sorted(hashes))
+    for value in [*probes, *hashes, *(h + 1 for h in hashes if h < 2**64 - 1)]:
+        assert holds(table, value) == _holds_python(table, value) == (value in hashes)
+
+
+def test_word_list_lookups_in_c_agree_with_bisection() -> None:
+    """On the real lists, a word and a hash beside each of many."""
+    if not normalize.SPEEDUPS:
+        pytest.skip("monitor._fold is not built")
+    from monitor._fold import holds
+
+    known = lexicon().known
+    sample = [*known[::997], *(h + 1 for h in known[::1009]), *(h - 1 for h in known[::1013])]
+    assert [holds(known, h) for h in sample] == [_holds_python(known, h) for h in sample]
+    assert lexicon().is_known("putin") and not lexicon().is_known("zzqxjv")
