@@ -24,9 +24,10 @@ from lxml import etree
 from monitor.display import mask_url
 from monitor.errors import MonitorError, UsageError
 from monitor.extract import decode_page
-from monitor.feeds import _link, parse_feed, plain
 from monitor.feedurl import feed_url
-from monitor.sources.sitemap import Fetch, Fetched, ParsedSitemap, inflate, parse_sitemap
+from monitor.sources.base import Fetch, Fetched, http_link
+from monitor.sources.rss import parse_feed, plain
+from monitor.sources.sitemap import ParsedSitemap, inflate, parse_sitemap
 
 MAX_PROBES = 3  # feed links, then sitemaps, fetched to find one that reads
 MAX_ROBOTS_SITEMAPS = 50
@@ -156,7 +157,7 @@ def feed_links(body: bytes, url: str, content_type: str | None = None) -> list[F
     base = url
     for element in root.iter("base"):
         if (href := element.get("href")) is not None:
-            base = _link(href, url) or url
+            base = http_link(href, url) or url
             break
     links: dict[str, FeedLink] = {}
     for element in root.iter("link"):
@@ -167,7 +168,7 @@ def feed_links(body: bytes, url: str, content_type: str | None = None) -> list[F
         href = element.get("href")
         if not announced or href is None:
             continue
-        link = _link(href, base)
+        link = http_link(href, base)
         if link is None or (not FEED_TYPES.get(kind, True) and _NOT_FEEDS.search(link)):
             continue
         key = feed_url(link)
@@ -194,7 +195,7 @@ def robots_sitemaps(body: bytes, limit: int = MAX_ROBOTS_SITEMAPS) -> list[str]:
         key, colon, value = line.split("#", 1)[0].partition(":")
         if not colon or key.strip().lower() != "sitemap":
             continue
-        link = _link(value.strip(), "")
+        link = http_link(value.strip(), "")
         if link is not None:
             found.setdefault(link)
             if len(found) >= limit:
