@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from monitor import archive, backfill
+from monitor import backfill
 from monitor import deliver as outbox
 from monitor.config import Config, check_url, load_config, parse_duration
 from monitor.display import csv_cell, json_line, mask_url, safe, shown
@@ -23,6 +23,7 @@ from monitor.errors import MonitorError, UsageError, did_you_mean
 from monitor.feeds import OpmlFeed, read_opml, to_opml
 from monitor.ingest import Context, Summary, cycle, sync_feeds, utc_now
 from monitor.progress import Progress
+from monitor.sources import archive
 from monitor.store import Store, make_engine, upgrade
 from monitor.store.models import Feed
 from monitor.store.queries import article_rows, feed_rows, hit_names, hit_rows
