@@ -358,3 +358,39 @@ def _sitemap_found(url: str, parsed: ParsedSitemap, ranked: list[str], notes: li
     explanation = "; ".join([*notes, f"robots.txt names {len(ranked)} sitemap{plural}, and "
                              f"{mask_url(url)} is {_describe(parsed)}{why}"])
     return Discovery(url, "sitemap", parsed.title, others, explanation)
+
+
+# --- for `monitor feeds add` --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Unchecked:
+    """The URL could not be read (no answer, or an HTTP error and nothing else found):
+    nothing says what it is, so it is added as given and its polls will tell."""
+
+    reason: str
+
+
+async def find_source(url: str, fetch: Fetch, *, max_items: int = 1000
+                      ) -> Discovery | Unchecked:
+    """``discover``, except that a URL that could not be read at all (no HTTP answer, or
+    an error status with no sitemap in robots.txt either) is ``Unchecked`` rather than
+    an error: a feed that is down today, or a host this machine cannot reach yet, is
+    still added, as `feeds add` always did.  A page that answered and names nothing
+    readable still raises NoSourceFound."""
+    answers: dict[str, Fetched] = {}
+
+    async def remembering(address: str) -> Fetched:
+        got = await _get(fetch, address)
+        answers.setdefault(address, got)
+        return got
+
+    try:
+        return await discover(url, remembering, max_items=max_items)
+    except Unreachable as exc:
+        return Unchecked(str(exc))
+    except NoSourceFound:
+        page = answers.get(url)
+        if page is not None and not page.ok:
+            return Unchecked(f"{mask_url(url)} answered {_failure(page)}")
+        raise

@@ -57,6 +57,7 @@ _POSITION = re.compile(r",? line \d+, column \d+$")
 _CHUNK = 64 * 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ROOTS = {"urlset": "urlset", "sitemapindex": "index"}
+_HTML_DOCTYPE = re.compile(rb"\s*<!doctype\s+html[\s>]", re.IGNORECASE)
 
 Kind = Literal["urlset", "index", "text"]
 
@@ -400,6 +401,8 @@ def parse_sitemap(body: bytes, url: str = "", *, now: datetime | None = None,
     else:
         root, raws, found = _parse_xml(body)
         problems += found
+        if not root and _HTML_DOCTYPE.match(body):
+            root = "html"  # <!doctype html> (any case) stops an XML parser at once
         if root not in _ROOTS:
             what = (f"its root element is <{root}>, not <urlset> or <sitemapindex>" if root
                     else "the body is empty" if not body.strip() else "no XML element found")

@@ -23,7 +23,7 @@ def iso(value: datetime | None) -> str | None:
 
 def feed_rows(store: Store) -> list[dict[str, Any]]:
     return [{
-        "feed_id": f.id, "url": mask_url(f.url), "name": f.name,
+        "feed_id": f.id, "url": mask_url(f.url), "name": f.name, "kind": f.kind,
         "state": f.state if f.polling == "on" else f.polling, "origin": f.origin,
         "last_polled": iso(f.last_polled), "last_status": f.last_status,
         "error_count": f.error_count,
