@@ -342,3 +342,43 @@ def test_a_forced_kind_survives_the_config_listing_the_feed(
     assert code == 0 and "articles new 1" in out
     assert [f["kind"] for f in listed(capsys, config)] == ["sitemap"]
 
+
+
+# --- the README's worked example --------------------------------------------------------------
+
+
+def readme_source() -> type:
+    """The JSON Feed source of README "Adding a source", as written there."""
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split(
+        "\n### Adding a source\n", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, object] = {"__name__": "monitor.sources.jsonfeed"}
+    exec(compile(code, "README.md", "exec"), namespace)
+    source = namespace["JsonFeedSource"]
+    assert isinstance(source, type)
+    return source
+
+
+def test_the_readme_source_is_polled_like_the_others(server: Server, store: Store,
+                                                     clock: Clock,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import monitor.ingest
+
+    source = readme_source()()
+    registry = {**sources(), source.kind: source}
+    monkeypatch.setattr(monitor.ingest, "sources", lambda: registry)
+    pages(server, "/a")
+    server.routes["/feed.json"] = Reply(200, json.dumps({
+        "version": "https://jsonfeed.org/version/1.1", "title": "Wire",
+        "items": [{"id": "1", "url": "/a", "title": "Putin in Pyongyang"}]}).encode(),
+        {"Content-Type": "application/feed+json"})
+    server.routes["/broken.json"] = Reply(200, b"{", {"Content-Type": "application/json"})
+    store.add_feed(server.url("/feed.json"), clock(), kind="jsonfeed")
+    store.add_feed(server.url("/broken.json"), clock(), kind="jsonfeed")
+    summary = run(store, sitemap_config(store), clock)
+    assert (summary.articles_new, summary.failed) == (1, 1)
+    assert [a["url"] for a in article_rows(store)] == [server.url("/a")]
+    errors = {row["url"].rsplit("/", 1)[1]: row["last_error"] for row in feed_rows(store)}
+    assert errors["feed.json"] is None
+    assert str(errors["broken.json"]).startswith("not a JSON Feed: ")
+    assert server.requests[0].headers["accept"].startswith("application/feed+json")
