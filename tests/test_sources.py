@@ -7,6 +7,8 @@ SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -95,6 +97,21 @@ def test_a_feed_of_an_unknown_kind_fails_with_its_name(server: Server, store: St
     assert summary.failed == 1 and server.requests == []
     assert feed_rows(store)[0]["last_error"] == (
         "unknown feed kind 'atom': expected one of rss, sitemap")
+
+
+def test_sources_import_no_storage_delivery_or_rendering() -> None:
+    """A source turns bytes into items: importing every source module (in a fresh
+    interpreter) loads no store, SQLAlchemy, ingestion, delivery, channel or rendering."""
+    code = ("import sys\n"
+            "import monitor.sources.base, monitor.sources.rss, monitor.sources.sitemap\n"
+            "import monitor.sources.discover, monitor.sources.archive\n"
+            "monitor.sources.base.sources()\n"
+            "print(' '.join(sorted(sys.modules)))")
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, check=True, timeout=120).stdout.split()
+    forbidden = ("sqlalchemy", "alembic", "monitor.store", "monitor.ingest", "monitor.deliver",
+                 "monitor.notify", "monitor.channels", "monitor.render")
+    assert [m for m in loaded if m.startswith(forbidden)] == []
 
 
 # --- sitemap feeds, polled ------------------------------------------------------------------
