@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from monitor import extract  # noqa: E402
-from monitor.feeds import parse_feed  # noqa: E402
+from monitor.sources.rss import parse_feed  # noqa: E402
 
 
 def feeds(folder: Path) -> None:

@@ -48,7 +48,7 @@ def pages() -> list[tuple[str, str]]:
 def feed_items() -> list[tuple[str, str]]:
     """The items of the corpus's feeds, as the pipeline matches them when it has no page."""
     from monitor.extract import from_feed
-    from monitor.feeds import parse_feed
+    from monitor.sources.rss import parse_feed
 
     out = []
     for path in sorted((CORPUS / "feeds").glob("*.xml")):

@@ -30,13 +30,13 @@ from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
 
-from monitor import archive
-from monitor.archive import Record, Skipped
 from monitor.dedupe import canonical_url, content_hash
 from monitor.errors import MonitorError
 from monitor.extract import Extracted, decode_page, extract_page
 from monitor.ingest import Analyser, analyse
 from monitor.language import resolve_language
+from monitor.sources import archive
+from monitor.sources.archive import Record, Skipped
 from monitor.store import NewArticle, NewHit, Store, StoredArticle, compress_page
 from monitor.store.search import article_meta
 from monitor.watchlist import Watchlist

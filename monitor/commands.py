@@ -4,6 +4,7 @@ argparse."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import signal
 import sys
@@ -15,14 +16,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from monitor import archive, backfill
+from monitor import backfill
 from monitor import deliver as outbox
 from monitor.config import Config, check_url, load_config, parse_duration
 from monitor.display import csv_cell, json_line, mask_url, safe, shown
 from monitor.errors import MonitorError, UsageError, did_you_mean
 from monitor.feeds import OpmlFeed, read_opml, to_opml
+from monitor.fetch import Fetcher
 from monitor.ingest import Context, Summary, sync_feeds, utc_now
 from monitor.progress import Progress
+from monitor.sources import archive
+from monitor.sources.base import fetch_with, sources
+from monitor.sources.discover import Discovery, Unchecked, find_source
 from monitor.store import FeedRow, Store, make_engine, upgrade
 from monitor.store.queries import article_rows, feed_rows, hit_names, hits
 from monitor.watchlist import Watchlist, load_watchlists
@@ -124,6 +129,10 @@ def report_failures(summary: Summary) -> int:
     return 0
 
 
+DISCOVERY_ACCEPT = ("text/html, application/xhtml+xml, application/rss+xml, "
+                    "application/atom+xml, application/xml;q=0.9, */*;q=0.8")
+
+
 def cmd_feeds_add(args: argparse.Namespace) -> int:
     problem = check_url(args.url)
     if problem:
@@ -131,18 +140,55 @@ def cmd_feeds_add(args: argparse.Namespace) -> int:
     interval = parse_duration(args.interval) if args.interval else None
     if args.interval and (interval is None or interval < 60):
         raise UsageError(f"--interval {args.interval!r}: a duration of at least 1m (15m, 1h)")
-    with _opened(_config(args)) as store:
+    config = _config(args)
+    with _opened(config) as store:
         before = store.feed(args.url)
-        feed, added = store.add_feed(args.url, utc_now(), name=args.name, interval=interval)
+        url, kind = args.url, args.kind
+        found: Discovery | Unchecked | None = None
+        if before is None and kind is None:  # a new address: what is it?
+            found = _find_source(args.url, config)
+            if isinstance(found, Discovery):
+                url, kind = found.url, found.kind
+                before = store.feed(url)
+        feed, added = store.add_feed(url, utc_now(), name=args.name, interval=interval,
+                                     kind=kind)
     if added:
-        print(f"added feed {feed.id}: {mask_url(feed.url)}")
+        print(f"added feed {feed.id} ({feed.kind}): {mask_url(feed.url)}")
     elif before is not None and before.polling == "removed":
         print(f"feed {feed.id} is back: {mask_url(feed.url)}")
-    elif args.name or interval:
-        print(f"updated feed {feed.id}: {mask_url(feed.url)}")
+    elif args.name or interval or (args.kind and before is not None
+                                   and args.kind != before.kind):
+        print(f"updated feed {feed.id} ({feed.kind}): {mask_url(feed.url)}")
     else:
         print(f"feed {feed.id} is already there: {mask_url(feed.url)}")
+    _tell_found(found, feed.kind)
     return 0
+
+
+def _find_source(url: str, config: Config) -> Discovery | Unchecked:
+    """What ``url`` is, found through a Fetcher with the configured limits and address
+    guard (sources/discover.py): the feed or sitemap to add, or Unchecked."""
+    async def find() -> Discovery | Unchecked:
+        async with Fetcher(config.fetch) as fetcher:
+            return await find_source(url, fetch_with(fetcher, DISCOVERY_ACCEPT),
+                                     max_items=config.fetch.max_items)
+
+    return asyncio.run(find())
+
+
+def _tell_found(found: Discovery | Unchecked | None, kind: str) -> None:
+    """How the source was found and the others found (stdout), or why it could not be
+    checked (stderr)."""
+    if isinstance(found, Unchecked):
+        print(f"monitor: {shown(found.reason)}: added as {kind}, as given; its polls will "
+              "tell (`monitor feeds list`)", file=sys.stderr)
+    elif isinstance(found, Discovery):
+        print(f"  {shown(found.explanation)}")
+        for other in found.alternatives:
+            title = f"  {safe(other.title)!r}" if other.title else ""
+            print(f"  also found ({other.kind}): {mask_url(other.url)}{title}")
+        if found.alternatives:
+            print("  (`monitor feeds add URL --kind rss|sitemap` adds one of them as it is)")
 
 
 def _listed(config: Config, url: str) -> int | None:
@@ -207,7 +253,8 @@ def cmd_feeds_list(args: argparse.Namespace) -> int:
         return 0
     for row in rows:
         error = f"  ({row['error_count']} errors: {row['last_error']})" if row["last_error"] else ""
-        print(safe(f"{row['feed_id']:>4}  {row['state']:<8}  {row['last_status'] or '-':>3}  "
+        print(safe(f"{row['feed_id']:>4}  {row['kind']:<7}  {row['state']:<8}  "
+                   f"{row['last_status'] or '-':>3}  "
                    f"next {row['next_poll'] or '-'}  {row['name'] or row['url']}{error}"))
     if not rows:
         print("no feeds: add some with `monitor feeds add URL` or in monitor.yaml")
@@ -439,8 +486,14 @@ def add_commands(commands: Any) -> None:
     feeds = commands.add_parser(
         "feeds", help="list, add, remove, pause, resume, import or export feeds")
     actions = feeds.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
-    add = actions.add_parser("add", help="add a feed")
+    add = actions.add_parser(
+        "add", help="add a feed, a sitemap, or the feed a web page names",
+        description="Add a feed.  A web page's address finds its <link rel=alternate> feeds "
+        "(the first is added, the others listed), else a news sitemap its /robots.txt "
+        "names.  --kind adds the URL as it is, without looking.")
     add.add_argument("url")
+    add.add_argument("--kind", choices=sorted(sources()),
+                     help="the source to read it with (default: found from the URL)")
     add.add_argument("--name")
     add.add_argument("--interval", help="poll interval (default 15m)")
     add.set_defaults(func=cmd_feeds_add)

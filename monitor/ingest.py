@@ -25,21 +25,20 @@ from monitor.dates import load_parser
 from monitor.dedupe import canonical_url, fingerprint, item_key
 from monitor.display import mask_url, shown
 from monitor.extract import Extracted, decode_page, extract_page, from_feed
-from monitor.feeds import FeedItem, adapt_interval, body_hash, next_poll, parse_feed
+from monitor.feeds import adapt_interval, body_hash, next_poll
 from monitor.fetch import Fetcher, Response
 from monitor.language import load_model
 from monitor.match import Matcher, Mention
 from monitor.query.rulehits import RuleBook
 from monitor.sites import same_site
 from monitor.snippets import excerpt
+from monitor.sources.base import FeedItem, Items, Reading, Source, fetch_with, sources
 from monitor.store import DatabaseError, FeedRow, NewArticle, NewHit, Store
 from monitor.watchlist import Watchlist
 
 log = logging.getLogger("monitor.pipeline")
 T = TypeVar("T")
 
-FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml, "
-               "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8")
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
 
 
@@ -339,10 +338,18 @@ def _failure(ctx: Context, states: FeedStates, feed: FeedRow, response: Response
 
 async def _poll_feed(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: FeedRow
                      ) -> Summary:
+    """One feed's poll: a conditional GET of its document, read by the source of its
+    kind (monitor.sources), then its new items fetched and stored."""
     summary = Summary(feeds_polled=1)
+    source = sources().get(feed.kind)
+    if source is None:
+        response = Response(url=feed.url, final_url=feed.url, error=(
+            f"unknown feed kind {feed.kind!r}: expected one of {', '.join(sorted(sources()))}"))
+        _failure(ctx, states, feed, response, summary)
+        return summary
     started = time.perf_counter()
     response = await fetcher.get(feed.url, etag=feed.etag, last_modified=feed.last_modified,
-                                 accept=FEED_ACCEPT)
+                                 accept=source.accept)
     ctx.timed("feed", started)
     if not response.ok and not response.not_modified:
         _failure(ctx, states, feed, response, summary)
@@ -352,28 +359,44 @@ async def _poll_feed(ctx: Context, fetcher: Fetcher, states: FeedStates, feed: F
         changes["url"] = response.moved_to
     digest = body_hash(response.body) if response.ok else feed.body_hash
     new, listed = 0, 1  # not modified: nothing new (the feed may be polled less often)
+    validators = {"etag": response.headers.get("etag") or feed.etag,
+                  "last_modified": response.headers.get("last-modified") or feed.last_modified,
+                  "body_hash": digest}
     if response.not_modified or digest == feed.body_hash:
         summary.not_modified += 1
     else:
-        parsed = await ctx.cpu(parse_feed, response.body, response.final_url,
-                               response.headers.get("content-type"), now=ctx.clock(),
-                               max_items=ctx.config.fetch.max_items, language=feed.language)
-        if not parsed.items and parsed.problem:
-            response.error = parsed.problem
+        read = await _read(ctx, fetcher, source, feed, response)
+        if not read.items and read.problem:
+            response.error = read.problem
             _failure(ctx, states, feed, response, summary)
             return summary
-        changes["last_error"] = parsed.problem
-        new, listed = await _new_items(ctx, fetcher, feed, parsed.items, summary)
+        changes["last_error"] = read.problem
+        if not read.conditional:  # asked whole next time (a sitemap index's children)
+            validators = {"etag": None, "last_modified": None, "body_hash": None}
+        new, listed = await _new_items(ctx, fetcher, feed, read.items, summary)
     now = ctx.clock()
     previous = (feed.next_poll - feed.last_polled).total_seconds() if (
         feed.next_poll and feed.last_polled and feed.next_poll > feed.last_polled) else None
     delay = adapt_interval(feed.interval, previous, new, listed)
     states.set(
         feed.id, state="active", last_polled=now, last_status=response.status, error_count=0,
-        etag=response.headers.get("etag") or feed.etag,
-        last_modified=response.headers.get("last-modified") or feed.last_modified,
-        body_hash=digest, next_poll=next_poll(now, delay, 0, None, ctx.rng), **changes)
+        next_poll=next_poll(now, delay, 0, None, ctx.rng), **validators, **changes)
     return summary
+
+
+async def _read(ctx: Context, fetcher: Fetcher, source: Source, feed: FeedRow,
+                response: Response) -> Items:
+    """The source's reading of a fetched document; the documents it names (a sitemap
+    index's children) come through the same Fetcher, and parsing runs in ``ctx.worker``."""
+    async def run(call: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        return await ctx.cpu(call, *args, **kwargs)
+
+    reading = Reading(
+        url=response.final_url, content_type=response.headers.get("content-type"),
+        now=ctx.clock(), max_items=ctx.config.fetch.max_items,
+        max_bytes=ctx.config.fetch.max_bytes, fetch=fetch_with(fetcher, source.accept),
+        run=run, language=feed.language)
+    return await source.read(response.body, reading)
 
 
 async def _new_items(ctx: Context, fetcher: Fetcher, feed: FeedRow, items: Sequence[FeedItem],

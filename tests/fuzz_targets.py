@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 with atheris.instrument_imports(include=["monitor", "feedparser", "yaml"]):
     from monitor.config import ConfigError, parse_config
     from monitor.dedupe import canonical_url
-    from monitor.feeds import parse_feed
     from monitor.match import Matcher
     from monitor.normalize import SPEEDUPS, fold_text, fold_text_python
+    from monitor.sources.rss import parse_feed
     from monitor.watchlist import load_watchlists, parse_watchlist
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)

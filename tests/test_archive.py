@@ -14,7 +14,7 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from monitor.archive import Record, Skipped, files, read
+from monitor.sources.archive import Record, Skipped, files, read
 from tests.support import article_html
 from tests.test_extract import PARAGRAPHS
 

@@ -19,7 +19,7 @@ HIT_KEYS = {"hit_id", "story_id", "watchlist", "entry", "kind", "name", "matched
 ARTICLE_KEYS = {"article_id", "story_id", "feed", "url", "canonical_url", "claimed_canonical",
                 "title", "published", "language", "text_source", "text"}
 FEED_KEYS = {"feed_id", "url", "name", "state", "last_polled", "last_status", "error_count",
-             "last_error", "next_poll", "origin"}
+             "last_error", "next_poll", "origin", "kind"}
 
 
 @pytest.fixture

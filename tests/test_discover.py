@@ -12,6 +12,7 @@ import pytest
 from monitor.config import FetchConfig
 from monitor.errors import MonitorError, UsageError
 from monitor.fetch import Fetcher
+from monitor.sources.base import Fetch, Fetched, fetch_with
 from monitor.sources.discover import (
     MAX_PROBES,
     Discovery,
@@ -24,7 +25,7 @@ from monitor.sources.discover import (
     robots_sitemaps,
     robots_url,
 )
-from monitor.sources.sitemap import Fetch, Fetched, follow_index, parse_sitemap
+from monitor.sources.sitemap import follow_index, parse_sitemap
 from tests.support import ROOT, Reply, Server, rss
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "pages"
@@ -444,20 +445,10 @@ def test_a_fetch_that_returns_plain_tuples_is_accepted() -> None:
 # --- wired to the Fetcher, against a real local server ------------------------------------------
 
 
-def fetcher_fetch(fetcher: Fetcher, accept: str | None = None) -> Fetch:
-    """The wiring the integrator will write: a Fetch through the Fetcher (address guard,
-    limits, redirects checked hop by hop)."""
-    async def fetch(url: str) -> Fetched:
-        got = await fetcher.get(url, accept=accept)
-        return Fetched(got.status, got.final_url, got.headers.get("content-type"), got.body,
-                       got.error)
-    return fetch
-
-
 def discover_via(config: FetchConfig, url: str) -> Discovery:
     async def go() -> Discovery:
         async with Fetcher(config) as fetcher:
-            return await discover(url, fetcher_fetch(fetcher))
+            return await discover(url, fetch_with(fetcher))
     return asyncio.run(go())
 
 
@@ -483,7 +474,7 @@ def test_discovery_and_an_index_through_the_fetcher(server: Server) -> None:
         async with Fetcher(open_config) as fetcher:
             got = await fetcher.get(found.url)
             parsed = parse_sitemap(got.body, got.final_url)
-            result = await follow_index(parsed, fetcher_fetch(fetcher), max_items=4)
+            result = await follow_index(parsed, fetch_with(fetcher), max_items=4)
             return [entry.url for entry in result.entries]
 
     # news-2 (newest lastmod: a-05-01, a-05-02), then news-1 up to 4 (b-05-03, b-05-02)

@@ -222,19 +222,18 @@ def test_a_feed_failing_again_backs_off_and_keeps_what_it_stored(
 
 def test_a_bug_one_feed_triggers_is_that_feeds_failure(
         server: Server, store: Store, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
-    import monitor.feeds
-    import monitor.ingest
+    import monitor.sources.rss
 
     one_article_feed(server)
     server.routes["/poison"] = Reply(200, GOOD_RSS)
-    real = monitor.feeds.parse_feed
+    real = monitor.sources.rss.parse_feed
 
     def parse(body: bytes, url: str = "", *args: object, **kwargs: object) -> object:
         if url.endswith("/poison"):
             raise RecursionError("maximum recursion depth exceeded")
         return real(body, url, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(monitor.ingest, "parse_feed", parse)
+    monkeypatch.setattr(monitor.sources.rss, "parse_feed", parse)
     summary = run(store, config_for(store.url, [server.url("/feed"), server.url("/poison")]),
                   clock)
     assert summary.failed == 1 and summary.articles_new == 1

@@ -15,14 +15,13 @@ from monitor.extract import from_feed, strip_html
 from monitor.feeds import (
     MAX_BACKOFF,
     OpmlFeed,
-    ParsedFeed,
     next_poll,
-    parse_feed,
     parse_opml,
     read_opml,
     to_opml,
 )
 from monitor.snippets import snippet
+from monitor.sources.rss import ParsedFeed, parse_feed
 from tests.support import examples, rss
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -240,17 +239,17 @@ def test_localised_and_free_form_feed_dates_are_read() -> None:
 
 
 def test_unreadable_feed_dates_stop_costing_after_a_few(monkeypatch: pytest.MonkeyPatch) -> None:
-    import monitor.feeds
+    import monitor.sources.rss
 
     calls: list[str] = []
-    real = monitor.feeds.parse_date
+    real = monitor.sources.rss.parse_date
 
     def counting(value: str | None, languages: tuple[str, ...] = ("en",)) -> datetime | None:
         calls.append(value or "")
         return real(value, languages)
 
-    monkeypatch.setattr(monitor.feeds, "parse_date", counting)
+    monkeypatch.setattr(monitor.sources.rss, "parse_date", counting)
     parsed = parse_feed(dated_feed(["when the cows come home"] * 50, "en"), now=NOW)
     assert all(i.published is None for i in parsed.items) and len(parsed.items) == 50
-    assert len(calls) == monitor.feeds.MAX_UNREADABLE_DATES
+    assert len(calls) == monitor.sources.rss.MAX_UNREADABLE_DATES
 

@@ -13,10 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.dedupe import item_key
-from monitor.feeds import FeedItem
+from monitor.sources.base import FeedItem, Fetched
 from monitor.sources.sitemap import (
     MAX_CHILDREN,
-    Fetched,
     ParsedSitemap,
     child_sitemaps,
     follow_index,

@@ -24,9 +24,10 @@ from lxml import etree
 from monitor.display import mask_url
 from monitor.errors import MonitorError, UsageError
 from monitor.extract import decode_page
-from monitor.feeds import _link, parse_feed, plain
 from monitor.feedurl import feed_url
-from monitor.sources.sitemap import Fetch, Fetched, ParsedSitemap, inflate, parse_sitemap
+from monitor.sources.base import Fetch, Fetched, http_link
+from monitor.sources.rss import parse_feed, plain
+from monitor.sources.sitemap import ParsedSitemap, inflate, parse_sitemap
 
 MAX_PROBES = 3  # feed links, then sitemaps, fetched to find one that reads
 MAX_ROBOTS_SITEMAPS = 50
@@ -156,7 +157,7 @@ def feed_links(body: bytes, url: str, content_type: str | None = None) -> list[F
     base = url
     for element in root.iter("base"):
         if (href := element.get("href")) is not None:
-            base = _link(href, url) or url
+            base = http_link(href, url) or url
             break
     links: dict[str, FeedLink] = {}
     for element in root.iter("link"):
@@ -167,7 +168,7 @@ def feed_links(body: bytes, url: str, content_type: str | None = None) -> list[F
         href = element.get("href")
         if not announced or href is None:
             continue
-        link = _link(href, base)
+        link = http_link(href, base)
         if link is None or (not FEED_TYPES.get(kind, True) and _NOT_FEEDS.search(link)):
             continue
         key = feed_url(link)
@@ -194,7 +195,7 @@ def robots_sitemaps(body: bytes, limit: int = MAX_ROBOTS_SITEMAPS) -> list[str]:
         key, colon, value = line.split("#", 1)[0].partition(":")
         if not colon or key.strip().lower() != "sitemap":
             continue
-        link = _link(value.strip(), "")
+        link = http_link(value.strip(), "")
         if link is not None:
             found.setdefault(link)
             if len(found) >= limit:
@@ -357,3 +358,39 @@ def _sitemap_found(url: str, parsed: ParsedSitemap, ranked: list[str], notes: li
     explanation = "; ".join([*notes, f"robots.txt names {len(ranked)} sitemap{plural}, and "
                              f"{mask_url(url)} is {_describe(parsed)}{why}"])
     return Discovery(url, "sitemap", parsed.title, others, explanation)
+
+
+# --- for `monitor feeds add` --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Unchecked:
+    """The URL could not be read (no answer, or an HTTP error and nothing else found):
+    nothing says what it is, so it is added as given and its polls will tell."""
+
+    reason: str
+
+
+async def find_source(url: str, fetch: Fetch, *, max_items: int = 1000
+                      ) -> Discovery | Unchecked:
+    """``discover``, except that a URL that could not be read at all (no HTTP answer, or
+    an error status with no sitemap in robots.txt either) is ``Unchecked`` rather than
+    an error: a feed that is down today, or a host this machine cannot reach yet, is
+    still added, as `feeds add` always did.  A page that answered and names nothing
+    readable still raises NoSourceFound."""
+    answers: dict[str, Fetched] = {}
+
+    async def remembering(address: str) -> Fetched:
+        got = await _get(fetch, address)
+        answers.setdefault(address, got)
+        return got
+
+    try:
+        return await discover(url, remembering, max_items=max_items)
+    except Unreachable as exc:
+        return Unchecked(str(exc))
+    except NoSourceFound:
+        page = answers.get(url)
+        if page is not None and not page.ok:
+            return Unchecked(f"{mask_url(url)} answered {_failure(page)}")
+        raise

@@ -16,7 +16,6 @@ import html
 import io
 import re
 import zlib
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, NamedTuple
@@ -24,8 +23,16 @@ from typing import Literal, NamedTuple
 from lxml import etree
 
 from monitor.dates import parse_date, utc
-from monitor.feeds import FeedItem, _link
 from monitor.language import language_code
+from monitor.sources.base import (
+    FeedItem,
+    Fetch,
+    Items,
+    Reading,
+    Run,
+    http_link,
+    inline,
+)
 
 MAX_DECOMPRESSED = 50 * 1024 * 1024  # the sitemaps protocol's limit for one file
 MAX_CHILDREN = 5  # child sitemaps fetched from an index in one poll, newest first
@@ -50,26 +57,9 @@ _POSITION = re.compile(r",? line \d+, column \d+$")
 _CHUNK = 64 * 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ROOTS = {"urlset": "urlset", "sitemapindex": "index"}
+_HTML_DOCTYPE = re.compile(rb"\s*<!doctype\s+html[\s>]", re.IGNORECASE)
 
 Kind = Literal["urlset", "index", "text"]
-
-
-class Fetched(NamedTuple):
-    """What a fetch gave: the HTTP status (None when no server answered), the URL after
-    redirects, its Content-Type, its body, and why it failed, if it did."""
-
-    status: int | None
-    final_url: str
-    content_type: str | None
-    body: bytes
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and self.status is not None and 200 <= self.status < 300
-
-
-Fetch = Callable[[str], Awaitable[Fetched]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,6 +401,8 @@ def parse_sitemap(body: bytes, url: str = "", *, now: datetime | None = None,
     else:
         root, raws, found = _parse_xml(body)
         problems += found
+        if not root and _HTML_DOCTYPE.match(body):
+            root = "html"  # <!doctype html> (any case) stops an XML parser at once
         if root not in _ROOTS:
             what = (f"its root element is <{root}>, not <urlset> or <sitemapindex>" if root
                     else "the body is empty" if not body.strip() else "no XML element found")
@@ -461,7 +453,7 @@ def _entries(raws: list[_Raw], base: str, dates: _Dates, max_items: int
         if len(entries) >= max_items:
             break
         read += 1
-        link = _link(raw.loc, base)
+        link = http_link(raw.loc, base)
         if link is None:
             bad += 1
         elif link not in entries:
@@ -502,7 +494,7 @@ def _refs(raws: list[_Raw], base: str, dates: _Dates) -> tuple[list[SitemapRef],
     refs: dict[str, SitemapRef] = {}
     bad = unexpanded = 0
     for raw in raws:
-        link = None if raw.unexpanded else _link(raw.loc, base)
+        link = None if raw.unexpanded else http_link(raw.loc, base)
         if link is None:
             bad += not raw.unexpanded
             unexpanded += raw.unexpanded
@@ -532,11 +524,12 @@ def child_sitemaps(parsed: ParsedSitemap, limit: int = MAX_CHILDREN) -> list[str
 
 async def follow_index(parsed: ParsedSitemap, fetch: Fetch, *, now: datetime | None = None,
                        max_items: int = 1000, max_children: int = MAX_CHILDREN,
-                       max_bytes: int = MAX_DECOMPRESSED) -> ParsedSitemap:
+                       max_bytes: int = MAX_DECOMPRESSED, run: Run = inline) -> ParsedSitemap:
     """A sitemap's entries: its own, or for an index those of its child sitemaps, newest
     children first, one level deep (an index inside an index is not followed), until
     ``max_items`` URLs are read or ``max_children`` sitemaps are fetched.  A child that
-    fails is a problem in the result, and the others still count."""
+    fails is a problem in the result, and the others still count.  ``run`` parses each
+    child (the poll passes one that keeps the parsing off its event loop)."""
     if parsed.kind != "index":
         return parsed
     problems = [parsed.problem] if parsed.problem else []
@@ -553,8 +546,8 @@ async def follow_index(parsed: ParsedSitemap, fetch: Fetch, *, now: datetime | N
             failed += 1
             problems.append(f"{child}: {got.error or f'HTTP {got.status}'}")
             continue
-        sub = parse_sitemap(got.body, got.final_url, now=now, max_items=max_items,
-                            max_bytes=max_bytes)
+        sub = await run(parse_sitemap, got.body, got.final_url, now=now,
+                        max_items=max_items, max_bytes=max_bytes)
         if sub.kind is None:
             failed += 1
         if sub.kind == "index":
@@ -568,3 +561,31 @@ async def follow_index(parsed: ParsedSitemap, fetch: Fetch, *, now: datetime | N
         problems.insert(0, "no child sitemap could be read")
     return ParsedSitemap("index", newest_first(entries), parsed.sitemaps,
                          "; ".join(problems) or None)
+
+
+# --- the source -------------------------------------------------------------------------------
+
+ACCEPT = ("application/xml, text/xml;q=0.9, application/x-gzip;q=0.8, text/plain;q=0.5, "
+          "*/*;q=0.1")
+
+
+class SitemapSource:
+    """News sitemaps, plain sitemaps and sitemap indexes (feeds.kind ``sitemap``): each URL
+    not seen before is an item, whose page gives the text.  An index is followed one level
+    on every poll, newest children first, up to ``max_items`` URLs; so it is never asked
+    "changed since?" (its children change under it)."""
+
+    kind = "sitemap"
+    accept = ACCEPT
+
+    async def read(self, body: bytes, reading: Reading) -> Items:
+        parsed = await reading.run(parse_sitemap, body, reading.url, now=reading.now,
+                                   max_items=reading.max_items, max_bytes=reading.max_bytes)
+        if parsed.kind is None:
+            return Items([], parsed.problem)
+        index = parsed.kind == "index"
+        if index:
+            parsed = await follow_index(parsed, reading.fetch, now=reading.now,
+                                        max_items=reading.max_items,
+                                        max_bytes=reading.max_bytes, run=reading.run)
+        return Items(parsed.items, parsed.problem, parsed.title, conditional=not index)

@@ -26,11 +26,13 @@ def feed_row(feed: Feed) -> FeedRow:
 
 class FeedsMixin(StoreBase):
     def add_feed(self, url: str, now: datetime, *, origin: str = "cli",
-                 **fields: Any) -> tuple[FeedRow, bool]:
+                 kind: str | None = None, **fields: Any) -> tuple[FeedRow, bool]:
         """The feed with this URL (normalised: feedurl.feed_url), added if new (True) or
         updated with ``fields``.  A removed feed added again is polled again, on behalf of
-        ``origin``; a paused one stays paused.  The config claims the feeds it lists."""
+        ``origin``; a paused one stays paused.  The config claims the feeds it lists.
+        ``kind``: its source (monitor.sources; None: "rss" for a new feed, else kept)."""
         url = feed_url(url)
+        fields["kind"] = kind
         with self.session() as s:
             feed = s.scalar(select(Feed).where(Feed.url == url))
             if feed is not None:

@@ -54,7 +54,7 @@ class FeedRow:
     def as_json(self) -> dict[str, Any]:
         """The `feeds list --json` object (the URL's credentials masked)."""
         return {
-            "feed_id": self.id, "url": mask_url(self.url), "name": self.name,
+            "feed_id": self.id, "url": mask_url(self.url), "name": self.name, "kind": self.kind,
             "state": self.shown_state, "origin": self.origin,
             "last_polled": iso(self.last_polled), "last_status": self.last_status,
             "error_count": self.error_count,

@@ -76,7 +76,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         claimed_canonical=_OPT_STR, title=_OPT_STR, published=_OPT_TIME, language=_OPT_STR,
         text_source={"enum": ["page", "feed"]}, text=_STR),
     "Feed": _object(
-        feed_id=_INT, url=_STR, name=_OPT_STR,
+        feed_id=_INT, url=_STR, name=_OPT_STR, kind=_STR,
         state={"enum": ["active", "failing", "disabled", "paused", "removed"]},
         origin={"enum": ["config", "cli"]}, last_polled=_OPT_TIME,
         last_status={"type": ["integer", "null"]}, error_count=_INT, last_error=_OPT_STR,

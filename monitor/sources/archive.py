@@ -1,7 +1,9 @@
-"""Saved articles on disk, for `monitor backfill --from PATH`: HTML (optionally gzipped),
-plain text, JSON Lines / JSON, and WARC.  Files are streamed one record at a time (a
-million-article archive is never held in memory); a file that cannot be read is a
-``Skipped`` value naming the path (and line or record) and the reason, never an exception.
+"""The archive source: saved articles on disk, for `monitor backfill --from PATH` (files,
+not a polled feed, so it yields ``Record`` values rather than feed items): HTML
+(optionally gzipped), plain text, JSON Lines / JSON, and WARC.  Files are streamed one
+record at a time (a million-article archive is never held in memory); a file that cannot
+be read is a ``Skipped`` value naming the path (and line or record) and the reason, never
+an exception.
 """
 
 from __future__ import annotations
