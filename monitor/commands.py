@@ -24,6 +24,7 @@ from monitor.feeds import OpmlFeed, read_opml, to_opml
 from monitor.ingest import Context, Summary, cycle, sync_feeds, utc_now
 from monitor.progress import Progress
 from monitor.store import Store, make_engine, upgrade
+from monitor.store.events import event_settings
 from monitor.store.models import Feed
 from monitor.store.queries import article_rows, feed_rows, hit_names, hit_rows
 from monitor.watchlist import Watchlist, load_watchlists
@@ -38,6 +39,7 @@ def _opened(config: Config, *, readonly: bool = False) -> Iterator[Store]:
     """The configured store, migrated, closed when the command is done.  ``readonly``: a
     command that only looks creates and migrates nothing (Store(readonly=True))."""
     store = Store(config.database, readonly=readonly)
+    store.events = event_settings(config)
     try:
         yield store
     finally:

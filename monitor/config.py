@@ -48,7 +48,7 @@ _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _SIZES = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20,
           "gib": 2**30}
 _TOP_KEYS = ("database", "watchlists", "fetch", "feeds", "raw_retention", "smtp", "digests",
-             "alerts", "delivery", "templates", "server", "web")
+             "alerts", "delivery", "templates", "server", "web", "events")
 _FETCH_KEYS = ("timeout", "max_bytes", "concurrency", "per_host", "max_items", "user_agent",
                "allow_private_addresses")
 _FEED_KEYS = ("url", "name", "interval", "full_text", "language", "country", "tags")
@@ -98,6 +98,28 @@ class ServerConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class EventsConfig:
+    """``events:``: stories published within ``window`` seconds of each other can be one
+    event; an article first seen more than ``max_age`` seconds after its publication date
+    is stored but is not news (no digest, no alert)."""
+
+    window: float = 72 * 3600
+    max_age: float = 3 * 86400
+
+
+def _events(reader: _Reader, data: Any) -> EventsConfig:
+    if data is None:
+        return EventsConfig()
+    if not isinstance(data, dict):
+        reader.add(data, None, "'events' must be a mapping (window, max_age)")
+        return EventsConfig()
+    reader.keys(data, ("window", "max_age"), "events")
+    default = EventsConfig()
+    return EventsConfig(window=reader.duration(data, "window", default.window, "events"),
+                        max_age=reader.duration(data, "max_age", default.max_age, "events"))
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     database: str = "sqlite:///data/monitor.db"
     watchlists: str = "watchlists"
@@ -111,6 +133,7 @@ class Config:
     templates: str | None = None  # a folder whose templates override the built-in ones
     server: ServerConfig = field(default_factory=ServerConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    events: EventsConfig = field(default_factory=EventsConfig)
     path: str = ""
 
     def digest(self, name: str) -> DigestConfig | None:
@@ -331,6 +354,7 @@ def parse_config(text: str, path: str, env: dict[str, str] | None = None) -> Con
         templates=str(base / templates) if templates else None,
         server=_server(reader, data.get("server")),
         web=parse_web(reader, data.get("web"), env, base), path=path,
+        events=_events(reader, data.get("events")),
     )
     if reader.problems:
         raise ConfigError(reader.problems)

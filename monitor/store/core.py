@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.store import db
+from monitor.store import events as store_events
 from monitor.store.db import (
     StoreError,
     check_schema,
@@ -108,6 +109,7 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         dialect_insert = sqlite_insert if self.engine.dialect.name == "sqlite" else pg_insert
         self._insert_hit = dialect_insert(Hit).on_conflict_do_nothing().returning(Hit.id)
+        self.events = store_events.EventSettings()  # config's events: (commands._opened)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -365,6 +367,7 @@ class Store:
                                        "content_type": new.content_type, "body": body,
                                        "fetched": now})
         new_hits = self._add_hits(c, story_id, article_id, new.hits, now, new_story)
+        store_events.on_article(c, self.events, story_id, article_id, new_story, new, now)
         return Stored(article_id, story_id, new_story, new_hits)
 
     def _find_story(self, c: Connection, fp: Fingerprint) -> int | None:
