@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -197,3 +197,64 @@ def shared(a: Profile, b: Profile, limit: int = 8) -> list[tuple[str, float]]:
     other = dict(b.terms) if a.language == b.language else {}
     found = [(term, weight * other[term]) for term, weight in a.terms if term in other]
     return sorted(found, key=lambda tw: -tw[1])[:limit]
+
+
+# --- relevance: where an event is filed and how it ranks (digests, `monitor events`) -------
+
+# The order in which an event's entries claim it: the most specific kind first.
+KIND_ORDER = ("actor", "treaty", "organization", "topic", "vessel", "aircraft", "other",
+              "place", "country")
+IN_TITLE, IN_LEAD, IN_BODY = 3.0, 2.0, 1.0  # what a mention weighs by where it is
+
+
+def prominence(start: int | None, title: str | None) -> float:
+    """What one mention says about what an article is about: in the headline most, in the
+    lead (the first LEAD characters) more than further down."""
+    if start is None:
+        return IN_BODY
+    head = len(title) + 2 if title else 0  # ingest.document: title, blank line, text
+    if title and start < len(title):
+        return IN_TITLE
+    return IN_LEAD if start < head + LEAD else IN_BODY
+
+
+def specificity(priority: str, kind: str, weight: float, name: str) -> tuple[Any, ...]:
+    """The sort key of an event's entries, first = where the event is filed: high priority,
+    then the kind's order, then the most prominent in the event's texts."""
+    rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+    return (priority != "high", rank, -weight, name)
+
+
+def score(outlets: int, high: bool, weight: float, age_hours: float,
+          window_hours: float = 72.0) -> float:
+    """An event's rank: the outlets reporting it (diminishing), a high-priority entry, how
+    prominent its top entry is, and how recent it is (0 to 1 over the window)."""
+    recency = max(0.0, 1.0 - max(0.0, age_hours) / window_hours) if window_hours > 0 else 0.0
+    return round(2.0 * math.log2(1 + outlets) + (3.0 if high else 0.0)
+                 + min(weight, 2 * IN_TITLE) / IN_TITLE + recency, 3)
+
+
+def representative(profiles: Sequence[Mapping[int, float]]) -> int:
+    """The index of the profile nearest the group's centre (its most typical report)."""
+    centre: dict[int, float] = {}
+    for p in profiles:
+        for t, w in p.items():
+            centre[t] = centre.get(t, 0.0) + w
+    best, best_score = 0, -1.0
+    for i, p in enumerate(profiles):
+        value = similarity(p, centre)
+        if value > best_score + 1e-12:
+            best, best_score = i, value
+    return best
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")
+
+
+def lead_sentence(text: str, limit: int = 300) -> str:
+    """The first sentence of a text that is not a site's notice, at most ``limit`` chars."""
+    for sentence in _SENTENCE_END.split(strip(text[:4000])):
+        sentence = " ".join(sentence.split())
+        if len(sentence) > 1:
+            return sentence if len(sentence) <= limit else sentence[:limit - 1].rstrip() + "…"
+    return ""

@@ -14,10 +14,12 @@ SQLite's writers are serialised already (BEGIN IMMEDIATE).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import (
     BigInteger,
@@ -38,11 +40,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from monitor import events as core
 from monitor.headline import clean as clean_headline
-from monitor.store.models import Base, Hit, Story, UTCDateTime
+from monitor.store.models import Article, Base, Feed, Hit, Story, UTCDateTime
 
 if TYPE_CHECKING:
     from monitor.config import Config
-    from monitor.store.core import NewArticle
+    from monitor.store.core import NewArticle, Store
 
 WINDOW = timedelta(hours=72)  # events.window: stories this far apart in publication join
 MAX_AGE = timedelta(days=3)   # events.max_age: an article first seen later is not news
@@ -189,3 +191,181 @@ def _merge(c: Connection, into: int, others: Sequence[int]) -> None:
 def resolve(c: Connection, event_ids: Iterable[int]) -> dict[int, int]:
     """Each id's event now (itself, or where it was merged)."""
     return {e: _root(c, e) for e in set(event_ids)}
+
+
+# --- reading: `monitor events` ---------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Member:
+    """One article of an event, as `monitor events` shows it."""
+
+    story_id: int
+    feed: str
+    url: str
+    title: str | None
+    published: datetime | None
+    first_seen: datetime
+    lead: str
+    language: str | None
+
+
+def _chunks(ids: Sequence[int], size: int = 500) -> Iterable[list[int]]:
+    for i in range(0, len(ids), size):
+        yield list(ids[i:i + size])
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def _outlet(feed: str | None, url: str) -> str:
+    return feed or urlsplit(url).hostname or "unknown"
+
+
+def event_rows(store: Store, settings: EventSettings, now: datetime, *,
+               since: datetime | None = None, until: datetime | None = None,
+               watchlist: str | None = None, entry: str | None = None,
+               limit: int = 50, candidates: int = 2000) -> list[dict[str, Any]]:
+    """Events (merged ones under the event they joined), best first: one object per event
+    with its title, lead, outlets, entries, score and whether it is news.  ``since`` and
+    ``until`` are on its publication date; the ``candidates`` latest are ranked."""
+    query = select(Event).where(Event.merged_into.is_(None))
+    if since is not None:
+        query = query.where(Event.published >= since)
+    if until is not None:
+        query = query.where(Event.published < until)
+    if watchlist or entry:
+        named = select(Story.event_id).join(Hit, Hit.story_id == Story.id)
+        if watchlist:
+            named = named.where(Hit.watchlist == watchlist)
+        if entry:
+            named = named.where(Hit.entry == entry)
+        query = query.where(Event.id.in_(named))
+    query = query.order_by(Event.published.desc(), Event.id.desc()).limit(candidates)
+    with store.session() as s:
+        found = list(s.scalars(query))
+        rows = _describe(s.connection(), found, settings, now)
+    rows.sort(key=lambda r: (-r["score"], r["published"] or "", r["event_id"]))
+    return rows[:limit]
+
+
+def _describe(c: Connection, found: Sequence[Event], settings: EventSettings,
+              now: datetime) -> list[dict[str, Any]]:
+    ids = [e.id for e in found]
+    profiles: dict[int, dict[int, float]] = {}
+    story_event: dict[int, int] = {}
+    for chunk in _chunks(ids):
+        for story_id, event_id, packed in c.execute(
+                select(Story.id, Story.event_id, Story.profile).where(
+                    Story.event_id.in_(chunk))):
+            story_event[story_id] = int(event_id or 0)
+            profiles[story_id] = core.unpack(packed or b"")
+    members: dict[int, list[_Member]] = defaultdict(list)
+    hits: dict[int, list[Any]] = defaultdict(list)
+    stories = sorted(story_event)
+    for chunk in _chunks(stories):
+        for row in c.execute(
+                select(Article.story_id, Feed.name, Article.url, Article.canonical_url,
+                       Article.title, Article.published, Article.first_seen,
+                       func.substr(Article.text, 1, 2000), Article.language)
+                .join(Feed, Feed.id == Article.feed_id, isouter=True)
+                .where(Article.story_id.in_(chunk)).order_by(Article.id)):
+            members[story_event[row[0]]].append(_Member(
+                row[0], _outlet(row[1], row[2]), row[3] or row[2], row[4], row[5], row[6],
+                row[7] or "", row[8]))
+        for hit in c.execute(
+                select(Hit.story_id, Hit.watchlist, Hit.entry, Hit.name, Hit.kind,
+                       Hit.priority, Hit.start, Article.title)
+                .join(Article, Article.id == Hit.article_id).where(Hit.story_id.in_(chunk))):
+            hits[story_event[hit[0]]].append(hit)
+    by_story: dict[int, list[int]] = defaultdict(list)
+    for story_id, event_id in story_event.items():
+        by_story[event_id].append(story_id)
+    return [_event_row(e, members[e.id], hits[e.id],
+                       [profiles[s] for s in sorted(by_story[e.id])], sorted(by_story[e.id]),
+                       settings, now) for e in found if members[e.id]]
+
+
+def _event_row(event: Event, members: list[_Member], hits: list[Any],
+               profiles: list[dict[int, float]], stories: list[int], settings: EventSettings,
+               now: datetime) -> dict[str, Any]:
+    typical = stories[core.representative(profiles)] if profiles else members[0].story_id
+    lead = next(m for m in members if m.story_id == typical)
+    title = clean_headline(lead.title or "", site_names=[lead.feed], url=lead.url) or None
+    entries: dict[tuple[str, str], dict[str, Any]] = {}
+    for _, watchlist, entry, name, kind, priority, start, article_title in hits:
+        found = entries.setdefault((watchlist, entry), {
+            "watchlist": watchlist, "entry": entry, "name": name, "kind": kind,
+            "mentions": 0, "priority": priority, "weight": 0.0})
+        found["mentions"] += 1
+        found["weight"] += core.prominence(start, article_title)
+        if priority == "high":
+            found["priority"] = "high"
+    ranked = sorted(entries.values(), key=lambda e: core.specificity(
+        e["priority"], e["kind"], e["weight"], e["name"]))
+    outlets = sorted({m.feed for m in members})
+    published = min((m.published for m in members if m.published), default=event.published)
+    age = (now - max(m.published or m.first_seen for m in members)).total_seconds() / 3600
+    news = any(is_news(m.published, m.first_seen, settings.max_age) for m in members)
+    return {
+        "event_id": event.id, "title": title or event.title,
+        "summary": core.lead_sentence(lead.lead), "first_seen": _iso(event.first_seen),
+        "last_seen": _iso(event.last_seen), "published": _iso(published),
+        "articles": len(members),
+        "outlets": [{"feed": m.feed, "url": m.url,
+                     "title": clean_headline(m.title, site_names=[m.feed], url=m.url)
+                     if m.title else None, "published": _iso(m.published)}
+                    for m in sorted(members, key=lambda m: (m.published or m.first_seen,
+                                                            m.url))],
+        "entries": [{k: e[k] for k in ("watchlist", "entry", "name", "kind", "mentions")}
+                    for e in ranked],
+        "score": core.score(len(outlets), any(e["priority"] == "high" for e in ranked),
+                            ranked[0]["weight"] if ranked else 0.0, age,
+                            settings.window.total_seconds() / 3600),
+        "news": news,
+    }
+
+
+def explain(store: Store, event_id: int, settings: EventSettings) -> dict[str, Any] | None:
+    """Why an event's stories are one event: each story (its first article), and each pair
+    of them that links directly (they share an index key, were published within the window
+    and their profiles are alike), with the similarity and the terms that made it.  None if
+    there is no such event; a merged id explains the event it joined."""
+    with store.engine.connect() as c:
+        if c.execute(select(Event.id).where(Event.id == event_id)).scalar() is None:
+            return None
+        root = _root(c, event_id)
+        rows = c.execute(
+            select(Story.id, Story.published, Article.title, Article.text, Article.language,
+                   Article.url, Feed.name)
+            .join(Article, Article.story_id == Story.id)
+            .join(Feed, Feed.id == Article.feed_id, isouter=True)
+            .where(Story.event_id == root).order_by(Story.id, Article.id)).all()
+    first: dict[int, Any] = {}
+    for row in rows:
+        first.setdefault(row[0], row)
+    stories = list(first.values())[:200]
+    made = {r[0]: core.profile(r[2], r[3], r[4]) for r in stories}
+    links = []
+    for i, a in enumerate(stories):
+        for b in stories[i + 1:]:
+            pa, pb = made[a[0]], made[b[0]]
+            close = a[1] is None or b[1] is None or abs(a[1] - b[1]) <= settings.window
+            if not close or not set(pa.keys()) & set(pb.keys()):
+                continue
+            ia, ib = pa.ids(), pb.ids()
+            if core.same_event(ia, ib):
+                links.append({"stories": [a[0], b[0]],
+                              "similarity": round(core.similarity(ia, ib), 3),
+                              "shared": [[t, round(w, 3)] for t, w in core.shared(pa, pb)]})
+    return {
+        "event_id": root, "asked": event_id, "window_hours": settings.window / timedelta(hours=1),
+        "rule": f"cosine >= {core.SAME_EVENT} and >= {core.BEYOND_ONE_WORD} without the "
+                "strongest shared term, a shared index key, same language, within the window",
+        "stories": [{"story_id": r[0], "title": r[2], "url": r[5],
+                     "feed": _outlet(r[6], r[5]), "published": _iso(r[1]),
+                     "language": made[r[0]].language,
+                     "terms": [t for t, _ in made[r[0]].terms[:core.KEYS]]} for r in stories],
+        "links": links,
+    }

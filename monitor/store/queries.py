@@ -72,7 +72,8 @@ def hit_rows(store: Store, since: datetime | None = None, watchlist: str | None 
     ``marks``: with ``snippet_marks`` too (the snippet's spans to highlight, for digests;
     None for hits stored before they were kept).  ``newest_first`` (with ``before`` and
     ``limit``): one page of a listing, for the web API."""
-    query = (select(Hit, Story.title, Article.url, Article.title, Article.published)
+    query = (select(Hit, Story.title, Article.url, Article.title, Article.published,
+                    Story.event_id)
              .join(Story, Story.id == Hit.story_id).join(Article, Article.id == Hit.article_id)
              .where(*where).order_by(Hit.first_seen, Hit.id))
     if newest_first:
@@ -93,12 +94,13 @@ def hit_rows(store: Store, since: datetime | None = None, watchlist: str | None 
         "sources": by_story.get(hit.story_id, []), "published": iso(published),
         "first_seen": iso(hit.first_seen), "snippet": hit.snippet,
         "found_by": hit.found_by, "watchlist_version": hit.entry_version, "notify": hit.notify,
-        "alias": hit.alias, "priority": hit.priority,
-    } for hit, story_title, url, article_title, published in rows]
+        "alias": hit.alias, "priority": hit.priority, "event_id": event_id,
+    } for hit, story_title, url, article_title, published, event_id in rows]
     if marks:
         for row, (hit, *_) in zip(found, rows, strict=True):
             row["snippet_marks"] = (None if hit.snippet_marks is None
                                     else json.loads(hit.snippet_marks))
+            row["start"] = hit.start  # where in title + text (digests weigh prominence)
     return found
 
 
@@ -106,8 +108,9 @@ def article_rows(store: Store, since: datetime | None = None, *, newest_first: b
                  before: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
     """Articles as stored; ``newest_first`` (with ``before``, an article id, and
     ``limit``): one page of a listing, newest stored first, for the web API."""
-    query = (select(Article, Feed.name, Feed.url).join(Feed, Feed.id == Article.feed_id,
-                                                       isouter=True)
+    query = (select(Article, Feed.name, Feed.url, Story.event_id)
+             .join(Feed, Feed.id == Article.feed_id, isouter=True)
+             .join(Story, Story.id == Article.story_id)
              .order_by(Article.first_seen, Article.id))
     if newest_first:
         query = query.order_by(None).order_by(Article.id.desc())
@@ -120,13 +123,13 @@ def article_rows(store: Store, since: datetime | None = None, *, newest_first: b
     with store.session() as s:
         rows = s.execute(query).all()
     return [{
-        "article_id": a.id, "story_id": a.story_id,
+        "article_id": a.id, "story_id": a.story_id, "event_id": event_id,
         "feed": feed_name or (mask_url(feed_url) if feed_url else None),
         "url": a.url, "canonical_url": a.canonical_url,
         "claimed_canonical": a.claimed_canonical, "title": a.title,
         "published": iso(a.published), "language": a.language, "text_source": a.text_source,
         "text": a.text,
-    } for a, feed_name, feed_url in rows]
+    } for a, feed_name, feed_url, event_id in rows]
 
 
 def _ago(seconds: float) -> str:
