@@ -27,6 +27,7 @@ from monitor.digest import Digest, build, cron_trigger, due_window, last_fire
 from monitor.notify import DeliveryError, Outgoing, Sender
 from monitor.render import Rendered, Renderer, email_message
 from monitor.store import Store
+from monitor.store.events import with_event_outlets
 from monitor.store.models import Delivery, DigestHit, DigestRun, DigestSchedule, Hit
 from monitor.store.queries import feed_health, hit_rows
 
@@ -125,8 +126,8 @@ def compose(store: Store, digest: DigestConfig, window: tuple[datetime, datetime
     """The digest of a window: the hits no earlier digest of this name took, found from the
     schedule's start up to the window's end (so a hit written late is not lost)."""
     start, end = window
-    rows = hit_rows(store, where=[*_unclaimed(digest.name, anchor, end), *_filters(digest)],
-                    marks=True)
+    rows = with_event_outlets(store, hit_rows(
+        store, where=[*_unclaimed(digest.name, anchor, end), *_filters(digest)], marks=True))
     key = f"digest:{digest.name}:{end.isoformat()}"
     return build(digest.name, "digest", key, (start, end), digest.timezone, rows,
                  feed_health(store, end))
@@ -194,11 +195,12 @@ def make_alerts(store: Store, config: Config, renderer: Renderer, now: datetime)
     with store.engine.begin() as c:
         anchor = c.execute(select(DigestSchedule.anchor)
                            .where(DigestSchedule.name == ALERTS)).scalar() or now
-    rows = hit_rows(store, where=[*_unclaimed(ALERTS, anchor), Hit.priority == "high"],
-                    marks=True)
-    by_story: dict[int, list[dict[str, Any]]] = {}
+    rows = with_event_outlets(store, hit_rows(
+        store, where=[*_unclaimed(ALERTS, anchor), Hit.priority == "high"], marks=True))
+    by_story: dict[str, list[dict[str, Any]]] = {}  # one alert per event (or lone story)
     for row in rows:
-        by_story.setdefault(row["story_id"], []).append(row)
+        by_story.setdefault(f"event:{row['event_id']}" if row.get("event_id") is not None
+                            else str(row["story_id"]), []).append(row)
     made = []
     for story_id, hits in by_story.items():
         built = build("alert", "alert", f"alert:{story_id}", (None, now), "UTC", hits)
@@ -209,7 +211,7 @@ def make_alerts(store: Store, config: Config, renderer: Renderer, now: datetime)
     return [m for m in made if m.run_id is not None]
 
 
-def _claim_quietly(store: Store, story_id: int, hit_ids: list[int]) -> None:
+def _claim_quietly(store: Store, story_id: str, hit_ids: list[int]) -> None:
     with store.engine.begin() as c:
         run_id = c.execute(select(DigestRun.id).where(DigestRun.key == f"alert:{story_id}")
                            ).scalar()

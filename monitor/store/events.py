@@ -369,3 +369,25 @@ def explain(store: Store, event_id: int, settings: EventSettings) -> dict[str, A
                      "terms": [t for t, _ in made[r[0]].terms[:core.KEYS]]} for r in stories],
         "links": links,
     }
+
+
+def with_event_outlets(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Hit rows (queries.hit_rows) with ``event_sources``: every news article of their
+    event, whichever entry it matched ({feed, url: canonical, title, published}), so that
+    a digest shows each event with all its outlets and their own headlines."""
+    events = sorted({int(r["event_id"]) for r in rows if r.get("event_id") is not None})
+    found: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    with store.engine.connect() as c:
+        for chunk in _chunks(events):
+            for event_id, feed, url, canonical, title, published, first_seen in c.execute(
+                    select(Story.event_id, Feed.name, Article.url, Article.canonical_url,
+                           Article.title, Article.published, Article.first_seen)
+                    .join(Article, Article.story_id == Story.id)
+                    .join(Feed, Feed.id == Article.feed_id, isouter=True)
+                    .where(Story.event_id.in_(chunk)).order_by(Article.id)):
+                if is_news(published, first_seen, store.events.max_age):
+                    found[int(event_id or 0)].append({
+                        "feed": _outlet(feed, url), "url": canonical or url, "title": title,
+                        "published": _iso(published or first_seen)})
+    return [{**r, "event_sources": found.get(r["event_id"], [])}
+            if r.get("event_id") is not None else r for r in rows]
