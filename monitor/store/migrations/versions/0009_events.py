@@ -47,7 +47,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["story_id"], ["stories.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index("ix_event_terms_key_published", "event_terms", ["key", "published"])
+    op.create_index("ix_event_terms_key_published", "event_terms",
+                    ["key", "published", "story_id"])
     op.create_index("ix_event_terms_story_id", "event_terms", ["story_id"])
     with op.batch_alter_table("stories", schema=None) as batch_op:
         batch_op.add_column(sa.Column("event_id", sa.Integer(), nullable=True))
