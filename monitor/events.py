@@ -132,16 +132,39 @@ def term_id(language: str, term: str) -> int:
     return int.from_bytes(raw, "little", signed=True) >> 1
 
 
-def _tokens(text: str) -> Iterable[tuple[int, str]]:
-    """(offset, lower-case word); a run in a script written without spaces gives its
-    character pairs, the usual unit of indexing for them."""
+def _tokens(text: str) -> Iterable[str]:
+    """The words of a text, as written."""
     for found in _WORDS.finditer(text):
-        word = found.group().lower()
-        if is_unspaced(word[0]):
-            for i in range(len(word) - 1):
-                yield found.start() + i, word[i:i + 2]
-        else:
-            yield found.start(), word
+        yield found.group()
+
+
+@lru_cache(maxsize=1 << 18)
+def _terms(word: str, language: str) -> tuple[tuple[str, float, bool], ...]:
+    """What one word as written adds to a profile: (term, weight, whether a key may be
+    made of it) for each of its parts (cached: a language's words recur).
+
+    A run in a script written without spaces gives its character pairs, the usual unit of
+    indexing for them.  A typographic apostrophe is a straight one, and a word with an
+    apostrophe that the frequency list lacks is its parts ("c'est", "l'Europe",
+    "dell'Italia"), so that elisions never pass for rare words."""
+    word = word.lower()
+    if is_unspaced(word[0]):
+        parts = [word[i:i + 2] for i in range(len(word) - 1)]
+    else:
+        word = word.replace("’", "'")
+        parts = word.split("'") if "'" in word and word not in _frequencies(language) \
+            else [word]
+    stemmer = _stemmer(language)
+    found = []
+    for part in parts:
+        said = rarity(part, language) if len(part) >= 2 else 0.0
+        if said <= 0:
+            continue
+        number = part.isdigit()
+        term = stemmer.stemWord(part) if stemmer is not None else part
+        found.append((term, said * NUMBER_WEIGHT if number else said,
+                      said >= KEY_RARITY and not number))
+    return tuple(found)
 
 
 def profile(title: str | None, text: str, language: str | None) -> Profile:
@@ -164,35 +187,13 @@ def profile(title: str | None, text: str, language: str | None) -> Profile:
                    frozenset(t for t, _ in top if t in rare))
 
 
-def _words(text: str, language: str) -> Iterable[str]:
-    """The words of a text as the frequency list knows them: a typographic apostrophe is
-    a straight one, and a word with an apostrophe that the list lacks is its parts ("c'est",
-    "l'Europe", "dell'Italia"), so that elisions never pass for rare words."""
-    known = _frequencies(language)
-    for _, word in _tokens(text):
-        word = word.replace("’", "'")
-        if "'" in word and word not in known:
-            yield from word.split("'")
-        else:
-            yield word
-
-
 def _add(weights: dict[str, float], rare: set[str], text: str, language: str,
          factor: float) -> None:
-    stemmer = _stemmer(language)
-    for word in _words(text, language):
-        if len(word) < 2:
-            continue
-        said = rarity(word, language)
-        weight = said * factor
-        if weight <= 0:
-            continue
-        if word.isdigit():
-            weight *= NUMBER_WEIGHT
-        term = stemmer.stemWord(word) if stemmer is not None else word
-        weights[term] = weights.get(term, 0.0) + weight
-        if said >= KEY_RARITY and not word.isdigit():
-            rare.add(term)
+    for word in _tokens(text):
+        for term, weight, key in _terms(word, language):
+            weights[term] = weights.get(term, 0.0) + weight * factor
+            if key:
+                rare.add(term)
 
 
 def unpack(packed: bytes) -> dict[int, float]:
