@@ -22,8 +22,8 @@ stored articles, so that a profile never changes once made and replicas agree.
 Candidates come through an index, never a scan: each profile's ``KEYS`` strongest *rare*
 terms (a word of Zipf frequency at most ``COMMON - KEY_RARITY``, not a number), hashed with
 the language, are stored in an indexed column.  Common words never become keys, so a key
-is shared by few stories; the pairs above the threshold still share one (222 of 223 on the
-dev data, bench/events.py).  ``links`` compares a story with all its candidates in one
+is shared by few stories; the pairs above the threshold still share one (all 134 same-language
+same-event pairs above it on the dev data, bench/events.py; at Zipf 4.5, 132).  ``links`` compares a story with all its candidates in one
 vectorised pass over their stored forms, summing each pair's products in term-id order so
 that A against B and B against A give the same float.
 """
@@ -52,7 +52,7 @@ COMMON = 7.5  # Zipf frequency from which a word carries nothing (the, de, и ..
 NUMBER_WEIGHT = 0.3  # numbers (years, scores, counts) are weak evidence of one happening
 TERMS = 64  # terms a stored profile keeps
 KEYS = 10  # its strongest rare terms, indexed for finding candidates
-KEY_RARITY = 3.0  # a key's word is at most Zipf 4.5 (Putin 4.1, Ukraine 4.3; not police 5.3)
+KEY_RARITY = 2.5  # a key's word is at most Zipf 5.0 (Putin 4.1, Trump 4.9; not minister 5.04)
 
 _WORDS = re.compile(r"\w+(?:[-'’]\w+)*")
 _STEMMERS = {
