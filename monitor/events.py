@@ -22,9 +22,10 @@ stored articles, so that a profile never changes once made and replicas agree.
 Candidates come through an index, never a scan: each profile's ``KEYS`` strongest *rare*
 terms (a word of Zipf frequency at most ``COMMON - KEY_RARITY``, not a number), hashed with
 the language, are stored in an indexed column.  Common words never become keys, so a key
-is shared by few stories; the pairs above the threshold still share one (all 134 same-language
-same-event pairs above it on the dev data, bench/events.py; at Zipf 4.5, 132).  ``links`` compares a story with all its candidates in one
-vectorised pass over their stored forms, summing each pair's products in term-id order so
+is shared by few stories; the pairs above the threshold still share one (all 134
+same-language same-event pairs above it on the dev data, bench/events.py; at Zipf 4.5,
+132).  ``links`` compares a story with all its candidates in one vectorised pass over
+their stored forms, summing each pair's products in term-id order so
 that A against B and B against A give the same float.
 """
 
@@ -110,9 +111,12 @@ def _stemmer(language: str) -> Any:
 
 @lru_cache(maxsize=64)
 def _frequencies(language: str) -> dict[str, float]:
-    """wordfreq's small list for the language (2 MB; rarer words all count as rare)."""
+    """wordfreq's small list for the language (2 MB; rarer words all count as rare); none
+    for a language it lacks (it would answer with a "nearest" one: Italian for Latin)."""
     import wordfreq
 
+    if (language or "en") not in wordfreq.available_languages(wordlist="small"):
+        return {}
     try:
         return dict(wordfreq.get_frequency_dict(language or "en", wordlist="small"))
     except (LookupError, ValueError):
