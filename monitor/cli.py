@@ -227,12 +227,14 @@ def build_parser(pure_only: bool = False) -> argparse.ArgumentParser:
         return parser
     from monitor.commands import add_commands
     from monitor.digest_commands import add_digest_commands
+    from monitor.events_commands import add_events_commands
     from monitor.ops_commands import add_ops_commands
     from monitor.search_commands import add_search_commands
     from monitor.web.cli import add_web_commands
 
     add_commands(commands)
     add_digest_commands(commands)
+    add_events_commands(commands)
     add_ops_commands(commands)
     add_web_commands(commands)
     add_search_commands(commands)

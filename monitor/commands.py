@@ -29,6 +29,7 @@ from monitor.sources import archive
 from monitor.sources.base import fetch_with, sources
 from monitor.sources.discover import Discovery, Unchecked, find_source
 from monitor.store import FeedRow, Store, make_engine, upgrade
+from monitor.store.events import event_settings
 from monitor.store.queries import article_rows, feed_rows, hit_names, hits
 from monitor.watchlist import Watchlist, load_watchlists
 
@@ -42,6 +43,7 @@ def _opened(config: Config, *, readonly: bool = False) -> Iterator[Store]:
     """The configured store, migrated, closed when the command is done.  ``readonly``: a
     command that only looks creates and migrates nothing (Store(readonly=True))."""
     store = Store(config.database, readonly=readonly)
+    store.events = event_settings(config)
     try:
         yield store
     finally:

@@ -26,6 +26,7 @@ from monitor.render import Rendered, Renderer, email_message
 from monitor.store import Store
 from monitor.store import digests as db
 from monitor.store.digests import HitFilter, NewRun, StoredRun
+from monitor.store.events import with_event_outlets
 from monitor.store.queries import feed_health
 
 ALERTS = "@alerts"  # the alerts' name in the tables (not a valid digest name)
@@ -92,8 +93,9 @@ def compose(store: Store, digest: DigestConfig, window: tuple[datetime, datetime
     """The digest of a window: the hits no earlier digest of this name took, found from the
     schedule's start up to the window's end (so a hit written late is not lost)."""
     start, end = window
-    rows = db.unclaimed_hits(store, digest.name, anchor, end,
-                             HitFilter(digest.watchlists, digest.kinds, digest.entries))
+    rows = with_event_outlets(store, db.unclaimed_hits(
+        store, digest.name, anchor, end,
+        HitFilter(digest.watchlists, digest.kinds, digest.entries)))
     key = f"digest:{digest.name}:{end.isoformat()}"
     return build(digest.name, "digest", key, (start, end), digest.timezone, rows,
                  feed_health(store, end))
@@ -138,15 +140,16 @@ def run_digests(store: Store, config: Config, renderer: Renderer, now: datetime,
 
 
 def make_alerts(store: Store, config: Config, renderer: Renderer, now: datetime) -> list[Made]:
-    """One alert per story for new hits of high-priority entries; a story already alerted
-    on takes its later hits quietly (once per story)."""
+    """One alert per event (or story outside any event) for new hits of high-priority
+    entries; an event already alerted on takes its later hits quietly (once per event)."""
     if not config.alerts.channels:
         return []
     ensure_schedules(store, config, now)
     anchor = db.schedule_anchor(store, ALERTS) or now
-    by_story: dict[int, list[dict[str, Any]]] = {}
-    for row in db.unclaimed_high_priority(store, ALERTS, anchor):
-        by_story.setdefault(row["story_id"], []).append(row)
+    by_story: dict[str, list[dict[str, Any]]] = {}  # one alert per event (or lone story)
+    for row in with_event_outlets(store, db.unclaimed_high_priority(store, ALERTS, anchor)):
+        by_story.setdefault(f"event:{row['event_id']}" if row.get("event_id") is not None
+                            else str(row["story_id"]), []).append(row)
     made = []
     for story_id, hits in by_story.items():
         built = build("alert", "alert", f"alert:{story_id}", (None, now), "UTC", hits)

@@ -2,9 +2,10 @@
 
 A window is [previous run, this run) in the digest's timezone (APScheduler's cron trigger
 does the calendar and the DST changes).  A digest groups hits by watchlist, then entry;
-each story appears once, under the entry with the most stories among those it matched, with
-every outlet that carried it and why it matched.  render.py turns a Digest into e-mail, JSON
-and Slack text.
+each event (the stories of one happening, monitor/events.py) appears once, under its most
+specific entry, ranked by its score, with every outlet that reported it (each with its own
+headline, linked by its canonical URL) and why it matched.  render.py turns a Digest into
+e-mail, JSON and Slack text.
 """
 
 from __future__ import annotations
@@ -13,15 +14,18 @@ import hashlib
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
+from monitor import events
+from monitor.dedupe import TRACKING
 from monitor.display import safe
+from monitor.headline import clean as clean_headline
 
 _TICK = timedelta(microseconds=1)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
@@ -74,6 +78,7 @@ class Source:
     outlet: str
     url: str | None
     published: datetime | None
+    title: str | None = None  # the outlet's own headline (cleaned), when known
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +104,8 @@ class StoryView:
     highlights: tuple[tuple[int, int], ...]  # spans of the snippet to highlight
     why: tuple[Why, ...]                      # the entry it is listed under first
     hit_ids: tuple[int, ...]
+    event_id: int | None = None  # the event it stands for (None: a story of its own)
+    score: float = 0.0           # its rank (events.score): outlets, priority, prominence, age
 
     @property
     def outlets(self) -> tuple[str, ...]:
@@ -177,13 +184,13 @@ class Digest:
             return clean_header(f"monitor alert — {names}: {story.title}")
         stories = self.stories
         if not stories:
-            return f"monitor {self.name} — no new stories"
-        ranked = sorted(self.entries, key=lambda e: (-len(e.stories), e.name))
-        parts = [f"{e.name} ({len(e.stories)})" for e in ranked[:3]]
-        more = ", …" if len(ranked) > 3 else ""
-        noun = "story" if len(stories) == 1 else "stories"
-        return clean_header(f"monitor {self.name} — {len(stories)} {noun}: "
-                            f"{', '.join(parts)}{more}")
+            return f"monitor {self.name} — no new events"
+        ranked = sorted(stories, key=lambda s: (-s.score, s.story_id))
+        tops = list(dict.fromkeys(s.why[0].name for s in ranked if s.why))
+        more = ", …" if len(tops) > 3 else ""
+        noun = "event" if len(stories) == 1 else "events"
+        return clean_header(f"monitor {self.name} — {', '.join(tops[:3])}{more}: "
+                            f"{len(stories)} {noun}")
 
     def local(self, moment: datetime | None) -> str:
         """A time as the reader reads it: in the digest's timezone, with its abbreviation."""
@@ -241,36 +248,127 @@ def highlights(snippet: str, words: Iterable[str]) -> tuple[tuple[int, int], ...
 def build(name: str, kind: str, key: str, window: tuple[datetime | None, datetime],
           timezone: str, hits: Sequence[dict[str, Any]],
           health: Sequence[HealthNote] = ()) -> Digest:
-    """The digest of these hit rows (queries.hit_rows' keys, with ``alias`` and
-    ``sources``): stories grouped by watchlist, then entry, each story once."""
-    by_story: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    """The digest of these hit rows (queries.hit_rows' keys, with ``alias``, ``sources``
+    and, when known, ``event_id``, ``start`` and ``event_sources``): each event (the
+    stories of one happening; a story without an event is its own) once, under its most
+    specific entry (events.specificity: high priority, then actor, treaty, organization,
+    topic, before place, before country; then the entry most prominent in its texts; the
+    entry of the most events of the window only breaks a tie), ordered by score."""
+    by_event: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
     for hit in hits:
-        by_story[hit["story_id"]].append(hit)
-    counts = Counter((h["watchlist"], h["entry"]) for rows in by_story.values()
-                     for h in {(r["watchlist"], r["entry"]): r for r in rows}.values())
-    rank = {key: i for i, (key, _) in enumerate(sorted(counts.items(),
-                                                       key=lambda kv: (-kv[1], kv[0])))}
+        event = hit.get("event_id")
+        by_event[("event", int(event)) if event is not None
+                 else ("story", int(hit["story_id"]))].append(hit)
+    counts = Counter(k for rows in by_event.values()
+                     for k in {(r["watchlist"], r["entry"]) for r in rows})
     placed: dict[tuple[str, str], list[StoryView]] = defaultdict(list)
     info: dict[tuple[str, str], dict[str, Any]] = {}
-    for story_id, rows in by_story.items():
-        rows = sorted(rows, key=lambda r: (rank[(r["watchlist"], r["entry"])], r["hit_id"]))
-        first = rows[0]
-        where = (first["watchlist"], first["entry"])
-        info.setdefault(where, first)
-        placed[where].append(_story(story_id, rows))
+    for group, rows in by_event.items():
+        order = _entry_order(rows, counts)
+        where = order[0]
+        info.setdefault(where, next(r for r in rows if (r["watchlist"], r["entry"]) == where))
+        placed[where].append(_event(group, rows, order, window[1]))
+    best = {where: max(s.score for s in views) for where, views in placed.items()}
     entries: dict[str, list[EntryView]] = defaultdict(list)
-    for where in sorted(placed, key=lambda k: rank[k]):
+    for where in sorted(placed, key=lambda k: (-best[k], info[k]["name"], k)):
         first = info[where]
-        stories = sorted(placed[where], key=lambda s: (-len(s.outlets), _newest(s), s.story_id))
+        stories = sorted(placed[where], key=lambda s: (-s.score, _newest(s), s.story_id))
         entries[where[0]].append(EntryView(where[0], where[1], first["name"], first["kind"],
                                            tuple(stories)))
     views = sorted((WatchlistView(w, tuple(e)) for w, e in entries.items()),
-                   key=lambda v: (-sum(len(e.stories) for e in v.entries), v.name))
+                   key=lambda v: (-max(best[(e.watchlist, e.entry)] for e in v.entries),
+                                  v.name))
     return Digest(name, kind, key, window[0], window[1], timezone, tuple(views), tuple(health))
+
+
+def _entry_order(rows: list[dict[str, Any]], counts: Counter[tuple[str, str]]
+                 ) -> list[tuple[str, str]]:
+    """An event's entries, the one it is filed under first (build's docstring)."""
+    weight: dict[tuple[str, str], float] = defaultdict(float)
+    high: set[tuple[str, str]] = set()
+    first: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in rows:
+        k = (r["watchlist"], r["entry"])
+        weight[k] += events.prominence(r.get("start"), r.get("title"))
+        first.setdefault(k, r)
+        if r.get("priority") == "high":
+            high.add(k)
+    return sorted(first, key=lambda k: (
+        *events.specificity("high" if k in high else "normal", first[k]["kind"], weight[k],
+                            "")[:3], -counts[k], first[k]["name"], k))
 
 
 def _newest(story: StoryView) -> float:
     return -story.published.timestamp() if story.published else 0.0
+
+
+def clean_link(url: str | None) -> str | None:
+    """The link a digest shows: the article's URL (the canonical one, when the store gives
+    it) without utm_* or other tracking parameters, http(s) only; a URL with none is left
+    as it is."""
+    plain = safe_url(url)
+    if plain is None:
+        return None
+    parts = urlsplit(plain)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if not TRACKING.match(k)]
+    if len(kept) == len(pairs):
+        return plain
+    return safe_url(urlunsplit(parts._replace(query=urlencode(kept), fragment="")))
+
+
+def _event(group: tuple[str, int], rows: list[dict[str, Any]], order: list[tuple[str, str]],
+           end: datetime) -> StoryView:
+    """One event as the digest shows it: its typical story's headline (the story most
+    outlets carried), every outlet with its own headline, why it matched, its score."""
+    stories = list(dict.fromkeys(r["story_id"] for r in rows))
+    carried = Counter({s: len({outlet(x) for r in rows if r["story_id"] == s
+                                for x in r.get("sources") or []}) for s in stories})
+    typical = max(stories, key=lambda s: (carried[s], -stories.index(s)))
+    rank = {k: i for i, k in enumerate(order)}
+    mine = sorted((r for r in rows if r["story_id"] == typical),
+                  key=lambda r: (rank[(r["watchlist"], r["entry"])], r["hit_id"]))
+    lead = next((r for r in rows if (r["watchlist"], r["entry"]) == order[0]
+                 and r["story_id"] == typical), None) or next(
+        r for r in rows if (r["watchlist"], r["entry"]) == order[0])
+    whys: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in sorted(rows, key=lambda r: (rank[(r["watchlist"], r["entry"])], r["hit_id"])):
+        whys.setdefault((r["watchlist"], r["entry"]), r)
+    view = _story(lead["story_id"], [lead, *[w for k, w in whys.items() if k != order[0]]])
+    sources = _sources(rows)
+    head = mine[0] if mine else lead
+    site = outlet((head.get("sources") or [{}])[0]) if head.get("sources") else None
+    title = clean_headline(head.get("title") or "", site_names=[site], url=head.get("url"))
+    published = [s.published for s in sources if s.published]
+    newest = max(published, default=view.published)
+    age = (end - newest).total_seconds() / 3600 if newest else 72.0
+    weight = sum(events.prominence(r.get("start"), r.get("title")) for r in rows
+                 if (r["watchlist"], r["entry"]) == order[0])
+    return replace(
+        view, story_id=typical, title=clean_header(title or "(untitled)", 300),
+        url=clean_link(head.get("url")), sources=sources,
+        published=min(published, default=view.published),
+        hit_ids=tuple(sorted(r["hit_id"] for r in rows)),
+        event_id=group[1] if group[0] == "event" else None,
+        score=events.score(len({s.outlet for s in sources}) or 1,
+                           any(r.get("priority") == "high" for r in rows), weight, age))
+
+
+def _sources(rows: list[dict[str, Any]]) -> tuple[Source, ...]:
+    """Every outlet of the event (``event_sources`` when the store gave them, else each
+    story's sources), once per link, oldest first."""
+    given = next((r["event_sources"] for r in rows if r.get("event_sources")), None)
+    found = given if given is not None else [s for r in rows for s in r.get("sources") or []]
+    out: dict[str, Source] = {}
+    for s in found:
+        link = clean_link(s.get("url"))
+        title = s.get("title")
+        source = Source(safe(outlet(s)), link, _when(s.get("published")),
+                        clean_header(clean_headline(title, site_names=[s.get("feed")],
+                                                    url=s.get("url")), 300) if title else None)
+        out.setdefault(link or f"{source.outlet}:{len(out)}", source)
+    return tuple(sorted(out.values(), key=lambda s: (s.published is None, s.published or 0,
+                                                     s.outlet))) if out else ()
 
 
 def _story(story_id: int, rows: list[dict[str, Any]]) -> StoryView:

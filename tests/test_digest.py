@@ -135,11 +135,10 @@ def test_each_story_appears_once_under_its_biggest_entry() -> None:
     assert sorted(digest.hit_ids) == [1, 2, 3, 4]
 
 
-def test_subject_summarises_the_stories() -> None:
-    assert sample_digest().subject == \
-        "monitor daily — 3 stories: Vladimir Putin (2), sanctions (1)"
+def test_subject_names_the_top_entries_and_counts_the_events() -> None:
+    assert sample_digest().subject == "monitor daily — Vladimir Putin, sanctions: 3 events"
     empty = build("daily", "digest", "k", (None, utc(2026, 1, 1)), "UTC", [])
-    assert empty.subject == "monitor daily — no new stories"
+    assert empty.subject == "monitor daily — no new events"
 
 
 def test_highlights_every_matched_word_without_overlaps() -> None:
@@ -194,7 +193,7 @@ def test_payload_schema() -> None:
 def test_user_templates_override_the_built_in_ones(tmp_path: Path) -> None:
     (tmp_path / "digest.txt").write_text("{{ digest.subject }} / {{ digest.stories|length }}")
     rendered = Renderer(str(tmp_path)).render(sample_digest())
-    assert rendered.text == "monitor daily — 3 stories: Vladimir Putin (2), sanctions (1) / 3"
+    assert rendered.text == "monitor daily — Vladimir Putin, sanctions: 3 events / 3"
     assert "<!doctype html>" in rendered.html  # digest.html still the built-in one
 
 

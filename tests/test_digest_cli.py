@@ -84,7 +84,7 @@ def test_digest_commands(tmp_path: Path, receiver: Receiver,
         store.close()
         assert main(["-c", config, "digest", "preview"]) == 0
         out = capsys.readouterr().out
-        assert "monitor daily — 1 story: Putin (1)" in out
+        assert "monitor daily — Putin: 1 event" in out
         assert "window: 2026-11-25 07:00 CET – 2026-11-25 13:00 CET" in out
         assert main(["-c", config, "digest", "preview", "--text",
                      "--html", str(tmp_path / "d.html")]) == 0

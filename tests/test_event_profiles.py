@@ -95,3 +95,29 @@ def test_site_notices_are_left_out_of_comparisons() -> None:
     a = ids("Oil to outperform", f"TAKE A FREE TRIAL Registered users can read. {form}")
     b = ids("Slowdown in 2020", f"TAKE A FREE TRIAL Registered users can read. {form}")
     assert not events.same_event(a, b)
+
+
+def test_common_words_numbers_and_elisions_are_never_index_keys() -> None:
+    profile = events.profile("Police say the election result will stand in 2024",
+                             "Putin met the minister. It’s said they don’t agree.", "en")
+    keys = profile.key_terms()
+    assert "putin" in keys
+    assert not {"polic", "elect", "minist", "2024", "it’", "it'", "don’t", "don"} & set(keys)
+    french = events.profile("C'est l'Europe qu'il faut", "L'Élysée l’a dit d'une voix.", "fr")
+    terms = dict(french.terms)
+    assert not [t for t in terms if "'" in t or "’" in t]  # c'est is c + est, common words
+    assert max(terms["est"], terms["il"], terms["une"]) < terms["élys"] / 3
+    assert french.key_terms() == ("élys",)
+
+
+def test_one_pass_over_many_candidates_answers_as_pairs_do_either_way_round() -> None:
+    stories = [BBC, DW, FLOODS, ("Putin in Pyongyang", "Putin and Kim Jong Un in Pyongyang."),
+               ("Kim Jong Un", "Kim Jong Un"), ("", "")]
+    packed = [events.profile(t, x, "en").pack() for t, x in stories]
+    for query in packed:
+        expected = [events.same_event(events.unpack(query), events.unpack(p)) for p in packed]
+        assert events.links(query, packed) == expected
+        assert expected == [events.same_event(events.unpack(p), events.unpack(query))
+                            for p in packed]
+    assert events.links(packed[0], []) == []
+    assert events.links(packed[0], packed[:2]) == [True, True]

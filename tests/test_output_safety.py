@@ -8,8 +8,10 @@ import csv
 import io
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.policy import default as email_policy
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -86,7 +88,9 @@ def test_json_lines_escape_what_a_terminal_acts_on_and_keep_the_data() -> None:
 def _hostile_feed(server: Server) -> str:
     server.routes["/feed"] = Reply(200, rss([{
         "title": "Putin \x1b]0;owned\x07lands \x1b[2J\u202eKim\u202c \u2066x\u2069",
-        "link": server.url("/a"), "guid": "a", "pubDate": "Wed, 19 Jun 2024 01:00:00 GMT",
+        "link": server.url("/a"), "guid": "a",
+        # an hour before the poll: news (an older page would be stored but not notified)
+        "pubDate": format_datetime(datetime.now(UTC) - timedelta(hours=1), usegmt=True),
         "description": "Putin met \x1b[31mKim\x1b[0m in \u202ePyongyang\u202c on Wednesday."}]))
     return server.url("/feed")
 

@@ -21,7 +21,14 @@ from typing import Any
 
 from monitor.config.delivery import parse_alerts, parse_delivery, parse_digests, parse_smtp
 from monitor.config.env import apply_env
-from monitor.config.model import DEFAULT_INTERVAL, Config, FeedConfig, FetchConfig, ServerConfig
+from monitor.config.model import (
+    DEFAULT_INTERVAL,
+    Config,
+    EventsConfig,
+    FeedConfig,
+    FetchConfig,
+    ServerConfig,
+)
 from monitor.config.reader import Reader, check_url, parse_size, parse_yaml
 from monitor.config.web import parse_web
 from monitor.countries import is_country_code
@@ -29,7 +36,7 @@ from monitor.errors import Problem, ProblemsError, UsageError
 from monitor.feedurl import feed_url
 
 _TOP_KEYS = ("database", "watchlists", "fetch", "feeds", "raw_retention", "smtp", "digests",
-             "alerts", "delivery", "templates", "server", "web")
+             "alerts", "delivery", "templates", "server", "web", "events")
 _FETCH_KEYS = ("timeout", "max_bytes", "concurrency", "per_host", "max_items", "user_agent",
                "allow_private_addresses")
 _FEED_KEYS = ("url", "name", "interval", "full_text", "language", "country", "tags")
@@ -104,6 +111,18 @@ def _feed(reader: Reader, data: Any, index: int) -> FeedConfig | None:
     )
 
 
+def _events(reader: Reader, data: Any) -> EventsConfig:
+    if data is None:
+        return EventsConfig()
+    if not isinstance(data, dict):
+        reader.add(data, None, "'events' must be a mapping (window, max_age)")
+        return EventsConfig()
+    reader.keys(data, ("window", "max_age"), "events")
+    default = EventsConfig()
+    return EventsConfig(window=reader.duration(data, "window", default.window, "events"),
+                        max_age=reader.duration(data, "max_age", default.max_age, "events"))
+
+
 def _server(reader: Reader, data: Any) -> ServerConfig:
     default = ServerConfig()
     if data is False:
@@ -169,6 +188,7 @@ def parse_config(text: str, path: str, env: dict[str, str] | None = None) -> Con
         templates=str(base / templates) if templates else None,
         server=_server(reader, data.get("server")),
         web=parse_web(reader, data.get("web"), env, base), path=path,
+        events=_events(reader, data.get("events")),
     )
     if reader.problems:
         raise ConfigError(reader.problems)

@@ -55,6 +55,16 @@ class ServerConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class EventsConfig:
+    """``events:``: stories published within ``window`` seconds of each other can be one
+    event; an article first seen more than ``max_age`` seconds after its publication date
+    is stored but is not news (no digest, no alert)."""
+
+    window: float = 72 * 3600
+    max_age: float = 3 * 86400
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     database: str = "sqlite:///data/monitor.db"
     watchlists: str = "watchlists"
@@ -68,6 +78,7 @@ class Config:
     templates: str | None = None  # a folder whose templates override the built-in ones
     server: ServerConfig = field(default_factory=ServerConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    events: EventsConfig = field(default_factory=EventsConfig)
     path: str = ""
 
     def digest(self, name: str) -> DigestConfig | None:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from monitor.dedupe import SAME_STORY, Fingerprint, similarity
 from monitor.store import db, search
+from monitor.store import events as store_events
 from monitor.store.db import compress_page, decompress_page
 from monitor.store.hits import HitsMixin
 from monitor.store.models import Article, Item, Page
@@ -26,6 +27,8 @@ def story_keys(fp: Fingerprint) -> list[int]:
 
 
 class ArticlesMixin(HitsMixin):
+    events: store_events.EventSettings  # the config's events: (set by the caller)
+
     def unseen(self, feed_id: int, keys: Iterable[str]) -> set[str]:
         """The item keys this feed has not brought before (checked before any page fetch)."""
         keys = list(dict.fromkeys(keys))
@@ -142,6 +145,7 @@ class ArticlesMixin(HitsMixin):
                                        "content_type": new.content_type, "body": body,
                                        "fetched": now})
         new_hits = self._add_hits(c, story_id, article_id, new.hits, now, new_story)
+        store_events.on_article(c, self.events, story_id, article_id, new_story, new, now)
         return Stored(article_id, story_id, new_story, new_hits)
 
     def _find_story(self, c: Connection, fp: Fingerprint) -> int | None:

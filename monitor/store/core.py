@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import sessionmaker
 
+from monitor.store import events as store_events
 from monitor.store.articles import ArticlesMixin
 from monitor.store.backfill import BackfillMixin
 from monitor.store.db import StoreError, check_schema, make_engine, masked_url, upgrade
@@ -34,6 +35,7 @@ class Store(FeedsMixin, ArticlesMixin, BackfillMixin):
                 raise
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._insert_hit = hit_insert(self.dialect)
+        self.events = store_events.EventSettings()  # the config's events: (commands._opened)
 
     def close(self) -> None:
         self.engine.dispose()

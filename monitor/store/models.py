@@ -94,6 +94,11 @@ class Story(Base):
     title: Mapped[str | None] = mapped_column(Text)
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     article_count: Mapped[int] = mapped_column(Integer, default=1)
+    # Its event (store/events.py; NULL for stories stored before events), its event profile
+    # (monitor.events.Profile.pack) and the publication date the event window is measured on.
+    event_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("events.id"), index=True)
+    profile: Mapped[bytes | None] = mapped_column(LargeBinary)
+    published: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Article(Base):

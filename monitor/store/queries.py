@@ -75,7 +75,8 @@ def hits(store: Store, since: datetime | None = None, watchlist: str | None = No
     """Hits with their story's title, URL and sources, oldest first; ``where``: more
     conditions (digests).  ``newest_first`` (with ``before`` and ``limit``): one page of a
     listing, for the web API."""
-    query = (select(Hit, Story.title, Article.url, Article.title, Article.published)
+    query = (select(Hit, Story.title, Article.url, Article.title, Article.published,
+                    Story.event_id)
              .join(Story, Story.id == Hit.story_id).join(Article, Article.id == Hit.article_id)
              .where(*where).order_by(Hit.first_seen, Hit.id))
     if newest_first:
@@ -97,7 +98,8 @@ def hits(store: Store, since: datetime | None = None, watchlist: str | None = No
         published=published, first_seen=hit.first_seen, snippet=hit.snippet,
         snippet_marks=None if hit.snippet_marks is None else json.loads(hit.snippet_marks),
         found_by=hit.found_by, watchlist_version=hit.entry_version, notify=hit.notify,
-    ) for hit, story_title, url, article_title, published in rows]
+        event_id=event_id, start=hit.start,
+    ) for hit, story_title, url, article_title, published, event_id in rows]
 
 
 def hit_rows(store: Store, since: datetime | None = None, watchlist: str | None = None,
@@ -112,8 +114,9 @@ def article_rows(store: Store, since: datetime | None = None, *, newest_first: b
                  before: int | None = None, limit: int | None = None) -> list[ArticleRow]:
     """Articles as stored, oldest first; ``newest_first`` (with ``before``, an article id,
     and ``limit``): one page of a listing, newest stored first, for the web API."""
-    query = (select(Article, Feed.name, Feed.url).join(Feed, Feed.id == Article.feed_id,
-                                                       isouter=True)
+    query = (select(Article, Feed.name, Feed.url, Story.event_id)
+             .join(Feed, Feed.id == Article.feed_id, isouter=True)
+             .join(Story, Story.id == Article.story_id)
              .order_by(Article.first_seen, Article.id))
     if newest_first:
         query = query.order_by(None).order_by(Article.id.desc())
@@ -130,8 +133,8 @@ def article_rows(store: Store, since: datetime | None = None, *, newest_first: b
         feed=feed_name or (mask_url(feed_url) if feed_url else None),
         url=a.url, canonical_url=a.canonical_url, claimed_canonical=a.claimed_canonical,
         title=a.title, published=a.published, language=a.language,
-        text_source=a.text_source, text=a.text, first_seen=a.first_seen,
-    ) for a, feed_name, feed_url in rows]
+        text_source=a.text_source, text=a.text, first_seen=a.first_seen, event_id=event_id,
+    ) for a, feed_name, feed_url, event_id in rows]
 
 
 # --- counts: status, /metrics ----------------------------------------------------------------

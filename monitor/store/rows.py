@@ -91,11 +91,13 @@ class ArticleRow:
     text_source: str  # page | feed
     text: str
     first_seen: datetime
+    event_id: int | None = None  # the event its story belongs to (monitor.events)
 
     def as_json(self) -> dict[str, Any]:
         """The `articles --json` object."""
         return {
-            "article_id": self.article_id, "story_id": self.story_id, "feed": self.feed,
+            "article_id": self.article_id, "story_id": self.story_id,
+            "event_id": self.event_id, "feed": self.feed,
             "url": self.url, "canonical_url": self.canonical_url,
             "claimed_canonical": self.claimed_canonical, "title": self.title,
             "published": iso(self.published), "language": self.language,
@@ -151,6 +153,8 @@ class HitRow:
     found_by: str
     watchlist_version: str
     notify: bool
+    event_id: int | None = None  # the event its story belongs to (monitor.events)
+    start: int = 0  # where in title + text (digests weigh prominence)
 
     def as_json(self, *, marks: bool = False) -> dict[str, Any]:
         """The `hits --json` object; ``marks``: with ``snippet_marks`` (digests)."""
@@ -163,9 +167,11 @@ class HitRow:
             "snippet": self.snippet, "found_by": self.found_by,
             "watchlist_version": self.watchlist_version, "notify": self.notify,
             "alias": self.alias, "priority": self.priority, "ambiguous": self.ambiguous,
+            "event_id": self.event_id,
         }
         if marks:
             row["snippet_marks"] = self.snippet_marks
+            row["start"] = self.start
         return row
 
 

@@ -69,12 +69,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         published=_OPT_TIME, first_seen=_TIME, snippet=_STR,
         found_by={"enum": ["poll", "backfill"]}, watchlist_version=_STR,
         notify={"type": "boolean"}, alias=_STR, priority=_STR,
+        event_id={"type": ["integer", "null"]},
         ambiguous={"type": "boolean", "description": "The alias matched is shared by several "
                    "entries: the mention may be another's"}),
     "Article": _object(
         article_id=_INT, story_id=_INT, feed=_OPT_STR, url=_STR, canonical_url=_STR,
         claimed_canonical=_OPT_STR, title=_OPT_STR, published=_OPT_TIME, language=_OPT_STR,
-        text_source={"enum": ["page", "feed"]}, text=_STR),
+        text_source={"enum": ["page", "feed"]}, text=_STR,
+        event_id={"type": ["integer", "null"]}),
     "Feed": _object(
         feed_id=_INT, url=_STR, name=_OPT_STR, kind=_STR,
         state={"enum": ["active", "failing", "disabled", "paused", "removed"]},

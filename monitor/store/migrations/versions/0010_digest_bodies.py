@@ -4,7 +4,7 @@ of its own needs no migration.  Existing bodies are copied (text, html, json, sl
 pruned ones, empty, are not), so pending deliveries still go out after the upgrade.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-06
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
