@@ -38,6 +38,7 @@ def _opened(config: Config, *, readonly: bool = False) -> Iterator[Store]:
     """The configured store, migrated, closed when the command is done.  ``readonly``: a
     command that only looks creates and migrates nothing (Store(readonly=True))."""
     store = Store(config.database, readonly=readonly)
+    store.trends.use(config.trends.timezone)  # the days the counts go on
     try:
         yield store
     finally:

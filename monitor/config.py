@@ -37,6 +37,7 @@ from monitor.config_web import WebConfig, parse_web
 from monitor.countries import is_country_code
 from monitor.errors import Problem, ProblemsError, UsageError, did_you_mean
 from monitor.feedurl import feed_url
+from monitor.trends_config import TrendsConfig, parse_trends
 from monitor.watchlist import parse_yaml
 
 PROJECT_URL = "https://github.com/monitor-news/monitor"
@@ -48,7 +49,7 @@ _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _SIZES = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20,
           "gib": 2**30}
 _TOP_KEYS = ("database", "watchlists", "fetch", "feeds", "raw_retention", "smtp", "digests",
-             "alerts", "delivery", "templates", "server", "web")
+             "alerts", "delivery", "templates", "server", "web", "trends")
 _FETCH_KEYS = ("timeout", "max_bytes", "concurrency", "per_host", "max_items", "user_agent",
                "allow_private_addresses")
 _FEED_KEYS = ("url", "name", "interval", "full_text", "language", "country", "tags")
@@ -111,6 +112,7 @@ class Config:
     templates: str | None = None  # a folder whose templates override the built-in ones
     server: ServerConfig = field(default_factory=ServerConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    trends: TrendsConfig = field(default_factory=TrendsConfig)
     path: str = ""
 
     def digest(self, name: str) -> DigestConfig | None:
@@ -331,6 +333,7 @@ def parse_config(text: str, path: str, env: dict[str, str] | None = None) -> Con
         templates=str(base / templates) if templates else None,
         server=_server(reader, data.get("server")),
         web=parse_web(reader, data.get("web"), env, base), path=path,
+        trends=parse_trends(reader, data),
     )
     if reader.problems:
         raise ConfigError(reader.problems)

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.store import db
+from monitor.store import db, trends
 from monitor.store.db import (
     StoreError,
     check_schema,
@@ -108,6 +108,7 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         dialect_insert = sqlite_insert if self.engine.dialect.name == "sqlite" else pg_insert
         self._insert_hit = dialect_insert(Hit).on_conflict_do_nothing().returning(Hit.id)
+        self.trends = trends.Keeper(self.engine.dialect.name)  # daily counts (trends.timezone)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -285,7 +286,9 @@ class Store:
         try:
             with self.engine.begin() as c:
                 self._serialise(c, [new])
-                return self._add_article(c, new, now)
+                stored = self._add_article(c, new, now)
+                self.trends.flush(c)
+                return stored
         except IntegrityError:
             # Another worker stored the same URL (or item) between our check and this write.
             existing = self.article_id_by_url(new.canonical_url)
@@ -304,7 +307,9 @@ class Store:
         try:
             with self.engine.begin() as c:
                 self._serialise(c, batch)
-                return [self._add_article(c, new, now) for new in batch]
+                stored = [self._add_article(c, new, now) for new in batch]
+                self.trends.flush(c)
+                return stored
         except IntegrityError:
             return [self.add_article(new, now) for new in batch]
 
@@ -365,6 +370,7 @@ class Store:
                                        "content_type": new.content_type, "body": body,
                                        "fetched": now})
         new_hits = self._add_hits(c, story_id, article_id, new.hits, now, new_story)
+        self.trends.note(c, article_id, story_id, new.published, now, new.hits)
         return Stored(article_id, story_id, new_story, new_hits)
 
     def _find_story(self, c: Connection, fp: Fingerprint) -> int | None:
@@ -425,7 +431,10 @@ class Store:
                         existing.add(key)
                         rows.append({**hit, "story_id": story_id, "article_id": article_id,
                                      "first_seen": now})
-            return self._insert_hits(c, rows)
+            added = self._insert_hits(c, rows)
+            self.trends.note_found(c, found, now)
+            self.trends.flush(c)
+            return added
 
     # --- backfill ---------------------------------------------------------------------------
 
