@@ -197,11 +197,13 @@ def build_parser(pure_only: bool = False) -> argparse.ArgumentParser:
     from monitor.commands import add_commands
     from monitor.digest_commands import add_digest_commands
     from monitor.ops_commands import add_ops_commands
+    from monitor.trends_commands import add_trends_commands
     from monitor.web.cli import add_web_commands
 
     add_commands(commands)
     add_digest_commands(commands)
     add_ops_commands(commands)
+    add_trends_commands(commands)
     add_web_commands(commands)
     return parser
 
