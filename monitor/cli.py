@@ -13,6 +13,7 @@ from monitor import __version__
 from monitor.display import json_line, safe, shown
 from monitor.errors import MonitorError, UsageError
 from monitor.match import Mention
+from monitor.trends_commands import add_trends_commands
 from monitor.watchlist import check_watchlists, shared_aliases
 
 # Commands that need neither the store nor the network: `monitor match` and `watchlist`
@@ -192,24 +193,24 @@ def build_parser(pure_only: bool = False) -> argparse.ArgumentParser:
                      "vessel, aircraft (repeatable)")
     imp.add_argument("--output", "-o", help="write to this file instead of stdout")
     imp.set_defaults(func=cmd_watchlist_import)
+    add_trends_commands(commands)  # reads the store, yet starts without the pipeline
     if pure_only:
         return parser
     from monitor.commands import add_commands
     from monitor.digest_commands import add_digest_commands
     from monitor.ops_commands import add_ops_commands
-    from monitor.trends_commands import add_trends_commands
     from monitor.web.cli import add_web_commands
 
     add_commands(commands)
     add_digest_commands(commands)
     add_ops_commands(commands)
-    add_trends_commands(commands)
     add_web_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(_command(sys.argv[1:] if argv is None else argv) in _PURE_COMMANDS)
+    parser = build_parser(_command(sys.argv[1:] if argv is None else argv)
+                          in (*_PURE_COMMANDS, "trends"))
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
