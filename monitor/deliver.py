@@ -26,6 +26,7 @@ from monitor.config_delivery import ChannelConfig, DigestConfig
 from monitor.digest import Digest, build, cron_trigger, due_window, last_fire
 from monitor.notify import DeliveryError, Outgoing, Sender
 from monitor.render import Rendered, Renderer, email_message
+from monitor.spikealerts import spike_alerts
 from monitor.store import Store
 from monitor.store.models import Delivery, DigestHit, DigestRun, DigestSchedule, Hit
 from monitor.store.queries import feed_health, hit_rows
@@ -206,6 +207,9 @@ def make_alerts(store: Store, config: Config, renderer: Renderer, now: datetime)
         if run_id is None:
             _claim_quietly(store, story_id, [h["hit_id"] for h in hits])
         made.append(Made(ALERTS, run_id, built, len(config.alerts.channels) if run_id else 0))
+    for spike in spike_alerts(store, config, now):  # trends: once per entry and day
+        run_id = _record(store, config, renderer, spike, config.alerts.channels, now)
+        made.append(Made(ALERTS, run_id, spike, len(config.alerts.channels) if run_id else 0))
     return [m for m in made if m.run_id is not None]
 
 
