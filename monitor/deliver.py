@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from monitor.config import Config
 from monitor.config_delivery import ChannelConfig, DigestConfig
 from monitor.digest import Digest, build, cron_trigger, due_window, last_fire
+from monitor.digesttrends import with_trends
 from monitor.notify import DeliveryError, Outgoing, Sender
 from monitor.render import Rendered, Renderer, email_message
 from monitor.spikealerts import spike_alerts
@@ -138,7 +139,8 @@ def make_digest(store: Store, config: Config, renderer: Renderer, digest: Digest
     with store.engine.begin() as c:
         anchor = c.execute(select(DigestSchedule.anchor)
                            .where(DigestSchedule.name == digest.name)).scalar() or window[0]
-    built = compose(store, digest, window, min(anchor, window[0]))
+    built = with_trends(store, config, digest, compose(store, digest, window,
+                                                      min(anchor, window[0])))
     channels = digest.channels if built.stories or digest.send_empty else ()
     run_id = _record(store, config, renderer, built, channels, now)
     return Made(digest.name, run_id, built, len(channels) if run_id else 0)

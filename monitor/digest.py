@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from monitor.display import safe
+from monitor.trendview import TrendLine
 
 _TICK = timedelta(microseconds=1)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
@@ -149,6 +150,7 @@ class Digest:
     timezone: str
     watchlists: tuple[WatchlistView, ...]
     health: tuple[HealthNote, ...] = ()
+    trends: tuple[TrendLine, ...] = ()  # the entries rising most (digesttrends.py)
 
     @property
     def entries(self) -> list[EntryView]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from monitor.spikes import SCALE_WINDOW_DAYS, DayAssessment, scan_many
@@ -48,10 +48,11 @@ class EntryTrend:
 
 def trends(store: Store, config: TrendsConfig, now: datetime, days: int, *,
            watchlist: str | None = None, entry: str | None = None, kind: str | None = None,
-           entries: Sequence[tuple[str, str]] | None = None) -> list[EntryTrend]:
-    """The last ``days`` days (today, in the trends' timezone, last) of every entry counted
-    (or of those the filters name), each day scored against the ones before it."""
-    last = today(config.timezone, now)
+           entries: Sequence[tuple[str, str]] | None = None,
+           day: date | None = None) -> list[EntryTrend]:
+    """The last ``days`` days (today, in the trends' timezone, last; or ``day``) of every
+    entry counted (or of those the filters name), each day scored against the ones before."""
+    last = day or today(config.timezone, now)
     first = last - timedelta(days=days - 1 + SCALE_WINDOW_DAYS)
     counted = entry_counts(store.engine, first, last, watchlist=watchlist, entry=entry,
                            kind=kind, entries=entries)
