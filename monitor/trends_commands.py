@@ -35,6 +35,8 @@ def cmd_trends(args: argparse.Namespace) -> int:
     from monitor.trendreport import trends
 
     config = load_config(args.config)
+    if args.recount:
+        return _recount(config.database, config.trends.timezone)
     entry = args.entry or args.rule
     store = Store(config.database, readonly=True)
     try:
@@ -54,6 +56,19 @@ def cmd_trends(args: argparse.Namespace) -> int:
             print(json_line(trend.as_json()))
     else:
         print_table(found)
+    return 0
+
+
+def _recount(database: str, timezone: str) -> int:
+    from monitor.store import Store
+    from monitor.store.trends import recount
+
+    store = Store(database)
+    try:
+        moved = recount(store.engine, timezone)
+    finally:
+        store.close()
+    print(f"counts now on the days of {timezone}: {moved} articles and events moved")
     return 0
 
 
@@ -90,4 +105,6 @@ def add_trends_commands(commands: Any) -> None:
     t.add_argument("--days", type=_days, default=30, metavar="N",
                    help="days shown, today included (default 30)")
     t.add_argument("--json", action="store_true", help="one JSON object per entry")
+    t.add_argument("--recount", action="store_true",
+                   help="after trends.timezone changed: put every count on its day there")
     t.set_defaults(func=cmd_trends)

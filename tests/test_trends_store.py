@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import threading
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy import func, select
 from monitor.dedupe import fingerprint
 from monitor.store import NewArticle, Store
 from monitor.store.models import Hit
-from monitor.store.trends import TrendDay, TrendKey, entry_counts
+from monitor.store.trends import TrendDay, TrendKey, entry_counts, recount
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 WORDS = ["harbour", "grain", "convoy", "missile", "treaty", "summit", "border", "pipeline",
@@ -205,3 +206,26 @@ def test_the_migration_counts_the_hits_stored_before_it(db_url: str) -> None:
     assert days(store) == {("shoigu", NOW.date()): (2, 2), ("kim", NOW.date()): (1, 1)}
     assert_matches_keys(store)
     store.close()
+
+
+def test_a_recount_moves_the_counts_to_another_timezone(db_url: str, tmp_path: Path) -> None:
+    """Counted in UTC, recounted in Berlin: the same as counted in Berlin from the start."""
+    stamps = [datetime(2026, 3, 28, 22, 30, tzinfo=UTC), datetime(2026, 3, 28, 23, 30, tzinfo=UTC),
+              datetime(2026, 3, 29, 21, 30, tzinfo=UTC), datetime(2026, 3, 29, 22, 30, tzinfo=UTC)]
+    seen = datetime(2026, 4, 2, tzinfo=UTC)
+    store, berlin = Store(db_url), Store(f"sqlite:///{tmp_path / 'berlin.db'}")
+    berlin.trends.use("Europe/Berlin")
+    for s in (store, berlin):
+        for i, when in enumerate(stamps):
+            s.add_article(article(f"http://a.example/{i}", i, when, [hit(), hit("kim")]), seen)
+            s.add_article(article(f"http://b.example/{i}", i, when, [hit()]), seen)  # same story
+    assert days(store) != days(berlin)
+    assert recount(store.engine, "Europe/Berlin") == 2 * 5  # 2 stamps move: 3 a + 2 e keys
+    assert days(store) == days(berlin) == {
+        ("shoigu", date(2026, 3, 28)): (1, 2), ("shoigu", date(2026, 3, 29)): (2, 4),
+        ("shoigu", date(2026, 3, 30)): (1, 2), ("kim", date(2026, 3, 28)): (1, 1),
+        ("kim", date(2026, 3, 29)): (2, 2), ("kim", date(2026, 3, 30)): (1, 1)}
+    assert_matches_keys(store)
+    assert recount(store.engine, "Europe/Berlin") == 0
+    store.close()
+    berlin.close()

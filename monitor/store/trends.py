@@ -27,10 +27,14 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    bindparam,
+    delete,
     func,
+    insert,
     or_,
     select,
     tuple_,
+    update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -68,6 +72,7 @@ class TrendKey(Base):
     unit: Mapped[str] = mapped_column(String(1), primary_key=True)
     ref: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     day: Mapped[date] = mapped_column(Date)
+    article_id: Mapped[int] = mapped_column(BigInteger)  # whose dates gave the day
 
 
 def event_keys(c: Connection, story_ids: Iterable[int]) -> dict[int, int]:
@@ -173,8 +178,8 @@ class Keeper:
         for m in mentions:
             by_key.setdefault((m.watchlist, m.entry, ARTICLE, m.article_id), m)
             by_key.setdefault((m.watchlist, m.entry, EVENT, events[m.story_id]), m)
-        rows = [{"watchlist": w, "entry": e, "unit": u, "ref": r, "day": by_key[w, e, u, r].day}
-                for w, e, u, r in sorted(by_key)]
+        rows = [{"watchlist": w, "entry": e, "unit": u, "ref": r, "day": by_key[w, e, u, r].day,
+                 "article_id": by_key[w, e, u, r].article_id} for w, e, u, r in sorted(by_key)]
         added = c.execute(self._insert_keys, rows).all()
         counts: dict[tuple[str, str, date], dict[str, Any]] = {}
         for w, e, unit, ref, day in added:
@@ -197,6 +202,48 @@ class Keeper:
             noted = c.info[_PENDING] = (transaction, [])
         mentions: list[_Mention] = noted[1]
         return mentions
+
+
+def recount(engine: Engine, timezone: str) -> int:
+    """Put every count on its day in ``timezone`` (after ``trends.timezone`` changed): each
+    key's day from its article's dates, then the days' counts from the keys.  One
+    transaction that keeps other writers out (the counts are never half moved); the keys
+    moved.  A day's live mark stays with the day it was on."""
+    zone = ZoneInfo(timezone)
+    with engine.begin() as c:
+        if c.dialect.name == "sqlite":
+            c.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            c.exec_driver_sql("LOCK TABLE trend_keys, trend_days IN SHARE ROW EXCLUSIVE MODE")
+        names = {(w, e): (k, n) for w, e, k, n in c.execute(
+            select(TrendDay.watchlist, TrendDay.entry, func.max(TrendDay.kind),
+                   func.max(TrendDay.name)).group_by(TrendDay.watchlist, TrendDay.entry))}
+        marks = {(w, e, d): t for w, e, d, t in c.execute(
+            select(TrendDay.watchlist, TrendDay.entry, TrendDay.day, TrendDay.live_at)
+            .where(TrendDay.live_at.is_not(None)))}
+        keys = c.execute(
+            select(TrendKey.watchlist, TrendKey.entry, TrendKey.unit, TrendKey.ref,
+                   TrendKey.day, Article.published, Article.first_seen)
+            .join(Article, Article.id == TrendKey.article_id, isouter=True)).all()
+        counts: dict[tuple[str, str, date], list[int]] = {}
+        moved = []
+        for w, e, unit, ref, day, published, first_seen in keys:
+            new = day if first_seen is None else day_of(published, first_seen, zone)
+            if new != day:
+                moved.append({"w": w, "e": e, "u": unit, "r": ref, "d": new})
+            counts.setdefault((w, e, new), [0, 0])[unit == ARTICLE] += 1
+        if moved:
+            c.execute(update(TrendKey).where(
+                TrendKey.watchlist == bindparam("w"), TrendKey.entry == bindparam("e"),
+                TrendKey.unit == bindparam("u"), TrendKey.ref == bindparam("r")).values(
+                day=bindparam("d")), moved)
+        c.execute(delete(TrendDay))
+        rows = [{"watchlist": w, "entry": e, "day": d, "kind": names.get((w, e), ("", e))[0],
+                 "name": names.get((w, e), ("", e))[1], "events": n[0], "articles": n[1],
+                 "live_at": marks.get((w, e, d))} for (w, e, d), n in sorted(counts.items())]
+        for i in range(0, len(rows), 5000):
+            c.execute(insert(TrendDay), rows[i:i + 5000])
+    return len(moved)
 
 
 # --- reading --------------------------------------------------------------------------------

@@ -44,21 +44,25 @@ def upgrade() -> None:
         sa.Column("unit", sa.String(1), nullable=False),  # a: article, e: event
         sa.Column("ref", sa.BigInteger(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
+        # the article whose mention made the key: its dates give the day (again, when
+        # `monitor trends --recount` moves the counts to another timezone)
+        sa.Column("article_id", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("watchlist", "entry", "unit", "ref"),
     )
     _count_existing_hits()
 
 
 def _count_existing_hits() -> None:
-    """The hits stored before this revision, counted once, on UTC days: the article that
-    brought each hit is the article counted, its story the event."""
+    """The hits stored before this revision, counted once, on UTC days (`monitor trends
+    --recount` moves them to trends.timezone): the article that brought each hit is the
+    article counted, its story the event."""
     bind = op.get_bind()
     day = ("date(coalesce(a.published, a.first_seen))" if bind.dialect.name == "sqlite"
            else "CAST(coalesce(a.published, a.first_seen) AT TIME ZONE 'UTC' AS date)")
     for unit, ref in (("a", "h.article_id"), ("e", "h.story_id")):
         op.execute(
-            "INSERT INTO trend_keys (watchlist, entry, unit, ref, day) "
-            f"SELECT h.watchlist, h.entry, '{unit}', {ref}, {day} "
+            "INSERT INTO trend_keys (watchlist, entry, unit, ref, day, article_id) "
+            f"SELECT h.watchlist, h.entry, '{unit}', {ref}, {day}, h.article_id "
             "FROM hits h JOIN articles a ON a.id = h.article_id")
     op.execute(
         "INSERT INTO trend_days (watchlist, entry, day, kind, name, events, articles) "
