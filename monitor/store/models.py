@@ -18,10 +18,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    true,
-)
-from sqlalchemy import (
     false as sa_false,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
