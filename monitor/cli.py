@@ -7,14 +7,16 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from monitor import __version__
 from monitor.display import json_line, safe, shown
 from monitor.errors import MonitorError, UsageError
-from monitor.match import Mention
 from monitor.trends_commands import add_trends_commands
 from monitor.watchlist import check_watchlists, shared_aliases
+
+if TYPE_CHECKING:
+    from monitor.match import Mention  # the matcher loads in cmd_match (`trends` needs none)
 
 # Commands that need neither the store nor the network: `monitor match` and `watchlist`
 # start without importing them (SQLAlchemy, the pipeline: a second on a small machine).

@@ -291,18 +291,29 @@ def entry_counts(engine: Engine, first: date, last: date, *, watchlist: str | No
                      else tuple_(TrendDay.watchlist, TrendDay.entry).in_(list(entries)))
     span = (last - first).days + 1
     with engine.connect() as c:
+        # the first day of each entry from the primary key alone (a covering index scan)
         known = c.execute(
-            select(TrendDay.watchlist, TrendDay.entry, func.min(TrendDay.day),
-                   func.max(TrendDay.kind), func.max(TrendDay.name))
+            select(TrendDay.watchlist, TrendDay.entry, func.min(TrendDay.day))
             .where(*where).group_by(TrendDay.watchlist, TrendDay.entry)
             .having(func.min(TrendDay.day) <= last)).all()
         days = c.execute(
-            select(TrendDay.watchlist, TrendDay.entry, TrendDay.day, TrendDay.events,
-                   TrendDay.articles)
-            .where(*where, TrendDay.day >= first, TrendDay.day <= last)).all()
-    out = {(w, e): EntryCounts(w, e, k, n, f, [0] * span, [0] * span)
-           for w, e, f, k, n in known}
-    for w, e, day, n_events, n_articles in days:
+            select(TrendDay.watchlist, TrendDay.entry, TrendDay.day,
+                   TrendDay.events, TrendDay.articles, TrendDay.kind, TrendDay.name)
+            .where(*where, TrendDay.day >= first, TrendDay.day <= last)
+            .order_by(TrendDay.day)).all()
+        names = {(w, e): (k, n) for w, e, _, _, _, k, n in days}  # the latest day's
+        quiet = [(w, e) for w, e, _ in known if (w, e) not in names]
+        for i in range(0, len(quiet), 200):  # nothing counted in the span: any row's names
+            part = quiet[i:i + 200]
+            names.update(((w, e), (k, n)) for w, e, k, n in c.execute(
+                select(TrendDay.watchlist, TrendDay.entry, func.max(TrendDay.kind),
+                       func.max(TrendDay.name))
+                .where(or_(*(and_(TrendDay.watchlist == w, TrendDay.entry == e)
+                             for w, e in part)))
+                .group_by(TrendDay.watchlist, TrendDay.entry)))
+    out = {(w, e): EntryCounts(w, e, *names[w, e], f, [0] * span, [0] * span)
+           for w, e, f in known}
+    for w, e, day, n_events, n_articles, _, _ in days:
         counts = out.get((w, e))
         if counts is not None:
             i = (day - first).days
