@@ -16,7 +16,7 @@ from monitor.render import Renderer
 from monitor.store import Store
 from monitor.trendreport import trends
 from monitor.trends_config import TrendsConfig
-from tests.support import Receiver
+from tests.support import Receiver, Server
 from tests.test_trends_store import article, hit
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # a Wednesday
@@ -128,3 +128,39 @@ def test_the_dst_day_counts_its_own_23_hours(store: Store, receiver: Receiver) -
     [trend] = trends(store, config.trends, later, 3)
     assert [(d.day.isoformat(), d.count) for d in trend.days] == [
         ("2026-03-28", 2), ("2026-03-29", 8), ("2026-03-30", 1)]  # the 28th: 13:00 and 23:55
+
+
+def test_a_real_poll_cycle_sends_the_spike_alert(server: Server, store: Store,
+                                                 receiver: Receiver) -> None:
+    """The whole path: a backfilled history, then `poll --once`'s cycle storing one live
+    article: it counts, alerts (make_alerts in the cycle) and delivers, once."""
+    from dataclasses import replace
+
+    from monitor.ingest import Context, cycle, sync_feeds
+    from monitor.watchlist import load_watchlists
+    from tests.support import Reply, article_html
+    from tests.test_pipeline import OTHER, config_for, feed_of
+
+    now = NOW.replace(hour=8)
+    watchlist = "russia-asia-diplomacy"
+    zelensky = {"watchlist": watchlist, "name": "Volodymyr Zelensky", "kind": "actor"}
+    batch = [article(f"https://z.example/{back}/{n}", 9000 + back * 10 + n,
+                     now - timedelta(days=back, minutes=n),
+                     [hit("zelensky", **zelensky, **BACKFILL)])
+             for back in range(0, 40) for n in range(6 if back == 0 else back % 2)]
+    store.add_articles(batch, now)
+    server.routes["/z"] = Reply(200, article_html("Zelensky asks for air defence", OTHER))
+    feed_of(server, "/world.rss", [("Zelensky asks for air defence", "/z")])
+    channel = ChannelConfig("webhook", url=receiver.url(), secret="s",  # type: ignore[call-arg]
+                            allow_private_addresses=True)
+    config = replace(config_for(store.url, [server.url("/world.rss")]),
+                     alerts=AlertsConfig((channel,)))
+    ensure_schedules(store, config, now - timedelta(days=1))
+    assert make_alerts(store, config, RENDER, now) == []  # the backfill alone
+    sync_feeds(store, config.feeds, now)
+    context = Context.create(config, store, load_watchlists(config.watchlists), lambda: now)
+    summary = cycle(context, store.feeds())
+    assert (summary.articles_new, summary.alerts, summary.delivered) == (1, 1, 1)
+    [alert] = sent(receiver)
+    assert alert["subject"].startswith("Volodymyr Zelensky: 7 events today, usually 0-1 a day")
+    assert cycle(context, store.feeds()).alerts == 0
