@@ -7,13 +7,17 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from monitor import __version__
 from monitor.display import json_line, safe, shown
 from monitor.errors import MonitorError, UsageError
 from monitor.match import Mention
+from monitor.trends_commands import add_trends_commands
 from monitor.watchlist import Watchlist, check_watchlists, rule_problems, shared_aliases
+
+if TYPE_CHECKING:
+    from monitor.match import Mention  # the matcher loads in cmd_match (`trends` needs none)
 
 # Commands that need neither the store nor the network: `monitor match` and `watchlist`
 # start without importing them (SQLAlchemy, the pipeline: a second on a small machine).
@@ -223,6 +227,7 @@ def build_parser(pure_only: bool = False) -> argparse.ArgumentParser:
                      "vessel, aircraft (repeatable)")
     imp.add_argument("--output", "-o", help="write to this file instead of stdout")
     imp.set_defaults(func=cmd_watchlist_import)
+    add_trends_commands(commands)  # reads the store, yet starts without the pipeline
     if pure_only:
         return parser
     from monitor.commands import add_commands
@@ -242,7 +247,8 @@ def build_parser(pure_only: bool = False) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(_command(sys.argv[1:] if argv is None else argv) in _PURE_COMMANDS)
+    parser = build_parser(_command(sys.argv[1:] if argv is None else argv)
+                          in (*_PURE_COMMANDS, "trends"))
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

@@ -44,6 +44,7 @@ def _opened(config: Config, *, readonly: bool = False) -> Iterator[Store]:
     command that only looks creates and migrates nothing (Store(readonly=True))."""
     store = Store(config.database, readonly=readonly)
     store.events = event_settings(config)
+    store.trends.use(config.trends.timezone)  # the days the counts go on
     try:
         yield store
     finally:

@@ -22,7 +22,9 @@ from monitor.channels import Channel, DeliveryError, Outgoing, Sender
 from monitor.config import Config
 from monitor.config.delivery import DigestConfig
 from monitor.digest import Digest, build, cron_trigger, due_window, last_fire
+from monitor.digesttrends import with_trends
 from monitor.render import Rendered, Renderer, email_message
+from monitor.spikealerts import spike_alerts
 from monitor.store import Store
 from monitor.store import digests as db
 from monitor.store.digests import HitFilter, NewRun, StoredRun
@@ -104,7 +106,8 @@ def compose(store: Store, digest: DigestConfig, window: tuple[datetime, datetime
 def make_digest(store: Store, config: Config, renderer: Renderer, digest: DigestConfig,
                 window: tuple[datetime, datetime], now: datetime) -> Made:
     anchor = db.schedule_anchor(store, digest.name) or window[0]
-    built = compose(store, digest, window, min(anchor, window[0]))
+    built = with_trends(store, config, digest, compose(store, digest, window,
+                                                      min(anchor, window[0])))
     channels = digest.channels if built.stories or digest.send_empty else ()
     run_id = _record(store, config, renderer, built, channels, now)
     return Made(digest.name, run_id, built, len(channels) if run_id else 0)
@@ -157,6 +160,9 @@ def make_alerts(store: Store, config: Config, renderer: Renderer, now: datetime)
         if run_id is None:
             db.claim_quietly(store, f"alert:{story_id}", ALERTS, [h["hit_id"] for h in hits])
         made.append(Made(ALERTS, run_id, built, len(config.alerts.channels) if run_id else 0))
+    for spike in spike_alerts(store, config, now):  # trends: once per entry and day
+        run_id = _record(store, config, renderer, spike, config.alerts.channels, now)
+        made.append(Made(ALERTS, run_id, spike, len(config.alerts.channels) if run_id else 0))
     return [m for m in made if m.run_id is not None]
 
 

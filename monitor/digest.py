@@ -26,6 +26,7 @@ from monitor import events
 from monitor.dedupe import TRACKING
 from monitor.display import safe
 from monitor.headline import clean as clean_headline
+from monitor.trendview import TrendLine
 
 _TICK = timedelta(microseconds=1)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
@@ -156,6 +157,7 @@ class Digest:
     timezone: str
     watchlists: tuple[WatchlistView, ...]
     health: tuple[HealthNote, ...] = ()
+    trends: tuple[TrendLine, ...] = ()  # the entries rising most (digesttrends.py)
 
     @property
     def entries(self) -> list[EntryView]:

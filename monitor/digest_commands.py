@@ -12,6 +12,7 @@ from monitor.commands import _config, _opened, parse_since, write_output
 from monitor.config import Config
 from monitor.config.delivery import DigestConfig
 from monitor.digest import Digest, cron_trigger, fire_after
+from monitor.digesttrends import with_trends
 from monitor.display import json_line, safe, shown
 from monitor.errors import UsageError, did_you_mean
 from monitor.ingest import utc_now
@@ -54,7 +55,8 @@ def cmd_digest_preview(args: argparse.Namespace) -> int:
                                              outbox.start_anchor(digest, now))
         if start >= now:
             raise UsageError(f"--since {args.since} is not in the past")
-        built = outbox.compose(store, digest, (start, now), start)
+        built = with_trends(store, config, digest,
+                            outbox.compose(store, digest, (start, now), start))
     rendered = Renderer(config.templates).render(built, outbox.domain(config))
     if args.html:
         write_output(args.html, rendered.html)

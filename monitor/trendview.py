@@ -8,6 +8,7 @@ import html
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
 
@@ -19,6 +20,44 @@ BAND: Final = "#e2e8f0"
 AXIS: Final = "#94a3b8"
 _MARKER_SPACE: Final = 7  # pixels above the bars for the spike triangles
 _XML_UNSAFE: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+@dataclass(frozen=True, slots=True)
+class TrendLine:
+    """One rising entry in a digest's Trends section: its last days' events, ending
+    ``day``, and how that day stood against its usual range."""
+
+    watchlist: str
+    entry: str
+    name: str
+    kind: str
+    day: date
+    counts: tuple[int, ...]
+    usual: tuple[int, int] | None
+    spike: bool
+    score: float
+
+    @property
+    def today(self) -> int:
+        return self.counts[-1]
+
+    @property
+    def usual_text(self) -> str:
+        if self.usual is None:
+            return "no usual range yet"
+        low, high = self.usual
+        return f"{low}-{high} a day" if low != high else f"{low} a day"
+
+    @property
+    def sparkline(self) -> str:
+        return sparkline(self.counts)
+
+    @property
+    def svg(self) -> str:
+        """The inline chart, the day itself marked when it spiked."""
+        flags = [False] * (len(self.counts) - 1) + [self.spike]
+        return svg_chart(self.counts, title=f"{self.name}: events a day", spikes=flags,
+                         usual=self.usual, last_day=self.day, width=168, height=36)
 
 
 def sparkline(values: Sequence[float], *, top: float | None = None) -> str:

@@ -197,7 +197,7 @@ def parse_alerts(reader: _Reader, data: Any, base: Path, env: dict[str, str],
     if not isinstance(data, dict):
         reader.add(data, None, "'alerts' must be a mapping with channels")
         return AlertsConfig()
-    reader.keys(data, ("channels",), "alerts")
+    reader.keys(data, ("channels", "spikes"), "alerts")  # spikes: trends_config.py
     return AlertsConfig(parse_channels(reader, data, "channels", "alerts", base, env, smtp))
 
 

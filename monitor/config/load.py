@@ -30,13 +30,14 @@ from monitor.config.model import (
     ServerConfig,
 )
 from monitor.config.reader import Reader, check_url, parse_size, parse_yaml
+from monitor.config.trends import parse_trends
 from monitor.config.web import parse_web
 from monitor.countries import is_country_code
 from monitor.errors import Problem, ProblemsError, UsageError
 from monitor.feedurl import feed_url
 
 _TOP_KEYS = ("database", "watchlists", "fetch", "feeds", "raw_retention", "smtp", "digests",
-             "alerts", "delivery", "templates", "server", "web", "events")
+             "alerts", "delivery", "templates", "server", "web", "events", "trends")
 _FETCH_KEYS = ("timeout", "max_bytes", "concurrency", "per_host", "max_items", "user_agent",
                "allow_private_addresses")
 _FEED_KEYS = ("url", "name", "interval", "full_text", "language", "country", "tags")
@@ -189,6 +190,7 @@ def parse_config(text: str, path: str, env: dict[str, str] | None = None) -> Con
         server=_server(reader, data.get("server")),
         web=parse_web(reader, data.get("web"), env, base), path=path,
         events=_events(reader, data.get("events")),
+        trends=parse_trends(reader, data),
     )
     if reader.problems:
         raise ConfigError(reader.problems)

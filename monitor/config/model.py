@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from monitor import __version__
 from monitor.config.delivery import AlertsConfig, DeliveryConfig, DigestConfig, SmtpConfig
+from monitor.config.trends import TrendsConfig
 from monitor.config.web import WebConfig
 
 PROJECT_URL = "https://github.com/monitor-news/monitor"
@@ -79,6 +80,7 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     web: WebConfig = field(default_factory=WebConfig)
     events: EventsConfig = field(default_factory=EventsConfig)
+    trends: TrendsConfig = field(default_factory=TrendsConfig)
     path: str = ""
 
     def digest(self, name: str) -> DigestConfig | None:

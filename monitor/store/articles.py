@@ -17,6 +17,7 @@ from monitor.store.db import compress_page, decompress_page
 from monitor.store.hits import HitsMixin
 from monitor.store.models import Article, Item, Page
 from monitor.store.rows import NewArticle, Stored
+from monitor.store.trends import Keeper
 
 
 def story_keys(fp: Fingerprint) -> list[int]:
@@ -28,6 +29,7 @@ def story_keys(fp: Fingerprint) -> list[int]:
 
 class ArticlesMixin(HitsMixin):
     events: store_events.EventSettings  # the config's events: (set by the caller)
+    trends: Keeper  # the daily counts (store/trends.py)
 
     def unseen(self, feed_id: int, keys: Iterable[str]) -> set[str]:
         """The item keys this feed has not brought before (checked before any page fetch)."""
@@ -64,7 +66,9 @@ class ArticlesMixin(HitsMixin):
         try:
             with self.engine.begin() as c:
                 self._serialise(c, [new])
-                return self._add_article(c, new, now)
+                stored = self._add_article(c, new, now)
+                self.trends.flush(c)
+                return stored
         except IntegrityError:
             # Another worker stored the same URL (or item) between our check and this write.
             existing = self.article_id_by_url(new.canonical_url)
@@ -83,7 +87,9 @@ class ArticlesMixin(HitsMixin):
         try:
             with self.engine.begin() as c:
                 self._serialise(c, batch)
-                return [self._add_article(c, new, now) for new in batch]
+                done = [self._add_article(c, new, now) for new in batch]
+                self.trends.flush(c)
+                return done
         except IntegrityError:
             return [self.add_article(new, now) for new in batch]
 
@@ -146,6 +152,7 @@ class ArticlesMixin(HitsMixin):
                                        "fetched": now})
         new_hits = self._add_hits(c, story_id, article_id, new.hits, now, new_story)
         store_events.on_article(c, self.events, story_id, article_id, new_story, new, now)
+        self.trends.note(c, article_id, story_id, new.published, now, new.hits)
         return Stored(article_id, story_id, new_story, new_hits)
 
     def _find_story(self, c: Connection, fp: Fingerprint) -> int | None:

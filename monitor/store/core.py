@@ -15,6 +15,7 @@ from monitor.store.feeds import FeedsMixin
 from monitor.store.hits import hit_insert
 from monitor.store.models import Article, Feed, Hit, Item, Story
 from monitor.store.rows import Counts
+from monitor.store.trends import Keeper
 
 
 class Store(FeedsMixin, ArticlesMixin, BackfillMixin):
@@ -36,6 +37,7 @@ class Store(FeedsMixin, ArticlesMixin, BackfillMixin):
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._insert_hit = hit_insert(self.dialect)
         self.events = store_events.EventSettings()  # the config's events: (commands._opened)
+        self.trends = Keeper(self.dialect)  # daily counts (trends.timezone: commands._opened)
 
     def close(self) -> None:
         self.engine.dispose()

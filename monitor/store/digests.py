@@ -334,3 +334,11 @@ def requeue_failed(store: Store, delivery_id: int, now: datetime) -> bool:
                            .values(status="pending", attempts=0, next_attempt=now))
         return result.rowcount == 1
 
+
+
+def runs_made(store: Store, keys: Sequence[str]) -> set[str]:
+    """Which of these run keys a run was recorded under (an alert made once per key)."""
+    if not keys:
+        return set()
+    with store.engine.connect() as c:
+        return set(c.scalars(select(DigestRun.key).where(DigestRun.key.in_(list(keys)))))

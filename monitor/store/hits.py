@@ -16,6 +16,7 @@ from monitor.store import db
 from monitor.store.base import StoreBase
 from monitor.store.models import Hit
 from monitor.store.rows import NewHit
+from monitor.store.trends import Keeper
 
 _HIT_FIELDS = tuple(f.name for f in fields(NewHit))
 
@@ -35,6 +36,7 @@ def hit_insert(dialect: str) -> Any:
 
 class HitsMixin(StoreBase):
     _insert_hit: Any  # hit_insert(dialect), set by core.Store
+    trends: Keeper  # the daily counts (store/trends.py), set by core.Store
 
     def _add_hits(self, c: Connection, story_id: int, article_id: int,
                   hits: Sequence[NewHit], now: datetime, new_story: bool) -> int:
@@ -77,4 +79,7 @@ class HitsMixin(StoreBase):
                     if key not in existing:
                         existing.add(key)
                         rows.append(_row(hit, story_id, article_id, now))
-            return self._insert_hits(c, rows)
+            added = self._insert_hits(c, rows)
+            self.trends.note_found(c, found, now)
+            self.trends.flush(c)
+            return added
