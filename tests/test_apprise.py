@@ -13,9 +13,9 @@ import pytest
 
 from monitor.channels import AppriseChannel, Channel
 from monitor.channels.apprise import scrub, shown_url, split_urls
+from monitor.cli.digests import history
 from monitor.config import ConfigError, parse_config
 from monitor.deliver import deliver, ensure_schedules, run_digests
-from monitor.digest_commands import history
 from monitor.render import Renderer
 from monitor.store import Store
 from tests.support import Receiver
@@ -51,7 +51,7 @@ def test_a_digest_goes_out_through_apprise_json(store: Store, receiver: Receiver
     [got] = receiver.received
     assert got.path == "/hook"
     body = json.loads(got.body)
-    assert body["title"].startswith("monitor daily — 1 story")
+    assert body["title"].startswith("monitor daily — ") and body["title"].endswith(": 1 event")
     assert "Story 1" in body["message"]  # the digest's plain text
     [run] = history(store)
     assert run["status"] == "sent"

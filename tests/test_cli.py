@@ -170,12 +170,12 @@ def test_mistakes_and_a_hostile_environment_get_one_line_never_a_traceback(
 def test_an_unexpected_error_is_one_line_with_how_to_see_the_traceback(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import monitor.commands
+    import monitor.cli.core
 
     def broken(*_args: object) -> None:
         raise RuntimeError("something nobody foresaw")
 
-    monkeypatch.setattr(monitor.commands, "feed_rows", broken)
+    monkeypatch.setattr(monitor.cli.core, "feed_rows", broken)
     config = tmp_path / "m.yaml"
     config.write_text(f"database: sqlite:///{tmp_path}/m.db\n")
     main(["-c", str(config), "db", "upgrade"])

@@ -25,7 +25,7 @@ def imported(path: Path) -> set[str]:
 
 
 def delivery_modules() -> list[Path]:
-    return [MONITOR / "deliver.py", MONITOR / "digest_commands.py",
+    return [MONITOR / "deliver.py", MONITOR / "cli" / "digests.py",
             *sorted((MONITOR / "channels").glob("*.py"))]
 
 

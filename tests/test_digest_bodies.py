@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, inspect, text
 
+from monitor.cli.digests import history
 from monitor.deliver import deliver, prune, resend
-from monitor.digest_commands import history
 from monitor.store import Store
 from monitor.store.db import make_engine, upgrade
 from monitor.store.digests import digest_bodies

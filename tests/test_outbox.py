@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from monitor.channels import Outgoing, Sender
 from monitor.channels import channel as make_channel
 from monitor.channels.webhook import verify
+from monitor.cli.digests import history
 from monitor.config import Config
 from monitor.config.delivery import (
     AlertsConfig,
@@ -27,7 +28,6 @@ from monitor.config.delivery import (
 )
 from monitor.dedupe import fingerprint
 from monitor.deliver import deliver, ensure_schedules, make_alerts, make_digest, run_digests
-from monitor.digest_commands import history
 from monitor.render import Renderer
 from monitor.store import NewArticle, NewHit, Store
 from monitor.store.models import DigestBody, DigestHit, DigestRun, Hit

@@ -75,4 +75,6 @@ def test_backfilled_hits_reach_the_first_digest_even_across_its_schedule(
     with time_machine.travel(datetime(2026, 11, 25, 7, 0, 10, tzinfo=UTC), tick=False):
         assert main(["-c", str(config), "digest", "send", "daily", "--now"]) == 0
     out = capsys.readouterr().out
-    assert "daily: monitor daily — 1 story" in out and "; 1 deliveries)" in out
+    # the subject names the event's top entries and counts events (issue 17)
+    assert "daily: monitor daily — " in out and ": 1 event (" in out
+    assert "; 1 deliveries)" in out

@@ -170,7 +170,7 @@ def _shot(page: Any, name: str, width: str) -> None:
 def _run_id(daemon: Daemon) -> int:
     store = Store(daemon.database, readonly=True)
     try:
-        from monitor.digest_commands import history
+        from monitor.cli.digests import history
 
         return int(history(store, 1)[0]["run_id"])
     finally:

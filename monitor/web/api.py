@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from monitor import __version__
-from monitor.commands import parse_since
+from monitor.cli.core import parse_since
 from monitor.errors import UsageError, did_you_mean
 from monitor.web import paging
 from monitor.web.data import Data, Key, Page

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from monitor import deliver as outbox
+from monitor.cli.digests import history
 from monitor.config import check_url
-from monitor.digest_commands import history
 from monitor.errors import Problem, UsageError
 from monitor.query import Query
 from monitor.store import Store

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from monitor.commands import parse_since
+from monitor.cli.core import parse_since
 from monitor.config import parse_duration
 from monitor.errors import UsageError
 from monitor.query import QueryError, parse_query

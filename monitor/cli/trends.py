@@ -29,7 +29,7 @@ def _days(value: str) -> int:
 
 def cmd_trends(args: argparse.Namespace) -> int:
     # Imported here, not the pipeline's modules: the command starts in a fraction of the
-    # time the others take (cli.py builds only this command's parser for it).
+    # time the others take (cli/main.py builds only this command's parser for it).
     from monitor.config import load_config
     from monitor.store import Store
     from monitor.trendreport import trends

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-from monitor.commands import _config, _opened
+from monitor.cli.core import _config, _opened
 from monitor.config import parse_duration
 from monitor.display import json_line, safe
 from monitor.errors import UsageError

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from monitor import __version__
+from monitor.cli.trends import add_trends_commands
 from monitor.display import json_line, safe, shown
 from monitor.errors import MonitorError, UsageError
 from monitor.match import Mention
-from monitor.trends_commands import add_trends_commands
 from monitor.watchlist import Watchlist, check_watchlists, rule_problems, shared_aliases
 
 if TYPE_CHECKING:
@@ -230,12 +230,12 @@ def build_parser(pure_only: bool = False) -> argparse.ArgumentParser:
     add_trends_commands(commands)  # reads the store, yet starts without the pipeline
     if pure_only:
         return parser
-    from monitor.commands import add_commands
-    from monitor.digest_commands import add_digest_commands
-    from monitor.events_commands import add_events_commands
-    from monitor.ops_commands import add_ops_commands
-    from monitor.search_commands import add_search_commands
-    from monitor.web.cli import add_web_commands
+    from monitor.cli.core import add_commands
+    from monitor.cli.digests import add_digest_commands
+    from monitor.cli.events import add_events_commands
+    from monitor.cli.ops import add_ops_commands
+    from monitor.cli.search import add_search_commands
+    from monitor.cli.web import add_web_commands
 
     add_commands(commands)
     add_digest_commands(commands)

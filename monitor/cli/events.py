@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from monitor.commands import _check_names, _config, _opened, parse_since
+from monitor.cli.core import _check_names, _config, _opened, parse_since
 from monitor.display import json_line, safe
 from monitor.errors import UsageError
 from monitor.ingest import utc_now

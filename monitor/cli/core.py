@@ -1,4 +1,4 @@
-"""The ingestion commands (poll, feeds, hits, articles, backfill, db); cli.py wires them to
+"""The ingestion commands (poll, feeds, hits, articles, backfill, db); cli/main.py wires them to
 argparse."""
 
 from __future__ import annotations

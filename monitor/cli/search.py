@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Any
 
-from monitor.commands import _config, _opened, _print_rows, parse_since
+from monitor.cli.core import _config, _opened, _print_rows, parse_since
 from monitor.errors import MonitorError, UsageError
 from monitor.query import EntryIndex, QueryError, parse_query, search_plan
 from monitor.query.nodes import EntryRef, KindRef, walk

@@ -1,4 +1,4 @@
-"""`monitor digest preview|send` and `monitor digests list`; cli.py wires them in."""
+"""`monitor digest preview|send` and `monitor digests list`; cli/main.py wires them in."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor import deliver as outbox
-from monitor.commands import _config, _opened, parse_since, write_output
+from monitor.cli.core import _config, _opened, parse_since, write_output
 from monitor.config import Config
 from monitor.config.delivery import DigestConfig
 from monitor.digest import Digest, cron_trigger, fire_after

@@ -13,7 +13,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from monitor.commands import _config, _opened
+from monitor.cli.core import _config, _opened
 from monitor.errors import UsageError
 from monitor.health import Health, Metrics
 from monitor.ingest import utc_now
