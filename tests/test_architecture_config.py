@@ -61,7 +61,7 @@ CONFIG_MODULES = sorted(m for m in MODULES if m == CONFIG or m.startswith(f"{CON
 def test_the_config_package_is_there_and_the_old_modules_are_gone() -> None:
     assert {f"{CONFIG}.{m}" for m in ("reader", "model", "load", "env", "web", "delivery")} <= {
         *CONFIG_MODULES}
-    assert not {"monitor.config.delivery", "monitor.config.env", "monitor.config.web"} & {
+    assert not {"monitor.config_delivery", "monitor.config_env", "monitor.config_web"} & {
         *MODULES}
 
 

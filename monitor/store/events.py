@@ -134,8 +134,10 @@ def on_article(c: Connection, settings: EventSettings, story_id: int, article_id
                new_story: bool, new: NewArticle, now: datetime) -> int | None:
     """The store's hook, in the article's transaction: a new story gets its event (joined or
     new), a copy of a known story marks its event seen; an article that is not news has its
-    hits kept out of digests and alerts.  The story's event id (None for an old story)."""
-    if not is_news(new.published, now, settings.max_age):
+    hits kept out of digests and alerts (unless a backfill was asked to notify: its hits
+    say so themselves).  The story's event id (None for an old story)."""
+    backfilled = any(h.found_by == "backfill" for h in new.hits)
+    if not backfilled and not is_news(new.published, now, settings.max_age):
         c.execute(_QUIET, {"article": article_id})
     if not new_story:
         c.execute(_SEEN, {"story": story_id, "now": now})
