@@ -233,7 +233,10 @@ def same_event(a: Mapping[int, float], b: Mapping[int, float]) -> bool:
     return total >= SAME_EVENT and total - max(parts, default=0.0) >= BEYOND_ONE_WORD
 
 
+@lru_cache(maxsize=8192)
 def _arrays(packed: bytes) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """A packed profile's term ids and weights (read-only views; recent stories' profiles are
+    every new story's candidates, so the last few thousand are kept decoded)."""
     count = len(packed) // 12
     return (np.frombuffer(packed, dtype="<i8", count=count),
             np.frombuffer(packed, dtype="<f4", count=count, offset=8 * count))

@@ -151,8 +151,9 @@ class ArticlesMixin(HitsMixin):
                                        "content_type": new.content_type, "body": body,
                                        "fetched": now})
         new_hits = self._add_hits(c, story_id, article_id, new.hits, now, new_story)
-        store_events.on_article(c, self.events, story_id, article_id, new_story, new, now)
-        self.trends.note(c, article_id, story_id, new.published, now, new.hits)
+        event_id = store_events.on_article(c, self.events, story_id, article_id, new_story,
+                                           new, now)
+        self.trends.note(c, article_id, story_id, new.published, now, new.hits, event_id)
         return Stored(article_id, story_id, new_story, new_hits)
 
     def _find_story(self, c: Connection, fp: Fingerprint) -> int | None:

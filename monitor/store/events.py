@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
 WINDOW = timedelta(hours=72)  # events.window: stories this far apart in publication join
 MAX_AGE = timedelta(days=3)   # events.max_age: an article first seen later is not news
-PER_KEY = 50  # index rows read per key, newest first: a key shared by more is a topic
+PER_KEY = 20  # index rows read per key, newest first: a key shared by more is a topic
 _LOCK = text("SELECT pg_advisory_xact_lock(727275, 2)")
 
 
@@ -107,7 +107,7 @@ def is_news(published: datetime | None, first_seen: datetime, max_age: timedelta
 
 
 @cache
-def _candidates(keys: int) -> Select[int, bytes | None, int | None]:
+def _candidates(keys: int) -> Select[int, bytes | None, int | None, int | None]:
     """The stories sharing one of ``keys`` keys (binds k0, k1, ...) within the window (low,
     high): per key the newest PER_KEY, each an index range read backwards."""
     per_key = [select(EventTerm.story_id).where(
@@ -116,8 +116,9 @@ def _candidates(keys: int) -> Select[int, bytes | None, int | None]:
         .order_by(EventTerm.published.desc(), EventTerm.story_id.desc())
         .limit(PER_KEY).subquery() for i in range(keys)]
     found = union(*(select(q.c.story_id) for q in per_key))
-    return (select(Story.id, Story.profile, Story.event_id)
-            .where(Story.id.in_(found), Story.event_id.is_not(None)).order_by(Story.id))
+    return (select(Story.id, Story.profile, Story.event_id, Event.merged_into)
+            .join(Event, Event.id == Story.event_id)
+            .where(Story.id.in_(found)).order_by(Story.id))
 
 
 _SET_STORY = update(Story).where(Story.id == bindparam("story")).values(
@@ -155,16 +156,18 @@ def assign(c: Connection, settings: EventSettings, story_id: int, title: str | N
         c.execute(_LOCK)
     profile = core.profile(title, body, language)
     packed, keys = profile.pack(), profile.keys()
-    linked: set[int] = set()
+    linked: set[tuple[int, bool]] = set()
     if keys:
-        found = [(event_id, stored) for _, stored, event_id in c.execute(
+        found = [(event_id, stored, merged) for _, stored, event_id, merged in c.execute(
             _candidates(len(keys)), {**{f"k{i}": k for i, k in enumerate(keys)},
                                      "low": when - settings.window,
                                      "high": when + settings.window}) if stored]
-        joined = core.links(packed, [stored for _, stored in found])
-        linked = {int(event_id) for (event_id, _), yes in zip(found, joined, strict=True)
+        joined = core.links(packed, [stored for _, stored, _ in found])
+        # an event not merged away is its own root: no lookup for it
+        linked = {(int(event_id), merged is None)
+                  for (event_id, _, merged), yes in zip(found, joined, strict=True)
                   if yes and event_id is not None}
-    roots = {_root(c, e) for e in linked}
+    roots = {e if alive else _root(c, e) for e, alive in linked}
     if roots:
         event_id = min(roots)
         _merge(c, event_id, sorted(roots - {event_id}))

@@ -122,6 +122,7 @@ class _Mention(NamedTuple):
     story_id: int
     day: date
     live_at: datetime | None
+    event: int | None = None  # the story's event key when the caller knows it (event_keys)
 
 
 def _live(hit: NewHit) -> bool:
@@ -153,9 +154,10 @@ class Keeper:
         self.zone = ZoneInfo(timezone)
 
     def note(self, c: Connection, article_id: int, story_id: int, published: datetime | None,
-             first_seen: datetime, hits: Sequence[NewHit]) -> None:
+             first_seen: datetime, hits: Sequence[NewHit], event_id: int | None = None) -> None:
         """A stored article's hits (every entry it mentions, whether or not its story had
-        a hit for it already), counted at the flush."""
+        a hit for it already), counted at the flush; ``event_id``: its story's event, when
+        just assigned (saves the flush a query)."""
         if not hits:
             return
         day = day_of(published, first_seen, self.zone)
@@ -163,7 +165,7 @@ class Keeper:
         for hit in hits:
             pending.append(_Mention(hit.watchlist, hit.entry, hit.kind, hit.name,
                                     article_id, story_id, day,
-                                    first_seen if _live(hit) else None))
+                                    first_seen if _live(hit) else None, event_id))
 
     def note_found(self, c: Connection, found: Sequence[tuple[int, int, Sequence[NewHit]]],
                    now: datetime) -> None:
@@ -190,7 +192,8 @@ class Keeper:
         if noted is None or noted[0] is not c.get_transaction() or not noted[1]:
             return
         mentions: list[_Mention] = noted[1]
-        events = event_keys(c, {m.story_id for m in mentions})
+        events = {m.story_id: m.event for m in mentions if m.event is not None}
+        events.update(event_keys(c, {m.story_id for m in mentions} - events.keys()))
         by_key: dict[tuple[str, str, str, int], _Mention] = {}
         for m in mentions:
             by_key.setdefault((m.watchlist, m.entry, ARTICLE, m.article_id), m)
