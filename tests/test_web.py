@@ -490,23 +490,75 @@ def test_search_parses_the_query_and_points_at_the_column(filled: Filled) -> Non
         bad = c.get("/search", params={"q": "(@putin OR"})
         assert bad.status_code == 400 and "Column 11" in bad.text
         assert "(@putin OR\n          ^" in bad.text
-        good = c.get("/search", params={"q": "@putin NEAR/10 sanctions"})
-        assert good.status_code == 200 and "not available yet" in good.text
+        good = c.get("/search", params={"q": "@putin NEAR/10 Pyongyang"})
+        assert good.status_code == 200 and "Nothing found" not in good.text
 
 
-def test_events_and_entries_are_not_available_yet(filled: Filled) -> None:
+def test_search_highlights_and_offers_the_query_as_a_rule(filled: Filled) -> None:
     with client(make_app(filled)) as c:
-        for path in ("/events/1", "/entries/russia-asia-diplomacy/putin"):
-            r = c.get(path)
-            assert r.status_code == 404 and "not available yet" in r.text
+        page = c.get("/search", params={"q": "Vladivostok", "language": "en",
+                                         "since": "2026-11-01"}).text
+        assert "<mark>Vladivostok</mark>" in page and "Kim Jong Un in Vladivostok" in page
+        assert "rules:\n- id: vladivostok\n  name: Vladivostok\n  query: Vladivostok" in page
+        assert "Nothing found" in c.get("/search", params={"q": "Vladivostok",
+                                                            "language": "fr"}).text
+        assert "Nothing found" in c.get("/search", params={"q": "Vladivostok",
+                                                            "country": "zz"}).text
+        assert "Nothing found" in c.get("/search", params={"q": "Vladivostok",
+                                                            "entry": "hanoi"}).text
+        nowhere = c.get("/search", params={"q": "Vladivostok", "feed": "99"})
+        assert nowhere.status_code == 400 and "no such feed" in nowhere.text
+        assert c.get("/search", params={"q": "x", "since": "nonsense"}).status_code == 400
 
 
-def test_today_groups_hits_by_watchlist_and_entry(filled: Filled) -> None:
+def test_an_event_lists_its_outlets_hits_and_texts(filled: Filled) -> None:
+    data = StoreData(filled.store, filled.config.watchlists, filled.clock)
+    event_id = data.events(limit=1).rows[0]["event_id"]
+    with client(make_app(filled)) as c:
+        page = c.get(f"/events/{event_id}").text
+        found = data.event(event_id)
+        assert found is not None and len(found.row["outlets"]) >= 2
+        for outlet in found.row["outlets"]:
+            assert f'href="{outlet["url"]}"' in page
+        assert "<details class=\"article\">" in page and "officials said" in page
+        assert "<mark>" in page and "alias “" in page
+        assert '/entries/russia-asia-diplomacy/putin"' in page
+        assert c.get("/events/999999").status_code == 404
+
+
+def test_a_merged_event_id_redirects_to_the_survivor(filled_db: Filled) -> None:
+    data = StoreData(filled_db.store, filled_db.config.watchlists, filled_db.clock)
+    survivor = data.events(limit=1).rows[0]["event_id"]
+    with filled_db.store.engine.begin() as c:
+        c.exec_driver_sql(
+            "INSERT INTO events (title, language, published, first_seen, last_seen, "
+            "merged_into) SELECT title, language, published, first_seen, last_seen, id "
+            f"FROM events WHERE id = {int(survivor)}")
+        merged = c.exec_driver_sql("SELECT max(id) FROM events").scalar()
+    with client(make_app(filled_db)) as c:
+        r = c.get(f"/events/{merged}")
+        assert r.status_code == 301 and r.headers["location"] == f"/events/{survivor}"
+        assert c.get(f"/api/v1/events/{merged}").json()["event_id"] == survivor
+
+
+def test_an_entry_page_charts_its_days_and_lists_its_events(filled: Filled) -> None:
+    with client(make_app(filled)) as c:
+        page = c.get("/entries/russia-asia-diplomacy/putin").text
+        assert "<svg" in page and "90 days" in page and "Путин" in page
+        assert "/events/" in page and "Mentioned with it" in page
+        assert '/entries/russia-asia-diplomacy/kim-jong-un"' in page  # co-mentioned
+        assert c.get("/entries/russia-asia-diplomacy/nope").status_code == 404
+        assert c.get("/entries/nope/putin").status_code == 404
+
+
+def test_today_groups_events_by_watchlist_and_entry(filled: Filled) -> None:
     with client(make_app(filled)) as c:
         page = c.get("/?since=2026-11-01").text
         assert "russia-asia-diplomacy" in page and "Vladimir Putin" in page
         assert '<time datetime="2026-11-24T10:00:00Z">2026-11-24 10:00 UTC</time>' in page
-        assert "not available yet" in page
+        assert "not available yet" not in page and "/events/" in page
+        assert "<svg" in page  # the entries' sparklines
+        assert "outlets" in page
         assert c.get("/?since=nonsense").status_code == 200
 
 
@@ -553,7 +605,7 @@ def test_api_refuses_bad_parameters(filled: Filled) -> None:
             r = c.get(f"/api/v1/hits?{query}")
             assert r.status_code == 400 and words in r.json()["error"], query
         assert len(c.get("/api/v1/hits?limit=100000").json()["items"]) <= 200
-        assert c.get("/api/v1/events").status_code == 404
+        assert c.get("/api/v1/nothing").status_code == 404
 
 
 def test_openapi_describes_the_api_and_its_answers(filled: Filled) -> None:

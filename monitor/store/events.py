@@ -413,3 +413,71 @@ def with_event_outlets(store: Store, rows: list[dict[str, Any]]) -> list[dict[st
                         "published": _iso(published or first_seen)})
     return [{**r, "event_sources": found.get(r["event_id"], [])}
             if r.get("event_id") is not None else r for r in rows]
+
+
+# --- reading: the web interface's pages -------------------------------------------------------
+
+
+def event_page(store: Store, settings: EventSettings, now: datetime, *,
+               since: datetime | None = None, watchlist: str | None = None,
+               entry: str | None = None, before: tuple[datetime, int] | None = None,
+               limit: int = 50) -> list[dict[str, Any]]:
+    """One page of events (the `monitor events --json` objects), the latest active first:
+    keyset paging on (last_seen, id) from just before ``before``, so a page costs the
+    same whatever the number of events (never OFFSET, never ranking every candidate)."""
+    query = select(Event).where(Event.merged_into.is_(None))
+    if since is not None:
+        query = query.where(Event.last_seen >= since)
+    if watchlist or entry:
+        named = select(Hit.id).join(Story, Story.id == Hit.story_id).where(
+            Story.event_id == Event.id)
+        if watchlist:
+            named = named.where(Hit.watchlist == watchlist)
+        if entry:
+            named = named.where(Hit.entry == entry)
+        query = query.where(named.exists())
+    if before is not None:
+        query = query.where((Event.last_seen < before[0])
+                            | ((Event.last_seen == before[0]) & (Event.id < before[1])))
+    query = query.order_by(Event.last_seen.desc(), Event.id.desc()).limit(limit)
+    with store.session() as s:
+        found = list(s.scalars(query))
+        rows = _describe(s.connection(), found, settings, now)
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class EventDetail:
+    """An event as its page shows it: the `monitor events --json` object, its hits (with
+    snippet marks) and its articles (the `articles --json` objects, texts included)."""
+
+    asked: int
+    row: dict[str, Any]
+    hits: list[dict[str, Any]]
+    articles: list[dict[str, Any]]
+
+
+def event_detail(store: Store, settings: EventSettings, now: datetime, event_id: int,
+                 max_articles: int = 100) -> EventDetail | None:
+    """The event ``event_id`` stands for now (a merged id gives the event it joined), or
+    None if there never was one."""
+    from monitor.store.queries import hit_rows
+    from monitor.store.search import article_details
+
+    with store.session() as s:
+        c = s.connection()
+        if c.execute(select(Event.id).where(Event.id == event_id)).scalar() is None:
+            return None
+        root = _root(c, event_id)
+        event = s.get(Event, root)
+        assert event is not None
+        described = _describe(c, [event], settings, now)
+        ids = list(c.scalars(select(Article.id).join(Story, Story.id == Article.story_id)
+                             .where(Story.event_id == root).order_by(Article.id)
+                             .limit(max_articles)))
+        articles = article_details(c, ids)
+    if not described:
+        return None
+    stories = select(Story.id).where(Story.event_id == root).scalar_subquery()
+    hits = hit_rows(store, where=[Hit.story_id.in_(stories)], marks=True)
+    return EventDetail(event_id, described[0], hits, [articles[i] for i in ids if i in articles])
