@@ -167,9 +167,11 @@ def _first_run(filled: Filled) -> int:
 
 
 API_PATHS = ["/api/v1/feeds", "/api/v1/digests", "/api/v1/hits", "/api/v1/articles",
+             "/api/v1/events", "/api/v1/events/1", "/api/v1/search?q=putin", "/api/v1/trends",
              "/api/v1/openapi.json"]
 ATOM_PATHS = ["/feeds/watchlist/russia-asia-diplomacy.atom",
               "/feeds/entry/russia-asia-diplomacy/putin.atom"]
+EXAMPLE = {"/search": {"q": "putin"}}  # the parameters a listing needs
 
 
 # --- headers ---------------------------------------------------------------------------------
@@ -221,10 +223,13 @@ def test_a_large_body_is_refused(filled: Filled) -> None:
 def test_untrusted_text_is_shown_as_text(filled: Filled) -> None:
     with client(make_app(filled)) as c:
         feeds, today = c.get("/feeds").text, c.get("/").text
+        events = [c.get(f"/events/{n}").text for n in range(1, 6)]
         atom = c.get(ATOM_PATHS[0]).text
-    assert "&lt;b&gt;Wire&lt;/b&gt; &amp; Co" in feeds and "<b>Wire</b>" not in feeds
-    assert "&lt;script&gt;alert(" in today and "<script>alert(" not in today
-    assert "&lt;script&gt;alert(" in atom and "<script>" not in atom
+    for page in (feeds, today):  # the feed's name, as each outlet is named
+        assert "&lt;b&gt;Wire&lt;/b&gt; &amp; Co" in page and "<b>Wire</b>" not in page
+    assert any("&lt;script&gt;alert(" in page for page in events)  # every outlet's title
+    assert not any("<script>alert(" in page for page in events)
+    assert "&lt;b&gt;Wire&lt;/b&gt;" in atom and "<b>" not in atom
 
 
 def test_links_are_http_only(filled: Filled) -> None:
@@ -513,7 +518,7 @@ def test_search_highlights_and_offers_the_query_as_a_rule(filled: Filled) -> Non
 
 def test_an_event_lists_its_outlets_hits_and_texts(filled: Filled) -> None:
     data = StoreData(filled.store, filled.config.watchlists, filled.clock)
-    event_id = data.events(limit=1).rows[0]["event_id"]
+    event_id = max(data.events().rows, key=lambda e: e["articles"])["event_id"]
     with client(make_app(filled)) as c:
         page = c.get(f"/events/{event_id}").text
         found = data.event(event_id)
@@ -592,6 +597,22 @@ def test_api_pages_through_everything_once(filled_db: Filled) -> None:
         more = c.get(articles["next"]).json()
         ids = [a["article_id"] for a in articles["items"] + more["items"]]
         assert len(ids) == len(set(ids)) == 5
+        events = c.get("/api/v1/events", params={"limit": 200}).json()["items"]
+        paged: list[int] = []
+        url = "/api/v1/events?limit=1"
+        while url:
+            body = c.get(url).json()
+            paged += [e["event_id"] for e in body["items"]]
+            url = body["next"]
+        assert paged == [e["event_id"] for e in events] and len(paged) >= 2
+        every = [a["article_id"] for a in c.get("/api/v1/search?q=arrived").json()["items"]]
+        ids = []
+        url = "/api/v1/search?q=arrived&limit=2"
+        while url:
+            body = c.get(url).json()
+            ids += [a["article_id"] for a in body["items"]]
+            url = body["next"]
+        assert ids == every and len(ids) == len(set(ids)) >= 3
         feeds = c.get("/api/v1/feeds?limit=1").json()
         assert feeds["items"][0]["feed_id"] < c.get(feeds["next"]).json()["items"][0]["feed_id"]
 
@@ -617,15 +638,27 @@ def test_openapi_describes_the_api_and_its_answers(filled: Filled) -> None:
             path = api.PREFIX + endpoint.path
             schema = spec["paths"][path]["get"]["responses"]["200"]["content"][
                 "application/json"]["schema"]
-            answer = c.get(path).json()
+            answer = c.get(path, params=EXAMPLE.get(endpoint.path)).json()
             assert answer["items"], path
             jsonschema.validate(answer, {**schema, "components": spec["components"]})
+        one = spec["paths"][api.PREFIX + "/events/{event_id}"]["get"]["responses"]["200"]
+        event = c.get("/api/v1/events/1").json()
+        jsonschema.validate(event, {**one["content"]["application/json"]["schema"],
+                                    "components": spec["components"]})
+        assert c.get("/api/v1/events/999999").status_code == 404
 
 
 def test_api_items_have_the_cli_json_keys(filled: Filled) -> None:
     from tests.test_cli_ingest import ARTICLE_KEYS, FEED_KEYS, HIT_KEYS
+    from tests.test_events_cli import EVENT_KEYS
 
     with client(make_app(filled)) as c:
+        assert set(c.get("/api/v1/events").json()["items"][0]) == EVENT_KEYS
+        assert set(c.get("/api/v1/search?q=putin").json()["items"][0]) == ARTICLE_KEYS - {
+            "event_id"} | {"score", "highlights", "snippet", "snippet_marks"}
+        assert set(c.get("/api/v1/trends").json()["items"][0]) == {
+            "watchlist", "entry", "kind", "name", "days", "baseline", "today", "spike",
+            "score"}
         assert set(c.get("/api/v1/hits").json()["items"][0]) == HIT_KEYS
         assert set(c.get("/api/v1/articles").json()["items"][0]) == ARTICLE_KEYS
         assert set(c.get("/api/v1/feeds").json()["items"][0]) == FEED_KEYS
@@ -656,6 +689,7 @@ def test_atom_feeds_are_valid(filled: Filled) -> None:
             ids = [e.find("a:id", ns).text for e in entries]  # type: ignore[union-attr]
             assert len(ids) == len(set(ids))
         assert c.get("/feeds/watchlist/nope.atom").status_code == 404
+        assert c.get("/feeds/rule/russia-asia-diplomacy/nope.atom").status_code == 404
         assert c.get("/feeds/entry/russia-asia-diplomacy/nope.atom").status_code == 404
         again = c.get(ATOM_PATHS[0]).content
         assert again == c.get(ATOM_PATHS[0]).content  # ids and times are stable
