@@ -563,7 +563,7 @@ def test_today_groups_events_by_watchlist_and_entry(filled: Filled) -> None:
         assert '<time datetime="2026-11-24T10:00:00Z">2026-11-24 10:00 UTC</time>' in page
         assert "not available yet" not in page and "/events/" in page
         assert "<svg" in page  # the entries' sparklines
-        assert "outlets" in page
+        assert "outlet" in page and "articles" in page
         assert c.get("/?since=nonsense").status_code == 200
 
 

@@ -12,11 +12,14 @@ counts, search (#19) through the full-text index: no request scans the articles 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 from monitor import deliver as outbox
 from monitor.config import check_url
@@ -33,10 +36,12 @@ from monitor.trendreport import EntryTrend, rising, trends
 from monitor.trendview import svg_chart
 from monitor.watchlist import Watchlist, check_watchlists, watchlist_files
 
+T = TypeVar("T")
 Row = dict[str, Any]
 Key = tuple[str, int]  # a listing's sort key (an ISO time, or "") and the row's id
 SPARK_DAYS = 30  # days of an entry's sparkline on the Today page
 ENTRY_DAYS = 90  # days of an entry page's chart
+MEMO_SECONDS = 5.0  # how long a read view's answer is reused (Memo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +139,34 @@ class Data(Protocol):
     def alerts(self, since: datetime, limit: int = 20) -> list[Row]: ...
 
 
+class Memo:
+    """Answers of read views kept ``seconds`` (monotonic) per (view, arguments), at most
+    ``size`` of them: 20 analysts on the Today page cost one reading of it per few
+    seconds, not one each; what they change (feeds) is never kept.  ``seconds`` 0: off."""
+
+    def __init__(self, seconds: float, size: int = 512) -> None:
+        self.seconds, self.size = seconds, size
+        self._kept: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, make: Callable[[], T]) -> T:
+        if self.seconds <= 0:
+            return make()
+        now = time.monotonic()
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is not None and now - kept[0] < self.seconds:
+                self._kept.move_to_end(key)
+                return cast(T, kept[1])
+        value = make()
+        with self._lock:
+            self._kept[key] = (now, value)
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return value
+
+
 def _time(row: Row, key: str) -> datetime:
     return datetime.fromisoformat(str(row[key]))
 
@@ -149,6 +182,7 @@ class StoreData:
     clock: Callable[[], datetime]
     trends_config: TrendsConfig = field(default_factory=TrendsConfig)
     discover: Callable[[str], Discovery | Unchecked] | None = None
+    memo: Memo = field(default_factory=lambda: Memo(MEMO_SECONDS))
     _watchlists: tuple[Any, WatchlistsView] | None = field(default=None, repr=False)
 
     # --- feeds ---------------------------------------------------------------------------
@@ -218,15 +252,17 @@ class StoreData:
     def hits(self, *, since: datetime | None = None, watchlist: str | None = None,
              entry: str | None = None, before: Key | None = None, limit: int = 50) -> Page:
         after = None if before is None else (datetime.fromisoformat(before[0]), before[1])
-        rows = [h.as_json() for h in hits(self.store, since, watchlist, entry,
-                                           newest_first=True, before=after, limit=limit + 1)]
+        rows = self.memo.get(("hits", since, watchlist, entry, after, limit), lambda: [
+            h.as_json() for h in hits(self.store, since, watchlist, entry, newest_first=True,
+                                      before=after, limit=limit + 1)])
         return self._page(rows, limit, "hit_id")
 
     def articles(self, *, since: datetime | None = None, before: Key | None = None,
                  limit: int = 50) -> Page:
-        rows = [a.as_json() for a in article_rows(
-            self.store, since, newest_first=True, before=None if before is None else before[1],
-            limit=limit + 1)]
+        rows = self.memo.get(("articles", since, before, limit), lambda: [
+            a.as_json() for a in article_rows(
+                self.store, since, newest_first=True,
+                before=None if before is None else before[1], limit=limit + 1)])
         more = len(rows) > limit
         rows = rows[:limit]
         return Page(rows, ("", int(rows[-1]["article_id"])) if more else None)
@@ -260,19 +296,23 @@ class StoreData:
                entry: str | None = None, before: Key | None = None,
                limit: int = 50) -> Page:
         after = None if before is None else (datetime.fromisoformat(before[0]), before[1])
-        rows = event_page(self.store, self.store.events, self.clock(), since=since,
-                          watchlist=watchlist, entry=entry, before=after, limit=limit + 1)
+        rows = self.memo.get(("events", since, watchlist, entry, after, limit), lambda: (
+            event_page(self.store, self.store.events, self.clock(), since=since,
+                       watchlist=watchlist, entry=entry, before=after, limit=limit + 1)))
         return self._page(rows, limit, "event_id", "last_seen")
 
     def event(self, event_id: int) -> EventDetail | None:
-        return event_detail(self.store, self.store.events, self.clock(), event_id)
+        return self.memo.get(("event", event_id), lambda: event_detail(
+            self.store, self.store.events, self.clock(), event_id))
 
     # --- trends and entries --------------------------------------------------------------
 
     def _trends(self, days: int, *, watchlist: str | None = None, entry: str | None = None,
                 entries: Sequence[tuple[str, str]] | None = None) -> list[EntryTrend]:
-        return trends(self.store, self.trends_config, self.clock(), days, watchlist=watchlist,
-                      entry=entry, entries=entries)
+        key = ("trends", days, watchlist, entry, None if entries is None else tuple(entries))
+        return self.memo.get(key, lambda: trends(
+            self.store, self.trends_config, self.clock(), days, watchlist=watchlist,
+            entry=entry, entries=entries))
 
     def trends(self, *, watchlist: str | None = None, entry: str | None = None,
                days: int = 30) -> list[Row]:
@@ -292,8 +332,8 @@ class StoreData:
 
     def alerts(self, since: datetime, limit: int = 20) -> list[Row]:
         """The alerts made since ``since`` (high-priority hits and spikes), newest first."""
-        return [r for r in history(self.store, 100, None)
-                if r["kind"] == "alert" and _time(r, "created") >= since][:limit]
+        runs = self.memo.get(("runs",), lambda: history(self.store, 100, None))
+        return [r for r in runs if r["kind"] == "alert" and _time(r, "created") >= since][:limit]
 
     def entry(self, watchlist: str, entry_id: str) -> EntryView | None:
         """An entry's (or a rule's) page: 90 days of events with spikes marked, its
@@ -353,7 +393,8 @@ class StoreData:
         skip = before[1] if before else 0
         filters = Filters(facets.since, facets.until, feed_id, facets.language,
                           facets.watchlist, facets.entry, facets.country)
-        outcome = run(self.store, query, plan, filters, skip + limit + 1, mentions)
+        outcome = self.memo.get(("search", query.text, filters, skip + limit), lambda: run(
+            self.store, query, plan, filters, skip + limit + 1, mentions))
         rows = [{**f.row, "score": round(f.score, 6),
                  "highlights": [list(h) for h in f.highlights], "snippet": f.snippet,
                  "snippet_marks": [list(m) for m in f.snippet_marks]}

@@ -76,8 +76,9 @@ def _since(request: Request, name: str, default: str | None = None) -> datetime 
     """``?since=``-style times: an age (24h, 7d) before the app's clock, or a date."""
     text = request.query_params.get(name) or default
     age = parse_duration(text) if text and text[-1:].isalpha() else None
-    if age is not None:
-        return _state(request).clock() - timedelta(seconds=min(age, 36500 * 86400.0))
+    if age is not None:  # to the minute: the same page for a minute (Data's memo)
+        moment = _state(request).clock() - timedelta(seconds=min(age, 36500 * 86400.0))
+        return moment.replace(second=0, microsecond=0)
     return parse_since(text, name)
 
 
