@@ -20,11 +20,12 @@ SQLite's writers are serialised already (BEGIN IMMEDIATE).
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict, defaultdict
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from threading import Lock
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -308,12 +309,44 @@ def _describe(c: Connection, found: Sequence[Event], settings: EventSettings,
                        settings, now) for e in found if members[e.id]]
 
 
-def _event_row(event: Event, members: list[_Member], hits: list[Any],
-               profiles: list[dict[int, float]], stories: list[int], settings: EventSettings,
-               now: datetime) -> dict[str, Any]:
+_PRESENTED: OrderedDict[Hashable, tuple[str | None, str, tuple[dict[str, Any], ...]]] = \
+    OrderedDict()
+PRESENTED = 20_000  # events whose headline, lead and outlets are kept (about 20 MB at most)
+_PRESENTED_LOCK = Lock()
+
+
+def _presented(event: Event, members: list[_Member], profiles: list[dict[int, float]],
+               stories: list[int]) -> tuple[str | None, str, tuple[dict[str, Any], ...]]:
+    """An event's headline, lead sentence and outlets (each headline cleaned): the costly
+    part of its object (the representative story, every headline's site name), kept per
+    event and members, so a listing read again computes only what changes with time."""
+    key = (event.id, event.title, tuple(stories),
+           tuple((m.url, m.title, m.published) for m in members))
+    with _PRESENTED_LOCK:
+        kept = _PRESENTED.get(key)
+        if kept is not None:
+            _PRESENTED.move_to_end(key)
+            return kept
     typical = stories[core.representative(profiles)] if profiles else members[0].story_id
     lead = next(m for m in members if m.story_id == typical)
     title = clean_headline(lead.title or "", site_names=[lead.feed], url=lead.url) or None
+    outlets = tuple({"feed": m.feed, "url": m.url,
+                     "title": clean_headline(m.title, site_names=[m.feed], url=m.url)
+                     if m.title else None, "published": _iso(m.published)}
+                    for m in sorted(members, key=lambda m: (m.published or m.first_seen,
+                                                            m.url)))
+    found = (title, core.lead_sentence(lead.lead), outlets)
+    with _PRESENTED_LOCK:
+        _PRESENTED[key] = found
+        while len(_PRESENTED) > PRESENTED:
+            _PRESENTED.popitem(last=False)
+    return found
+
+
+def _event_row(event: Event, members: list[_Member], hits: list[Any],
+               profiles: list[dict[int, float]], stories: list[int], settings: EventSettings,
+               now: datetime) -> dict[str, Any]:
+    title, summary, shown = _presented(event, members, profiles, stories)
     entries: dict[tuple[str, str], dict[str, Any]] = {}
     for _, watchlist, entry, name, kind, priority, start, article_title in hits:
         found = entries.setdefault((watchlist, entry), {
@@ -331,14 +364,10 @@ def _event_row(event: Event, members: list[_Member], hits: list[Any],
     news = any(is_news(m.published, m.first_seen, settings.max_age) for m in members)
     return {
         "event_id": event.id, "title": title or event.title,
-        "summary": core.lead_sentence(lead.lead), "first_seen": _iso(event.first_seen),
+        "summary": summary, "first_seen": _iso(event.first_seen),
         "last_seen": _iso(event.last_seen), "published": _iso(published),
         "articles": len(members),
-        "outlets": [{"feed": m.feed, "url": m.url,
-                     "title": clean_headline(m.title, site_names=[m.feed], url=m.url)
-                     if m.title else None, "published": _iso(m.published)}
-                    for m in sorted(members, key=lambda m: (m.published or m.first_seen,
-                                                            m.url))],
+        "outlets": [dict(o) for o in shown],
         "entries": [{k: e[k] for k in ("watchlist", "entry", "name", "kind", "mentions")}
                     for e in ranked],
         "score": core.score(len(outlets), any(e["priority"] == "high" for e in ranked),
