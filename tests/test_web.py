@@ -469,6 +469,34 @@ def test_pause_resume_and_add_from_the_feeds_page(filled_db: Filled) -> None:
                       ).status_code == 404
 
 
+def test_adding_a_page_adds_the_feed_it_names(filled_db: Filled) -> None:
+    """As `feeds add`: a news site's page is looked at, and the feed it links is added."""
+    from monitor.commands import _find_source
+
+    site = Server()
+    try:
+        site.routes["/news"] = Reply(200, (
+            b'<html><head><title>News</title><link rel="alternate" type="application/rss+xml"'
+            b' title="All news" href="/all.rss"></head><body>News</body></html>'),
+            {"Content-Type": "text/html"})
+        site.routes["/all.rss"] = Reply(200, rss([]), {"Content-Type": "application/rss+xml"})
+        data = StoreData(filled_db.store, filled_db.config.watchlists, filled_db.clock,
+                         discover=lambda url: _find_source(url, filled_db.config))
+        daemon = filled_db.daemon
+        health = health_routes(daemon.health(lambda: True), daemon.metrics, None)
+        with client(create_app(data, WebConfig(), "127.0.0.1", health=health,
+                               clock=filled_db.clock)) as c:
+            page = c.get("/feeds").text
+            r = c.post("/feeds", data={"csrf": csrf_of(page), "url": site.url("/news")})
+            assert r.status_code == 303, re.findall(r"Not added[^<]*", r.text)
+            flash = c.get("/feeds").text
+        feed = filled_db.store.feed(site.url("/all.rss"))
+        assert feed is not None and feed.kind == "rss"
+        assert f"feed {feed.id} (rss)" in flash and "/all.rss" in flash
+    finally:
+        site.close()
+
+
 def test_resend_a_failed_delivery(filled_db: Filled, receiver: Receiver) -> None:
     run_id = _first_run(filled_db)
     with client(make_app(filled_db)) as c:
