@@ -44,9 +44,36 @@ WORDS = ["harbour", "grain", "pipeline", "ministers", "budget", "railway", "elec
          "satellite", "reactor", "frigate", "summit", "refinery", "currency", "protest",
          "embassy", "airline", "copper", "wheat", "fishery", "glacier", "port", "stadium",
          "archive", "museum", "tunnel", "bridge", "orchestra", "festival", "cathedral"]
-PAGES = ["/", "/feeds", "/digests", "/watchlists", "/search?q=%40putin+NEAR%2F10+sanctions"]
+PAGES = ["/", "/feeds", "/digests", "/watchlists", "/search?q=%40putin+NEAR%2F10+sanctions",
+         "/search?q=%40putin+AND+harbour", "/events/{event}",
+         "/entries/russia-asia-diplomacy/putin", "/entries/russia-asia-diplomacy/lavrov"]
 API = ["/api/v1/hits", "/api/v1/articles", "/api/v1/feeds", "/api/v1/digests",
-       "/api/v1/hits?watchlist=russia-asia-diplomacy&entry=putin"]
+       "/api/v1/hits?watchlist=russia-asia-diplomacy&entry=putin", "/api/v1/events",
+       "/api/v1/events?watchlist=russia-asia-diplomacy&entry=lavrov",
+       "/api/v1/events/{event}", "/api/v1/search?q=harbour", "/api/v1/trends",
+       "/feeds/entry/russia-asia-diplomacy/putin.atom"]
+
+
+SYLLABLES = ["ka", "lo", "ve", "mu", "ri", "ta", "sen", "dor", "pi", "zu", "bel", "nor",
+             "qua", "xi", "fen", "gal", "hu", "jor", "ly", "ost"]
+PER_EVENT = 5  # articles reporting one happening: 1,000,000 articles make 200,000 events
+
+
+def _word(rng: random.Random) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(3))
+
+
+def _article(i: int, rng: random.Random) -> tuple[str, str]:
+    """Article ``i``: the happening of its group of PER_EVENT (two names, four words of
+    its own, so the group is one event and no other), told in each outlet's words."""
+    group = random.Random(i // PER_EVENT)
+    who, own = group.sample(NAMES, 2), [_word(group) for _ in range(4)]
+    title = f"{who[0]} and {who[1]} on the {own[0]} {own[1]} ({i})"
+    text = " ".join([f"{who[0]} met {who[1]} in {own[0].capitalize()} to discuss the "
+                     f"{own[1]} and the {own[2]} {own[3]}.",
+                     *(" ".join(rng.sample(WORDS, 8) + own[:2]).capitalize() + "."
+                       for _ in range(3))])
+    return title, text
 
 
 def fill(url: str, articles: int) -> None:
@@ -54,23 +81,21 @@ def fill(url: str, articles: int) -> None:
     try:
         analyser = Analyser.create(load_watchlists(ROOT / "watchlists"))
         now = datetime.now(UTC)
-        feed, _ = store.add_feed("http://bench.invalid/feed.xml", now, name="Bench wire")
+        feeds = [store.add_feed(f"http://bench{n}.invalid/feed.xml", now,
+                                name=f"Bench wire {n}")[0] for n in range(PER_EVENT)]
         rng = random.Random(7)
         batch: list[NewArticle] = []
         for i in range(articles):
-            who = rng.sample(NAMES, 2)
-            title = f"{who[0]} and {who[1]} on the {rng.choice(WORDS)} ({i})"
-            text = " ".join([f"{who[0]} met {who[1]} to discuss the {rng.choice(WORDS)}.",
-                             *(" ".join(rng.sample(WORDS, 12)).capitalize() + "."
-                               for _ in range(4))])
-            link = f"http://bench.invalid/a/{i}"
+            title, text = _article(i, rng)
+            link = f"http://bench{i % PER_EVENT}.invalid/a/{i}"
             batch.append(NewArticle(
-                feed_id=feed.id, item_key=link, item_url=link, url=link,
+                feed_id=feeds[i % PER_EVENT].id, item_key=link, item_url=link, url=link,
                 canonical_url=canonical_url(link), title=title, author=None,
-                published=now - timedelta(minutes=i), language="en", text_source="feed",
-                text=text, fingerprint=fingerprint(text), hits=analyser.hits(title, text)))
+                published=now - timedelta(minutes=i // PER_EVENT * 5), language="en",
+                text_source="feed", text=text, fingerprint=fingerprint(text),
+                hits=analyser.hits(title, text)))
             if len(batch) == 500:
-                store.add_articles(batch, now - timedelta(minutes=articles - i))
+                store.add_articles(batch, now - timedelta(minutes=(articles - i) // PER_EVENT))
                 batch = []
         if batch:
             store.add_articles(batch, now)
@@ -126,20 +151,25 @@ def main() -> None:
     parser.add_argument("--database", help="default: a temporary SQLite file")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=100, help="per path")
+    parser.add_argument("--no-fill", action="store_true",
+                        help="measure the --database as it is (filled by an earlier run)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{tmp}/bench.db"
-        if args.database and url.startswith("postgresql"):
+        if args.no_fill and not args.database:
+            parser.error("--no-fill needs --database")
+        if args.database and url.startswith("postgresql") and not args.no_fill:
             from sqlalchemy import create_engine, text
 
             engine = create_engine(url)
             with engine.begin() as c:
                 c.execute(text("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public"))
             engine.dispose()
-        started = time.perf_counter()
-        fill(url, args.articles)
-        print(f"filled {args.articles} articles in {time.perf_counter() - started:.1f}s "
-              f"({url.split(':')[0]})")
+        if not args.no_fill:
+            started = time.perf_counter()
+            fill(url, args.articles)
+            print(f"filled {args.articles} articles in {time.perf_counter() - started:.1f}s "
+                  f"({url.split(':')[0]})")
         port = _free_port()
         config = Path(tmp) / "monitor.yaml"
         config.write_text(f"database: {url}\nwatchlists: {ROOT / 'watchlists'}\n"
@@ -156,10 +186,12 @@ def main() -> None:
                 except httpx.TransportError:
                     time.sleep(0.1)
             baseline = asyncio.run(measure(base, "/healthz", args.clients, args.requests))
+            middle = httpx.get(f"{base}/api/v1/events?limit=200", timeout=60).json()["items"]
+            event = str(middle[len(middle) // 2]["event_id"])  # one of the latest events
             print(f"{'path':<58} {'p50 ms':>8} {'p95 ms':>8} {'p95/healthz':>12}")
             print(f"{'/healthz (baseline)':<58} {p(baseline, 50):8.1f} {p(baseline, 95):8.1f}")
             for kind, paths, target in (("page", PAGES, 200), ("api", API, 100)):
-                for path in paths:
+                for path in (p.replace("{event}", event) for p in paths):
                     times = asyncio.run(measure(base, path, args.clients, args.requests))
                     mark = "" if p(times, 95) <= target else f"  (> {target} ms target)"
                     print(f"{kind + ' ' + path:<58} {p(times, 50):8.1f} {p(times, 95):8.1f} "

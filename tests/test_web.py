@@ -167,9 +167,11 @@ def _first_run(filled: Filled) -> int:
 
 
 API_PATHS = ["/api/v1/feeds", "/api/v1/digests", "/api/v1/hits", "/api/v1/articles",
+             "/api/v1/events", "/api/v1/events/1", "/api/v1/search?q=putin", "/api/v1/trends",
              "/api/v1/openapi.json"]
 ATOM_PATHS = ["/feeds/watchlist/russia-asia-diplomacy.atom",
               "/feeds/entry/russia-asia-diplomacy/putin.atom"]
+EXAMPLE = {"/search": {"q": "putin"}}  # the parameters a listing needs
 
 
 # --- headers ---------------------------------------------------------------------------------
@@ -221,10 +223,13 @@ def test_a_large_body_is_refused(filled: Filled) -> None:
 def test_untrusted_text_is_shown_as_text(filled: Filled) -> None:
     with client(make_app(filled)) as c:
         feeds, today = c.get("/feeds").text, c.get("/").text
+        events = [c.get(f"/events/{n}").text for n in range(1, 6)]
         atom = c.get(ATOM_PATHS[0]).text
-    assert "&lt;b&gt;Wire&lt;/b&gt; &amp; Co" in feeds and "<b>Wire</b>" not in feeds
-    assert "&lt;script&gt;alert(" in today and "<script>alert(" not in today
-    assert "&lt;script&gt;alert(" in atom and "<script>" not in atom
+    for page in (feeds, today):  # the feed's name, as each outlet is named
+        assert "&lt;b&gt;Wire&lt;/b&gt; &amp; Co" in page and "<b>Wire</b>" not in page
+    assert any("&lt;script&gt;alert(" in page for page in events)  # every outlet's title
+    assert not any("<script>alert(" in page for page in events)
+    assert "&lt;b&gt;Wire&lt;/b&gt;" in atom and "<b>" not in atom
 
 
 def test_links_are_http_only(filled: Filled) -> None:
@@ -464,6 +469,34 @@ def test_pause_resume_and_add_from_the_feeds_page(filled_db: Filled) -> None:
                       ).status_code == 404
 
 
+def test_adding_a_page_adds_the_feed_it_names(filled_db: Filled) -> None:
+    """As `feeds add`: a news site's page is looked at, and the feed it links is added."""
+    from monitor.cli.core import _find_source
+
+    site = Server()
+    try:
+        site.routes["/news"] = Reply(200, (
+            b'<html><head><title>News</title><link rel="alternate" type="application/rss+xml"'
+            b' title="All news" href="/all.rss"></head><body>News</body></html>'),
+            {"Content-Type": "text/html"})
+        site.routes["/all.rss"] = Reply(200, rss([]), {"Content-Type": "application/rss+xml"})
+        data = StoreData(filled_db.store, filled_db.config.watchlists, filled_db.clock,
+                         discover=lambda url: _find_source(url, filled_db.config))
+        daemon = filled_db.daemon
+        health = health_routes(daemon.health(lambda: True), daemon.metrics, None)
+        with client(create_app(data, WebConfig(), "127.0.0.1", health=health,
+                               clock=filled_db.clock)) as c:
+            page = c.get("/feeds").text
+            r = c.post("/feeds", data={"csrf": csrf_of(page), "url": site.url("/news")})
+            assert r.status_code == 303, re.findall(r"Not added[^<]*", r.text)
+            flash = c.get("/feeds").text
+        feed = filled_db.store.feed(site.url("/all.rss"))
+        assert feed is not None and feed.kind == "rss"
+        assert f"feed {feed.id} (rss)" in flash and "/all.rss" in flash
+    finally:
+        site.close()
+
+
 def test_resend_a_failed_delivery(filled_db: Filled, receiver: Receiver) -> None:
     run_id = _first_run(filled_db)
     with client(make_app(filled_db)) as c:
@@ -490,23 +523,75 @@ def test_search_parses_the_query_and_points_at_the_column(filled: Filled) -> Non
         bad = c.get("/search", params={"q": "(@putin OR"})
         assert bad.status_code == 400 and "Column 11" in bad.text
         assert "(@putin OR\n          ^" in bad.text
-        good = c.get("/search", params={"q": "@putin NEAR/10 sanctions"})
-        assert good.status_code == 200 and "not available yet" in good.text
+        good = c.get("/search", params={"q": "@putin NEAR/10 Pyongyang"})
+        assert good.status_code == 200 and "Nothing found" not in good.text
 
 
-def test_events_and_entries_are_not_available_yet(filled: Filled) -> None:
+def test_search_highlights_and_offers_the_query_as_a_rule(filled: Filled) -> None:
     with client(make_app(filled)) as c:
-        for path in ("/events/1", "/entries/russia-asia-diplomacy/putin"):
-            r = c.get(path)
-            assert r.status_code == 404 and "not available yet" in r.text
+        page = c.get("/search", params={"q": "Vladivostok", "language": "en",
+                                         "since": "2026-11-01"}).text
+        assert "<mark>Vladivostok</mark>" in page and "Kim Jong Un in Vladivostok" in page
+        assert "rules:\n- id: vladivostok\n  name: Vladivostok\n  query: Vladivostok" in page
+        assert "Nothing found" in c.get("/search", params={"q": "Vladivostok",
+                                                            "language": "fr"}).text
+        assert "Nothing found" in c.get("/search", params={"q": "Vladivostok",
+                                                            "country": "zz"}).text
+        assert "Nothing found" in c.get("/search", params={"q": "Vladivostok",
+                                                            "entry": "hanoi"}).text
+        nowhere = c.get("/search", params={"q": "Vladivostok", "feed": "99"})
+        assert nowhere.status_code == 400 and "no such feed" in nowhere.text
+        assert c.get("/search", params={"q": "x", "since": "nonsense"}).status_code == 400
 
 
-def test_today_groups_hits_by_watchlist_and_entry(filled: Filled) -> None:
+def test_an_event_lists_its_outlets_hits_and_texts(filled: Filled) -> None:
+    data = StoreData(filled.store, filled.config.watchlists, filled.clock)
+    event_id = max(data.events().rows, key=lambda e: e["articles"])["event_id"]
+    with client(make_app(filled)) as c:
+        page = c.get(f"/events/{event_id}").text
+        found = data.event(event_id)
+        assert found is not None and len(found.row["outlets"]) >= 2
+        for outlet in found.row["outlets"]:
+            assert f'href="{outlet["url"]}"' in page
+        assert "<details class=\"article\">" in page and "officials said" in page
+        assert "<mark>" in page and "alias “" in page
+        assert '/entries/russia-asia-diplomacy/putin"' in page
+        assert c.get("/events/999999").status_code == 404
+
+
+def test_a_merged_event_id_redirects_to_the_survivor(filled_db: Filled) -> None:
+    data = StoreData(filled_db.store, filled_db.config.watchlists, filled_db.clock)
+    survivor = data.events(limit=1).rows[0]["event_id"]
+    with filled_db.store.engine.begin() as c:
+        c.exec_driver_sql(
+            "INSERT INTO events (title, language, published, first_seen, last_seen, "
+            "merged_into) SELECT title, language, published, first_seen, last_seen, id "
+            f"FROM events WHERE id = {int(survivor)}")
+        merged = c.exec_driver_sql("SELECT max(id) FROM events").scalar()
+    with client(make_app(filled_db)) as c:
+        r = c.get(f"/events/{merged}")
+        assert r.status_code == 301 and r.headers["location"] == f"/events/{survivor}"
+        assert c.get(f"/api/v1/events/{merged}").json()["event_id"] == survivor
+
+
+def test_an_entry_page_charts_its_days_and_lists_its_events(filled: Filled) -> None:
+    with client(make_app(filled)) as c:
+        page = c.get("/entries/russia-asia-diplomacy/putin").text
+        assert "<svg" in page and "90 days" in page and "Путин" in page
+        assert "/events/" in page and "Mentioned with it" in page
+        assert '/entries/russia-asia-diplomacy/kim-jong-un"' in page  # co-mentioned
+        assert c.get("/entries/russia-asia-diplomacy/nope").status_code == 404
+        assert c.get("/entries/nope/putin").status_code == 404
+
+
+def test_today_groups_events_by_watchlist_and_entry(filled: Filled) -> None:
     with client(make_app(filled)) as c:
         page = c.get("/?since=2026-11-01").text
         assert "russia-asia-diplomacy" in page and "Vladimir Putin" in page
         assert '<time datetime="2026-11-24T10:00:00Z">2026-11-24 10:00 UTC</time>' in page
-        assert "not available yet" in page
+        assert "not available yet" not in page and "/events/" in page
+        assert "<svg" in page  # the entries' sparklines
+        assert "outlet" in page and "articles" in page
         assert c.get("/?since=nonsense").status_code == 200
 
 
@@ -540,6 +625,22 @@ def test_api_pages_through_everything_once(filled_db: Filled) -> None:
         more = c.get(articles["next"]).json()
         ids = [a["article_id"] for a in articles["items"] + more["items"]]
         assert len(ids) == len(set(ids)) == 5
+        events = c.get("/api/v1/events", params={"limit": 200}).json()["items"]
+        paged: list[int] = []
+        url = "/api/v1/events?limit=1"
+        while url:
+            body = c.get(url).json()
+            paged += [e["event_id"] for e in body["items"]]
+            url = body["next"]
+        assert paged == [e["event_id"] for e in events] and len(paged) >= 2
+        every = [a["article_id"] for a in c.get("/api/v1/search?q=arrived").json()["items"]]
+        ids = []
+        url = "/api/v1/search?q=arrived&limit=2"
+        while url:
+            body = c.get(url).json()
+            ids += [a["article_id"] for a in body["items"]]
+            url = body["next"]
+        assert ids == every and len(ids) == len(set(ids)) >= 3
         feeds = c.get("/api/v1/feeds?limit=1").json()
         assert feeds["items"][0]["feed_id"] < c.get(feeds["next"]).json()["items"][0]["feed_id"]
 
@@ -553,7 +654,7 @@ def test_api_refuses_bad_parameters(filled: Filled) -> None:
             r = c.get(f"/api/v1/hits?{query}")
             assert r.status_code == 400 and words in r.json()["error"], query
         assert len(c.get("/api/v1/hits?limit=100000").json()["items"]) <= 200
-        assert c.get("/api/v1/events").status_code == 404
+        assert c.get("/api/v1/nothing").status_code == 404
 
 
 def test_openapi_describes_the_api_and_its_answers(filled: Filled) -> None:
@@ -565,15 +666,27 @@ def test_openapi_describes_the_api_and_its_answers(filled: Filled) -> None:
             path = api.PREFIX + endpoint.path
             schema = spec["paths"][path]["get"]["responses"]["200"]["content"][
                 "application/json"]["schema"]
-            answer = c.get(path).json()
+            answer = c.get(path, params=EXAMPLE.get(endpoint.path)).json()
             assert answer["items"], path
             jsonschema.validate(answer, {**schema, "components": spec["components"]})
+        one = spec["paths"][api.PREFIX + "/events/{event_id}"]["get"]["responses"]["200"]
+        event = c.get("/api/v1/events/1").json()
+        jsonschema.validate(event, {**one["content"]["application/json"]["schema"],
+                                    "components": spec["components"]})
+        assert c.get("/api/v1/events/999999").status_code == 404
 
 
 def test_api_items_have_the_cli_json_keys(filled: Filled) -> None:
     from tests.test_cli_ingest import ARTICLE_KEYS, FEED_KEYS, HIT_KEYS
+    from tests.test_events_cli import EVENT_KEYS
 
     with client(make_app(filled)) as c:
+        assert set(c.get("/api/v1/events").json()["items"][0]) == EVENT_KEYS
+        assert set(c.get("/api/v1/search?q=putin").json()["items"][0]) == ARTICLE_KEYS - {
+            "event_id"} | {"score", "highlights", "snippet", "snippet_marks"}
+        assert set(c.get("/api/v1/trends").json()["items"][0]) == {
+            "watchlist", "entry", "kind", "name", "days", "baseline", "today", "spike",
+            "score"}
         assert set(c.get("/api/v1/hits").json()["items"][0]) == HIT_KEYS
         assert set(c.get("/api/v1/articles").json()["items"][0]) == ARTICLE_KEYS
         assert set(c.get("/api/v1/feeds").json()["items"][0]) == FEED_KEYS
@@ -604,6 +717,7 @@ def test_atom_feeds_are_valid(filled: Filled) -> None:
             ids = [e.find("a:id", ns).text for e in entries]  # type: ignore[union-attr]
             assert len(ids) == len(set(ids))
         assert c.get("/feeds/watchlist/nope.atom").status_code == 404
+        assert c.get("/feeds/rule/russia-asia-diplomacy/nope.atom").status_code == 404
         assert c.get("/feeds/entry/russia-asia-diplomacy/nope.atom").status_code == 404
         again = c.get(ATOM_PATHS[0]).content
         assert again == c.get(ATOM_PATHS[0]).content  # ids and times are stable

@@ -182,13 +182,15 @@ def test_every_page_loads_without_console_errors(daemon: Daemon, browser: Any,
                                                  width: str) -> None:
     pages = {"today": "/?since=30d", "feeds": "/feeds", "digests": "/digests",
              "digest": f"/digests/{_run_id(daemon)}", "watchlists": "/watchlists",
-             "search": "/search?q=%40putin+NEAR%2F10+sanctions",
-             "search-error": "/search?q=%28%40putin+OR", "not-yet": "/events/1"}
+             "search": "/search?q=%40putin+NEAR%2F10+Pyongyang",
+             "search-error": "/search?q=%28%40putin+OR",
+             "event": f"/events/{_script_event(daemon)}",
+             "entry": "/entries/russia-asia-diplomacy/putin", "no-event": "/events/999999"}
     page, watch = _page(browser, width, timezone_id="Europe/Berlin")
     for name, path in pages.items():
         response = page.goto(daemon.base + path, wait_until="load")
         assert response is not None
-        expected = {"search-error": 400, "not-yet": 404}.get(name, 200)
+        expected = {"search-error": 400, "no-event": 404}.get(name, 200)
         assert response.status == expected, (path, response.status)
         assert page.locator('header input[type="search"][name="q"]').count() == 1, path
         page.wait_for_function("document.getElementById('zone').textContent !== 'UTC'")
@@ -197,9 +199,10 @@ def test_every_page_loads_without_console_errors(daemon: Daemon, browser: Any,
             watch.forgive(expected, page.url)
         assert not watch.problems, (path, watch.problems)
     assert not watch.dialogs
-    # the page is as wide as the screen at 360 px too (nothing forces a sideways scroll)
-    page.goto(daemon.base + "/feeds")
-    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[width][0]
+    # the pages are as wide as the screen at 360 px too (nothing forces a sideways scroll)
+    for path in ("/feeds", pages["event"], pages["entry"], pages["search"], "/?since=30d"):
+        page.goto(daemon.base + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[width][0], path
     page.context.close()
 
 
@@ -213,9 +216,48 @@ def test_times_are_in_the_viewers_zone(daemon: Daemon, browser: Any) -> None:
     page.context.close()
 
 
+def _script_event(daemon: Daemon) -> int:
+    """The event of the article titled with a <script> (read through the API)."""
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(daemon.base + "/api/v1/hits?limit=200", timeout=30) as r:
+        hits = json.load(r)["items"]
+    return int(next(h["event_id"] for h in hits if h["title"] == SCRIPT_TITLE))
+
+
+def test_search_returns_and_highlights(daemon: Daemon, browser: Any) -> None:
+    page, watch = _page(browser, "desktop")
+    page.goto(daemon.base + "/search")
+    page.get_by_label("Query").fill("Vladivostok")
+    page.get_by_role("button", name="Search", exact=True).last.click()
+    page.wait_for_url("**/search?q=Vladivostok**")
+    results = page.locator("ol.results li.result")
+    assert results.count() >= 1
+    assert page.locator("ol.results mark", has_text="Vladivostok").first.is_visible()
+    page.get_by_text("Copy as rule").click()
+    assert "query: Vladivostok" in page.locator("#rule-yaml").inner_text()
+    assert not watch.problems
+    page.context.close()
+
+
+def test_an_event_lists_its_outlets(daemon: Daemon, browser: Any) -> None:
+    page, watch = _page(browser, "phone")
+    page.goto(f"{daemon.base}/events/{_script_event(daemon)}")
+    outlets = page.locator("ul.outlets li")
+    assert outlets.count() >= 2
+    for i in range(outlets.count()):
+        assert outlets.nth(i).locator("a[href^='http']").count() == 1
+    page.locator("details.article summary").first.click()
+    assert page.locator("details.article[open] p").first.is_visible()
+    _shot(page, "event-open", "phone")
+    assert not watch.problems
+    page.context.close()
+
+
 def test_a_script_title_is_text(daemon: Daemon, browser: Any) -> None:
     page, watch = _page(browser, "desktop")
-    page.goto(daemon.base + "/?since=30d")
+    page.goto(f"{daemon.base}/events/{_script_event(daemon)}")
     link = page.get_by_role("link", name=SCRIPT_TITLE)
     assert link.count() >= 1 and link.first.is_visible()
     assert page.locator("main script").count() == 0
@@ -251,9 +293,11 @@ def test_the_digest_shows_as_sent_and_a_failed_delivery_resends(daemon: Daemon,
     page.goto(f"{daemon.base}/digests/{_run_id(daemon)}")
     frame = page.frame_locator("iframe.digest")
     assert frame.locator("body").inner_text(timeout=10000).strip()
+    link = frame.locator("a[href^='http']").first  # an event's headline (digests by event)
+    href = link.get_attribute("href")
     with page.expect_popup() as popup:  # its links open outside the frame
-        frame.get_by_role("link", name="Kim Jong Un in Vladivostok").click()
-    assert popup.value.url.endswith("/a1")
+        link.click()
+    assert href and popup.value.url == href
     popup.value.close()
     page.get_by_role("button", name="Resend").click()
     assert "queued again" in page.locator(".flash").inner_text()

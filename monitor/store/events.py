@@ -20,11 +20,12 @@ SQLite's writers are serialised already (BEGIN IMMEDIATE).
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict, defaultdict
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from threading import Lock
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -313,12 +314,44 @@ def _describe(c: Connection, found: Sequence[Event], settings: EventSettings,
                        settings, now) for e in found if members[e.id]]
 
 
-def _event_row(event: Event, members: list[_Member], hits: list[Any],
-               profiles: list[dict[int, float]], stories: list[int], settings: EventSettings,
-               now: datetime) -> dict[str, Any]:
+_PRESENTED: OrderedDict[Hashable, tuple[str | None, str, tuple[dict[str, Any], ...]]] = \
+    OrderedDict()
+PRESENTED = 20_000  # events whose headline, lead and outlets are kept (about 20 MB at most)
+_PRESENTED_LOCK = Lock()
+
+
+def _presented(event: Event, members: list[_Member], profiles: list[dict[int, float]],
+               stories: list[int]) -> tuple[str | None, str, tuple[dict[str, Any], ...]]:
+    """An event's headline, lead sentence and outlets (each headline cleaned): the costly
+    part of its object (the representative story, every headline's site name), kept per
+    event and members, so a listing read again computes only what changes with time."""
+    key = (event.id, event.title, tuple(stories),
+           tuple((m.url, m.title, m.published) for m in members))
+    with _PRESENTED_LOCK:
+        kept = _PRESENTED.get(key)
+        if kept is not None:
+            _PRESENTED.move_to_end(key)
+            return kept
     typical = stories[core.representative(profiles)] if profiles else members[0].story_id
     lead = next(m for m in members if m.story_id == typical)
     title = clean_headline(lead.title or "", site_names=[lead.feed], url=lead.url) or None
+    outlets = tuple({"feed": m.feed, "url": m.url,
+                     "title": clean_headline(m.title, site_names=[m.feed], url=m.url)
+                     if m.title else None, "published": _iso(m.published)}
+                    for m in sorted(members, key=lambda m: (m.published or m.first_seen,
+                                                            m.url)))
+    found = (title, core.lead_sentence(lead.lead), outlets)
+    with _PRESENTED_LOCK:
+        _PRESENTED[key] = found
+        while len(_PRESENTED) > PRESENTED:
+            _PRESENTED.popitem(last=False)
+    return found
+
+
+def _event_row(event: Event, members: list[_Member], hits: list[Any],
+               profiles: list[dict[int, float]], stories: list[int], settings: EventSettings,
+               now: datetime) -> dict[str, Any]:
+    title, summary, shown = _presented(event, members, profiles, stories)
     entries: dict[tuple[str, str], dict[str, Any]] = {}
     for _, watchlist, entry, name, kind, priority, start, article_title in hits:
         found = entries.setdefault((watchlist, entry), {
@@ -336,14 +369,10 @@ def _event_row(event: Event, members: list[_Member], hits: list[Any],
     news = any(is_news(m.published, m.first_seen, settings.max_age) for m in members)
     return {
         "event_id": event.id, "title": title or event.title,
-        "summary": core.lead_sentence(lead.lead), "first_seen": _iso(event.first_seen),
+        "summary": summary, "first_seen": _iso(event.first_seen),
         "last_seen": _iso(event.last_seen), "published": _iso(published),
         "articles": len(members),
-        "outlets": [{"feed": m.feed, "url": m.url,
-                     "title": clean_headline(m.title, site_names=[m.feed], url=m.url)
-                     if m.title else None, "published": _iso(m.published)}
-                    for m in sorted(members, key=lambda m: (m.published or m.first_seen,
-                                                            m.url))],
+        "outlets": [dict(o) for o in shown],
         "entries": [{k: e[k] for k in ("watchlist", "entry", "name", "kind", "mentions")}
                     for e in ranked],
         "score": core.score(len(outlets), any(e["priority"] == "high" for e in ranked),
@@ -418,3 +447,71 @@ def with_event_outlets(store: Store, rows: list[dict[str, Any]]) -> list[dict[st
                         "published": _iso(published or first_seen)})
     return [{**r, "event_sources": found.get(r["event_id"], [])}
             if r.get("event_id") is not None else r for r in rows]
+
+
+# --- reading: the web interface's pages -------------------------------------------------------
+
+
+def event_page(store: Store, settings: EventSettings, now: datetime, *,
+               since: datetime | None = None, watchlist: str | None = None,
+               entry: str | None = None, before: tuple[datetime, int] | None = None,
+               limit: int = 50) -> list[dict[str, Any]]:
+    """One page of events (the `monitor events --json` objects), the latest active first:
+    keyset paging on (last_seen, id) from just before ``before``, so a page costs the
+    same whatever the number of events (never OFFSET, never ranking every candidate)."""
+    query = select(Event).where(Event.merged_into.is_(None))
+    if since is not None:
+        query = query.where(Event.last_seen >= since)
+    if watchlist or entry:
+        named = select(Hit.id).join(Story, Story.id == Hit.story_id).where(
+            Story.event_id == Event.id)
+        if watchlist:
+            named = named.where(Hit.watchlist == watchlist)
+        if entry:
+            named = named.where(Hit.entry == entry)
+        query = query.where(named.exists())
+    if before is not None:
+        query = query.where((Event.last_seen < before[0])
+                            | ((Event.last_seen == before[0]) & (Event.id < before[1])))
+    query = query.order_by(Event.last_seen.desc(), Event.id.desc()).limit(limit)
+    with store.session() as s:
+        found = list(s.scalars(query))
+        rows = _describe(s.connection(), found, settings, now)
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class EventDetail:
+    """An event as its page shows it: the `monitor events --json` object, its hits (with
+    snippet marks) and its articles (the `articles --json` objects, texts included)."""
+
+    asked: int
+    row: dict[str, Any]
+    hits: list[dict[str, Any]]
+    articles: list[dict[str, Any]]
+
+
+def event_detail(store: Store, settings: EventSettings, now: datetime, event_id: int,
+                 max_articles: int = 100) -> EventDetail | None:
+    """The event ``event_id`` stands for now (a merged id gives the event it joined), or
+    None if there never was one."""
+    from monitor.store.queries import hit_rows
+    from monitor.store.search import article_details
+
+    with store.session() as s:
+        c = s.connection()
+        if c.execute(select(Event.id).where(Event.id == event_id)).scalar() is None:
+            return None
+        root = _root(c, event_id)
+        event = s.get(Event, root)
+        assert event is not None
+        described = _describe(c, [event], settings, now)
+        ids = list(c.scalars(select(Article.id).join(Story, Story.id == Article.story_id)
+                             .where(Story.event_id == root).order_by(Article.id)
+                             .limit(max_articles)))
+        articles = article_details(c, ids)
+    if not described:
+        return None
+    stories = select(Story.id).where(Story.event_id == root).scalar_subquery()
+    hits = hit_rows(store, where=[Hit.story_id.in_(stories)], marks=True)
+    return EventDetail(event_id, described[0], hits, [articles[i] for i in ids if i in articles])

@@ -202,6 +202,8 @@ class Filters:
     feed_id: int | None = None
     lang: str | None = None
     watchlist: str | None = None
+    entry: str | None = None  # only stories with a hit of this entry (or rule) id
+    country: str | None = None  # only articles from feeds of this country
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +235,13 @@ def _where(filters: Filters, params: dict[str, Any]) -> str:
     if filters.watchlist:
         out.append("a.story_id IN (SELECT story_id FROM hits WHERE watchlist = :watchlist)")
         params["watchlist"] = filters.watchlist
+    if filters.entry:
+        out.append("a.story_id IN (SELECT story_id FROM hits WHERE entry = :entry"
+                   + (" AND watchlist = :watchlist)" if filters.watchlist else ")"))
+        params["entry"] = filters.entry
+    if filters.country:
+        out.append("a.feed_id IN (SELECT id FROM feeds WHERE lower(country) = :country)")
+        params["country"] = filters.country.lower()
     return "".join(f" AND {condition}" for condition in out)
 
 

@@ -83,11 +83,27 @@ def _http(url: Any) -> str | None:
         else None
 
 
+def _marked(text: Any, marks: Any) -> Markup:
+    """``text`` escaped, its ``marks`` ([start, end, ...] spans, as search and hits keep
+    them) in <mark>: the highlighted snippet.  Overlapping or bad spans are skipped."""
+    text = _UNSAFE.sub("", str(text or ""))
+    out, at = [], 0
+    for mark in sorted(marks or [], key=lambda m: (m[0], m[1])):
+        start, end = int(mark[0]), int(mark[1])
+        if start < at or end <= start or end > len(text):
+            continue
+        out += [Markup.escape(text[at:start]),
+                Markup("<mark>{}</mark>").format(text[start:end])]
+        at = end
+    out.append(Markup.escape(text[at:]))
+    return Markup("").join(out)
+
+
 def templates() -> Jinja2Templates:
     env = Environment(loader=PackageLoader("monitor.web", "templates"), autoescape=True,
                       finalize=_finalize, undefined=StrictUndefined, trim_blocks=True,
                       lstrip_blocks=True)
-    env.filters.update(when=_when, http=_http)
+    env.filters.update(when=_when, http=_http, marked=_marked)
     return Jinja2Templates(env=env)
 
 

@@ -1,7 +1,7 @@
-"""Atom feeds (RFC 4287) of what a watchlist or an entry found, so a feed reader (or Slack's
-RSS app) can follow it: one Atom entry per story, newest first, updated when another hit
-joins it.  Written with ElementTree, so every text is escaped; characters XML cannot carry
-are dropped.  Events and rules get their feeds with #17 and #19."""
+"""Atom feeds (RFC 4287) of what a watchlist, an entry or a rule found, so a feed reader (or
+Slack's RSS app) can follow it: one Atom entry per event, the latest active first, updated
+when another outlet joins it.  Written with ElementTree, so every text is escaped;
+characters XML cannot carry are dropped."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from monitor.display import safe
 ATOM = "http://www.w3.org/2005/Atom"
 _NS = uuid.UUID("5b0e9a52-3f5e-4a53-9c41-4d1f6c0a7e21")  # monitor's ids: uuid5 in this space
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-ENTRIES = 100  # hits read for one feed
+ENTRIES = 50  # events in one feed
 
 
 def urn(kind: str, name: str) -> str:
@@ -80,5 +80,38 @@ def feed(title: str, feed_id: str, self_url: str, page_url: str,
         for hit in group:
             _add(entry, "category", term=f"{hit['watchlist']}/{hit['entry']}",
                  label=hit["name"])
+    body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + body
+
+
+def event_feed(title: str, feed_id: str, self_url: str, site: str,
+               events: list[dict[str, Any]], now: datetime) -> bytes:
+    """The Atom document of ``events`` (`monitor events --json` objects), each linking to
+    its page on ``site`` and naming its outlets and entries."""
+    ET.register_namespace("", ATOM)
+    root = ET.Element(f"{{{ATOM}}}feed")
+    _add(root, "id", feed_id)
+    _add(root, "title", title)
+    newest = max((e["last_seen"] for e in events), default=None)
+    _add(root, "updated", newest or now.isoformat().replace("+00:00", "Z"))
+    _add(root, "link", rel="self", type="application/atom+xml", href=self_url)
+    _add(root, "link", rel="alternate", type="text/html", href=site + "/")
+    _add(_add(root, "author"), "name", "monitor")
+    _add(root, "generator", "monitor", version=__version__)
+    for event in events:
+        entry = _add(root, "entry")
+        _add(entry, "id", urn("event", str(event["event_id"])))
+        _add(entry, "title", event["title"] or f"event {event['event_id']}")
+        _add(entry, "updated", event["last_seen"])
+        if event.get("published"):
+            _add(entry, "published", event["published"])
+        _add(entry, "link", rel="alternate", type="text/html",
+             href=f"{site}/events/{event['event_id']}")
+        outlets = sorted({o["feed"] for o in event["outlets"]})
+        names = ", ".join(e["name"] for e in event["entries"])
+        _add(entry, "summary", f"{names} · {len(outlets)} outlet(s): {', '.join(outlets)}. "
+             f"{event['summary'] or ''}".strip(), type="text")
+        for e in event["entries"]:
+            _add(entry, "category", term=f"{e['watchlist']}/{e['entry']}", label=e["name"])
     body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=False)
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + body

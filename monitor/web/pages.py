@@ -4,9 +4,11 @@ The data calls run in the thread pool (the store is synchronous)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -21,14 +23,14 @@ from monitor.errors import UsageError
 from monitor.query import QueryError, parse_query
 from monitor.web import atom
 from monitor.web.auth import machine_path, user_key, verify
-from monitor.web.data import NOT_YET, Data, Facets
+from monitor.web.data import Data, Facets
 from monitor.web.security import FRAMED_CSP, check_csrf, safe_next
 
 if TYPE_CHECKING:
     from monitor.web.app import WebState
 
 Handler = Callable[[Request], Awaitable[Response]]
-TODAY_HITS = 300  # hits shown on the front page
+TODAY_EVENTS = 100  # events shown on the front page (the latest active)
 
 
 def _state(request: Request) -> WebState:
@@ -74,8 +76,9 @@ def _since(request: Request, name: str, default: str | None = None) -> datetime 
     """``?since=``-style times: an age (24h, 7d) before the app's clock, or a date."""
     text = request.query_params.get(name) or default
     age = parse_duration(text) if text and text[-1:].isalpha() else None
-    if age is not None:
-        return _state(request).clock() - timedelta(seconds=min(age, 36500 * 86400.0))
+    if age is not None:  # to the minute: the same page for a minute (Data's memo)
+        moment = _state(request).clock() - timedelta(seconds=min(age, 36500 * 86400.0))
+        return moment.replace(second=0, microsecond=0)
     return parse_since(text, name)
 
 
@@ -86,14 +89,25 @@ async def today(request: Request) -> Response:
     except UsageError as exc:
         since, since_text = _since(request, "default", "24h"), "24h"
         request.session["flash"] = str(exc)
-    page = await run_in_threadpool(_data(request).hits, since=since, limit=TODAY_HITS)
+    assert since is not None
+    view = await run_in_threadpool(_today, _data(request), since)
+    return _render(request, "today.html", {**view, "since": since_text})
+
+
+def _today(data: Data, since: datetime) -> dict[str, Any]:
+    """Alerts and rising entries, then a page of the latest events by watchlist and entry
+    (an event under each entry it matched), each entry with its sparkline."""
+    page = data.events(since=since, limit=TODAY_EVENTS)
     groups: dict[str, dict[tuple[str, str], list[dict[str, Any]]]] = {}
-    for hit in page.rows:
-        groups.setdefault(hit["watchlist"], {}).setdefault(
-            (hit["entry"], hit["name"]), []).append(hit)
-    return _render(request, "today.html", {
-        "groups": groups, "since": since_text, "more": page.next is not None,
-        "hit_count": len(page.rows), "available": _data(request).available})
+    for event in page.rows:
+        for e in event["entries"]:
+            groups.setdefault(e["watchlist"], {}).setdefault(
+                (e["entry"], e["name"]), []).append(event)
+    shown = [(w, key[0]) for w, entries in groups.items() for key in entries]
+    return {"groups": {w: groups[w] for w in sorted(groups)},
+            "sparks": data.sparks(shown), "alerts": data.alerts(since),
+            "rising": data.rising(), "event_count": len(page.rows),
+            "more": page.next is not None}
 
 
 # --- Feeds ------------------------------------------------------------------------------------
@@ -112,11 +126,13 @@ async def feed_add(request: Request) -> Response:
     form = await _form(request)
     url, name = str(form.get("url") or "").strip(), str(form.get("name") or "").strip()
     try:
-        row, added = await run_in_threadpool(_data(request).add_feed, url, name or None)
+        row, added, note = await run_in_threadpool(_data(request).add_feed, url,
+                                                   name or None)
     except UsageError as exc:
         return await feeds(request, f"Not added: {exc}", {"url": url, "name": name}, 400)
     what = "Added" if added else "Already there (updated its name if given):"
-    return _back(request, "/feeds", f"{what} feed {row['feed_id']}, {row['url']}")
+    return _back(request, "/feeds", f"{what} feed {row['feed_id']} ({row['kind']}), "
+                 f"{row['url']}" + (f". {note}" if note else ""))
 
 
 def _feed_change(action: str) -> Handler:
@@ -186,63 +202,88 @@ async def watchlists(request: Request) -> Response:
     return _render(request, "watchlists.html", {"view": view})
 
 
+def _facets(request: Request) -> Facets:
+    """The search's narrowing from its query string (UsageError for a bad date)."""
+    params = request.query_params
+    return Facets(**{name: (params.get(name) or "").strip() or None for name in (
+        "watchlist", "entry", "feed", "language", "country")},
+        since=_since(request, "since"), until=_since(request, "until"))
+
+
 async def search(request: Request) -> Response:
     q = request.query_params.get("q", "")
     params = request.query_params
-    error, results, facets = None, None, Facets(watchlist=params.get("watchlist") or None)
-    if q.strip():
-        try:
+    error, results, facets = None, None, Facets()
+    try:
+        facets = _facets(request)
+        if q.strip():
             query = parse_query(q)
-            facets = Facets(watchlist=facets.watchlist, since=_since(request, "since"),
-                            until=_since(request, "until"))
-            results = await run_in_threadpool(_data(request).search, query, facets)
-        except QueryError as exc:
-            error = {"column": exc.column, "reason": exc.reason,
-                     "pointer": " " * (exc.column - 1) + "^"}
-        except UsageError as exc:
-            error = {"column": None, "reason": str(exc), "pointer": ""}
+            before = params.get("after")
+            results = await run_in_threadpool(
+                _data(request).search, query, facets,
+                before=("", int(before)) if before and before.isdigit() else None)
+    except QueryError as exc:
+        error = {"column": exc.column, "reason": exc.reason,
+                 "pointer": " " * (exc.column - 1) + "^"}
+    except UsageError as exc:
+        error = {"column": None, "reason": str(exc), "pointer": ""}
+    following = None
+    if results is not None and results.next is not None:
+        following = "/search?" + urlencode({**params, "after": results.next[1]})
     return _render(request, "search.html", {
-        "error": error, "results": results, "facets": facets,
+        "error": error, "results": results, "facets": facets, "following": following,
+        "rule": rule_yaml(q) if results is not None else "",
         "since": params.get("since", ""), "until": params.get("until", "")},
         400 if error else 200)
 
 
+def rule_yaml(query: str) -> str:
+    """The query as a rule to paste under a watchlist file's ``rules:``."""
+    import yaml
+
+    name = " ".join(query.split())[:60]
+    ident = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "my-rule"
+    rule = [{"id": ident, "name": name, "query": query}]
+    return str(yaml.safe_dump({"rules": rule}, allow_unicode=True, sort_keys=False,
+                              width=1000))
+
+
 async def event(request: Request) -> Response:
     event_id = _number(request, "event_id")
-    data = _data(request)
-    if "events" not in data.available:
-        raise HTTPException(404, f"Events are {NOT_YET}.")
-    row = await run_in_threadpool(data.event, event_id)
-    if row is None:
+    found = await run_in_threadpool(_data(request).event, event_id)
+    if found is None:
         raise HTTPException(404, f"no event {event_id}")
-    return _render(request, "error.html", {"status": 200, "detail": row.get("title", "")})
+    if found.row["event_id"] != event_id:  # merged into another: its survivor
+        return RedirectResponse(f"/events/{found.row['event_id']}", 301)
+    return _render(request, "event.html", {"event": found.row, "hits": found.hits,
+                                           "articles": found.articles})
 
 
 async def entry(request: Request) -> Response:
-    data = _data(request)
-    if "entries" not in data.available:
-        raise HTTPException(404, f"Entry pages are {NOT_YET}.")
-    row = await run_in_threadpool(data.entry, request.path_params["watchlist"],
-                                  request.path_params["entry"])
-    if row is None:
-        raise HTTPException(404, "no such entry")
-    return _render(request, "error.html", {"status": 200, "detail": row.get("name", "")})
+    view = await run_in_threadpool(_data(request).entry, request.path_params["watchlist"],
+                                   request.path_params["entry"])
+    if view is None:
+        raise HTTPException(404, "no such entry or rule in the watchlists")
+    return _render(request, "entry.html", {"view": view})
 
 
 # --- Atom ---------------------------------------------------------------------------------------
 
 
 async def _atom(request: Request, title: str, ident: str, watchlist: str,
-                entry_id: str | None) -> Response:
+                entry_id: str | None, rule: bool = False) -> Response:
+    """The Atom feed of the latest events of a watchlist, an entry or a rule."""
     data = _data(request)
     view = await run_in_threadpool(data.watchlists)
-    known = {w.name: {e.id for e in w.entries} for w in view.watchlists}
+    known = {w.name: ({r.id for r in w.rules} if rule else {e.id for e in w.entries})
+             for w in view.watchlists}
     if watchlist not in known or (entry_id is not None and entry_id not in known[watchlist]):
-        raise HTTPException(404, "no such watchlist or entry")
-    page = await run_in_threadpool(data.hits, watchlist=watchlist, entry=entry_id,
+        raise HTTPException(404, "no such watchlist, entry or rule")
+    page = await run_in_threadpool(data.events, watchlist=watchlist, entry=entry_id,
                                    limit=atom.ENTRIES)
-    body = atom.feed(title, ident, str(request.url), str(request.url_for("watchlists")),
-                     page.rows, _state(request).clock())
+    site = str(request.base_url).rstrip("/")
+    body = atom.event_feed(title, ident, str(request.url), site, page.rows,
+                           _state(request).clock())
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
@@ -255,6 +296,12 @@ async def entry_atom(request: Request) -> Response:
     watchlist, entry_id = request.path_params["watchlist"], request.path_params["entry"]
     return await _atom(request, f"monitor: {watchlist}/{entry_id}",
                        atom.urn("entry", f"{watchlist}/{entry_id}"), watchlist, entry_id)
+
+
+async def rule_atom(request: Request) -> Response:
+    watchlist, rule_id = request.path_params["watchlist"], request.path_params["rule"]
+    return await _atom(request, f"monitor: rule {watchlist}/{rule_id}",
+                       atom.urn("rule", f"{watchlist}/{rule_id}"), watchlist, rule_id, True)
 
 
 # --- Login ------------------------------------------------------------------------------------
@@ -320,6 +367,7 @@ def routes() -> list[Route]:
         Route("/feeds/{feed_id:int}/resume", _feed_change("resume"), methods=["POST"]),
         Route("/feeds/watchlist/{name}.atom", watchlist_atom),
         Route("/feeds/entry/{watchlist}/{entry}.atom", entry_atom),
+        Route("/feeds/rule/{watchlist}/{rule}.atom", rule_atom),
         Route("/digests", digests, name="digests"),
         Route("/digests/{run_id:int}", digest, name="digest"),
         Route("/digests/{run_id:int}/body", digest_body, name="digest_body"),

@@ -18,6 +18,9 @@ def serve(config: Config, store: Store, health: Health, metrics: Metrics,
     token = config.web.metrics_token
     if not config.web.enabled:
         return HttpServer(host, port, health, metrics, token)
-    data = StoreData(store, config.watchlists, utc_now)
+    from monitor.cli.core import _find_source  # as `feeds add` finds a page's feed
+
+    data = StoreData(store, config.watchlists, utc_now, config.trends,
+                     lambda url: _find_source(url, config))
     app = create_app(data, config.web, host, health=health_routes(health, metrics, token))
     return ThreadedServer(app, host, port)
