@@ -195,8 +195,9 @@ class StoreData:
         return next((f.as_json() for f in feed_rows(self.store) if f.id == feed_id), None)
 
     def articles_per_day(self, days: int = 7) -> dict[int, float]:
-        since = self.clock() - timedelta(days=days)
-        return {k: n / days for k, n in feed_activity(self.store, since).items()}
+        since = (self.clock() - timedelta(days=days)).replace(second=0, microsecond=0)
+        counted = self.memo.get(("activity", since), lambda: feed_activity(self.store, since))
+        return {k: n / days for k, n in counted.items()}
 
     def _polling(self, feed_id: int, polling: str) -> Row | None:
         row = self.feed(feed_id)
@@ -373,16 +374,9 @@ class StoreData:
         ``before``: ("", n) skips the first n matches (the next page of the same search)."""
         from monitor.query import EntryIndex, search_plan
         from monitor.query.nodes import EntryRef, KindRef, walk
-        from monitor.store.search import Filters
+        from monitor.store.search import Filters, Outcome
         from monitor.store.search import search as run
 
-        loaded = self.watchlists().watchlists
-        plan = search_plan(query, EntryIndex.from_watchlists(loaded))
-        mentions = None
-        if any(isinstance(n, EntryRef | KindRef) for n in walk(query.root)):
-            from monitor.matchcache import matcher_for
-
-            mentions = matcher_for(loaded).match
         feed_id = None
         if facets.feed:
             feed = self.store.feed(facets.feed)
@@ -393,8 +387,18 @@ class StoreData:
         skip = before[1] if before else 0
         filters = Filters(facets.since, facets.until, feed_id, facets.language,
                           facets.watchlist, facets.entry, facets.country)
-        outcome = self.memo.get(("search", query.text, filters, skip + limit), lambda: run(
-            self.store, query, plan, filters, skip + limit + 1, mentions))
+
+        def find() -> Outcome:
+            loaded = self.watchlists().watchlists
+            plan = search_plan(query, EntryIndex.from_watchlists(loaded))
+            mentions = None
+            if any(isinstance(n, EntryRef | KindRef) for n in walk(query.root)):
+                from monitor.matchcache import matcher_for
+
+                mentions = matcher_for(loaded).match
+            return run(self.store, query, plan, filters, skip + limit + 1, mentions)
+
+        outcome = self.memo.get(("search", query.text, filters, skip + limit), find)
         rows = [{**f.row, "score": round(f.score, 6),
                  "highlights": [list(h) for h in f.highlights], "snippet": f.snippet,
                  "snippet_marks": [list(m) for m in f.snippet_marks]}
