@@ -148,22 +148,38 @@ class Memo:
         self.seconds, self.size = seconds, size
         self._kept: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
+        self._gates: dict[Hashable, threading.Lock] = {}
+
+    def _fresh(self, key: Hashable) -> tuple[float, Any] | None:
+        kept = self._kept.get(key)
+        if kept is not None and time.monotonic() - kept[0] < self.seconds:
+            self._kept.move_to_end(key)
+            return kept
+        return None
 
     def get(self, key: Hashable, make: Callable[[], T]) -> T:
+        """The kept answer, or ``make()``'s: one caller makes it while the others asking
+        for the same wait for it (20 viewers arriving together read the store once)."""
         if self.seconds <= 0:
             return make()
-        now = time.monotonic()
         with self._lock:
-            kept = self._kept.get(key)
-            if kept is not None and now - kept[0] < self.seconds:
-                self._kept.move_to_end(key)
+            kept = self._fresh(key)
+            if kept is not None:
                 return cast(T, kept[1])
-        value = make()
-        with self._lock:
-            self._kept[key] = (now, value)
-            self._kept.move_to_end(key)
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
+            gate = self._gates.setdefault(key, threading.Lock())
+        with gate:
+            with self._lock:
+                kept = self._fresh(key)
+            if kept is not None:
+                return cast(T, kept[1])
+            started = time.monotonic()
+            value = make()
+            with self._lock:
+                self._kept[key] = (started, value)
+                self._kept.move_to_end(key)
+                while len(self._kept) > self.size:
+                    self._kept.popitem(last=False)
+                self._gates.pop(key, None)
         return value
 
 
