@@ -4,12 +4,14 @@ concurrent clients, against `monitor web` in its own process, over a store of N 
     python bench/web.py [--articles 2000] [--database URL] [--clients 20] [--requests 100]
 
 Fills the database (a temporary SQLite file unless --database names one; a PostgreSQL
-database given is emptied first) with N articles from one feed, each matched by the real
-matcher (so with hits), then serves it with `monitor web` and asks each path --requests
-times from --clients concurrent httpx clients.  Times are measured at the client on
-loopback (server time plus a loopback round trip); /healthz in the same run is the
+database given is emptied first) with N articles from five feeds, each matched by the real
+matcher (so with hits), five to an event (N/5 events), then serves it with `monitor web`
+and asks each path --requests times from --clients concurrent httpx clients.  Times are
+measured at the client on loopback (server time, a loopback round trip and the wait for
+the event loop) and by the server (its Server-Timing header: from the request to the
+response's start), against which the targets are judged; /healthz in the same run is the
 baseline.  Prints the serving process's peak memory.  Targets (#21): p95 <= 200 ms for a
-page and <= 100 ms for an API list call with 1,000,000 articles.
+page and <= 100 ms for an API list call with 1,000,000 articles and 200,000 events.
 """
 
 from __future__ import annotations
@@ -118,8 +120,12 @@ def peak_memory(pid: int) -> str:
     return f"{fields.get('VmHWM', '?').strip()} peak, {fields.get('VmRSS', '?').strip()} now"
 
 
+SERVER: list[float] = []  # the last measure()'s server times (Server-Timing), seconds
+
+
 async def measure(base: str, path: str, clients: int, requests: int) -> list[float]:
     times: list[float] = []
+    SERVER.clear()
     queue: asyncio.Queue[int] = asyncio.Queue()
     for n in range(requests):
         queue.put_nowait(n)
@@ -130,6 +136,9 @@ async def measure(base: str, path: str, clients: int, requests: int) -> list[flo
             started = time.perf_counter()
             response = await client.get(base + path)
             times.append(time.perf_counter() - started)
+            timing = response.headers.get("server-timing", "")
+            if "dur=" in timing:
+                SERVER.append(float(timing.split("dur=")[1].split(";")[0]) / 1000)
             if response.status_code >= 400:
                 raise SystemExit(f"{path}: HTTP {response.status_code}")
 
@@ -188,14 +197,17 @@ def main() -> None:
             baseline = asyncio.run(measure(base, "/healthz", args.clients, args.requests))
             middle = httpx.get(f"{base}/api/v1/events?limit=200", timeout=60).json()["items"]
             event = str(middle[len(middle) // 2]["event_id"])  # one of the latest events
-            print(f"{'path':<58} {'p50 ms':>8} {'p95 ms':>8} {'p95/healthz':>12}")
+            print(f"{'path':<58} {'p50 ms':>8} {'p95 ms':>8} {'p95/healthz':>12} "
+                  f"{'server p50':>11} {'server p95':>11}")
             print(f"{'/healthz (baseline)':<58} {p(baseline, 50):8.1f} {p(baseline, 95):8.1f}")
             for kind, paths, target in (("page", PAGES, 200), ("api", API, 100)):
                 for path in (p.replace("{event}", event) for p in paths):
                     times = asyncio.run(measure(base, path, args.clients, args.requests))
-                    mark = "" if p(times, 95) <= target else f"  (> {target} ms target)"
+                    served = list(SERVER)
+                    mark = "" if p(served, 95) <= target else f"  (> {target} ms target)"
                     print(f"{kind + ' ' + path:<58} {p(times, 50):8.1f} {p(times, 95):8.1f} "
-                          f"{p(times, 95) / p(baseline, 95):12.1f}{mark}")
+                          f"{p(times, 95) / p(baseline, 95):12.1f} {p(served, 50):11.1f} "
+                          f"{p(served, 95):11.1f}{mark}")
             print(f"serving process memory: {peak_memory(server.pid)}")
         finally:
             server.terminate()

@@ -148,22 +148,38 @@ class Memo:
         self.seconds, self.size = seconds, size
         self._kept: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
+        self._gates: dict[Hashable, threading.Lock] = {}
+
+    def _fresh(self, key: Hashable) -> tuple[float, Any] | None:
+        kept = self._kept.get(key)
+        if kept is not None and time.monotonic() - kept[0] < self.seconds:
+            self._kept.move_to_end(key)
+            return kept
+        return None
 
     def get(self, key: Hashable, make: Callable[[], T]) -> T:
+        """The kept answer, or ``make()``'s: one caller makes it while the others asking
+        for the same wait for it (20 viewers arriving together read the store once)."""
         if self.seconds <= 0:
             return make()
-        now = time.monotonic()
         with self._lock:
-            kept = self._kept.get(key)
-            if kept is not None and now - kept[0] < self.seconds:
-                self._kept.move_to_end(key)
+            kept = self._fresh(key)
+            if kept is not None:
                 return cast(T, kept[1])
-        value = make()
-        with self._lock:
-            self._kept[key] = (now, value)
-            self._kept.move_to_end(key)
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
+            gate = self._gates.setdefault(key, threading.Lock())
+        with gate:
+            with self._lock:
+                kept = self._fresh(key)
+            if kept is not None:
+                return cast(T, kept[1])
+            started = time.monotonic()
+            value = make()
+            with self._lock:
+                self._kept[key] = (started, value)
+                self._kept.move_to_end(key)
+                while len(self._kept) > self.size:
+                    self._kept.popitem(last=False)
+                self._gates.pop(key, None)
         return value
 
 
@@ -195,8 +211,9 @@ class StoreData:
         return next((f.as_json() for f in feed_rows(self.store) if f.id == feed_id), None)
 
     def articles_per_day(self, days: int = 7) -> dict[int, float]:
-        since = self.clock() - timedelta(days=days)
-        return {k: n / days for k, n in feed_activity(self.store, since).items()}
+        since = (self.clock() - timedelta(days=days)).replace(second=0, microsecond=0)
+        counted = self.memo.get(("activity", since), lambda: feed_activity(self.store, since))
+        return {k: n / days for k, n in counted.items()}
 
     def _polling(self, feed_id: int, polling: str) -> Row | None:
         row = self.feed(feed_id)
@@ -373,16 +390,9 @@ class StoreData:
         ``before``: ("", n) skips the first n matches (the next page of the same search)."""
         from monitor.query import EntryIndex, search_plan
         from monitor.query.nodes import EntryRef, KindRef, walk
-        from monitor.store.search import Filters
+        from monitor.store.search import Filters, Outcome
         from monitor.store.search import search as run
 
-        loaded = self.watchlists().watchlists
-        plan = search_plan(query, EntryIndex.from_watchlists(loaded))
-        mentions = None
-        if any(isinstance(n, EntryRef | KindRef) for n in walk(query.root)):
-            from monitor.matchcache import matcher_for
-
-            mentions = matcher_for(loaded).match
         feed_id = None
         if facets.feed:
             feed = self.store.feed(facets.feed)
@@ -393,8 +403,18 @@ class StoreData:
         skip = before[1] if before else 0
         filters = Filters(facets.since, facets.until, feed_id, facets.language,
                           facets.watchlist, facets.entry, facets.country)
-        outcome = self.memo.get(("search", query.text, filters, skip + limit), lambda: run(
-            self.store, query, plan, filters, skip + limit + 1, mentions))
+
+        def find() -> Outcome:
+            loaded = self.watchlists().watchlists
+            plan = search_plan(query, EntryIndex.from_watchlists(loaded))
+            mentions = None
+            if any(isinstance(n, EntryRef | KindRef) for n in walk(query.root)):
+                from monitor.matchcache import matcher_for
+
+                mentions = matcher_for(loaded).match
+            return run(self.store, query, plan, filters, skip + limit + 1, mentions)
+
+        outcome = self.memo.get(("search", query.text, filters, skip + limit), find)
         rows = [{**f.row, "score": round(f.score, 6),
                  "highlights": [list(h) for h in f.highlights], "snippet": f.snippet,
                  "snippet_marks": [list(m) for m in f.snippet_marks]}
