@@ -105,7 +105,7 @@ def fill(url: str, articles: int) -> None:
         store.close()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -179,7 +179,7 @@ def main() -> None:
             fill(url, args.articles)
             print(f"filled {args.articles} articles in {time.perf_counter() - started:.1f}s "
                   f"({url.split(':')[0]})")
-        port = _free_port()
+        port = free_port()
         config = Path(tmp) / "monitor.yaml"
         config.write_text(f"database: {url}\nwatchlists: {ROOT / 'watchlists'}\n"
                           f"feeds: []\nserver: {{host: 127.0.0.1, port: {port}}}\n")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support import ROOT, Server, _free_port
+from tests.support import ROOT, Server, free_port
 from tests.test_pipeline import one_article_feed
 
 DOCKERFILE = ROOT / "Dockerfile"
@@ -100,7 +100,7 @@ def _layout(root: Path, server: Server) -> tuple[dict[str, str], Path]:
     shutil.copytree(ROOT / "watchlists", etc / "watchlists")
     env = {**os.environ, **_image_env(), "PYTHONPATH": str(ROOT),
            "MONITOR_CONFIG": str(etc / "monitor.yaml"),
-           "MONITOR_SERVER_PORT": str(_free_port()),
+           "MONITOR_SERVER_PORT": str(free_port()),
            "MONITOR_FETCH_ALLOW_PRIVATE_ADDRESSES": "true"}
     return env, data
 

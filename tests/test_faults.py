@@ -18,7 +18,7 @@ import pytest
 from monitor.config import Config, FeedConfig
 from monitor.store import Store
 from monitor.store.queries import article_rows, feed_rows, hit_rows
-from tests.support import Reply, Server, _free_port, article_html, assert_consistent, rss
+from tests.support import Reply, Server, article_html, assert_consistent, free_port, rss
 from tests.test_pipeline import PARAGRAPHS, Clock, config_for, one_article_feed, run
 
 
@@ -80,7 +80,7 @@ def test_misbehaving_feed_servers_are_recorded_and_cost_nothing_else(
     server.routes["/wrong-type"] = Reply(200, GOOD_RSS, {"Content-Type": "image/png"})
     server.routes["/no-type"] = Reply(200, GOOD_RSS.replace(b"g1", b"g2"))
     urls = [server.url("/feed"), server.url("/wrong-type"), server.url("/no-type"),
-            f"http://127.0.0.1:{_free_port()}/refused", "http://no-such-host.invalid/dns"]
+            f"http://127.0.0.1:{free_port()}/refused", "http://no-such-host.invalid/dns"]
     urls += [server.url(f"/{name}") for name in routes]
     config = config_for(store.url, urls)
     config = replace(config, fetch=replace(config.fetch, max_bytes=1_000_000))
@@ -296,9 +296,9 @@ def test_postgresql_restarting_mid_cycle_loses_nothing(server: Server, clock: Cl
     from monitor.ingest import sync_feeds
     from monitor.scheduler import Daemon
     from monitor.watchlist import load_watchlists
-    from tests.support import Proxy, _postgres_or_skip
+    from tests.support import Proxy, postgres_or_skip
 
-    url = _postgres_or_skip()
+    url = postgres_or_skip()
     proxy = Proxy(("127.0.0.1", 5432))
     store = Store(url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}"))
     try:

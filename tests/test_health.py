@@ -24,7 +24,7 @@ from monitor.health import HttpServer
 from monitor.scheduler import Daemon
 from monitor.store import Store
 from monitor.watchlist import load_watchlists
-from tests.support import ROOT, Proxy, Server, _free_port, _postgres_or_skip
+from tests.support import ROOT, Proxy, Server, free_port, postgres_or_skip
 from tests.test_pipeline import config_for, one_article_feed
 
 
@@ -46,7 +46,7 @@ def get(url: str) -> tuple[int, str]:
 
 @pytest.fixture
 def proxied_postgres() -> Iterator[tuple[str, Proxy]]:
-    url = _postgres_or_skip()
+    url = postgres_or_skip()
     proxy = Proxy(("127.0.0.1", 5432))
     yield url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}"), proxy
     proxy.stop()
@@ -135,7 +135,7 @@ def test_status_command(server: Server, tmp_path: Path,
 
 
 def test_the_daemon_serves_healthz(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "monitor.yaml"
     config.write_text(f"database: sqlite:///{tmp_path / 'm.db'}\n"
                       f"watchlists: {ROOT / 'watchlists'}\nfeeds: []\n"

@@ -54,7 +54,7 @@ def test_healthy_only_when_the_answer_is_the_health_json_with_status_ok(
 
 
 def test_nothing_listening_is_unhealthy(capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.support import _free_port
+    from tests.support import free_port
 
-    assert main(["health", "--url", f"http://127.0.0.1:{_free_port()}/healthz"]) == 1
+    assert main(["health", "--url", f"http://127.0.0.1:{free_port()}/healthz"]) == 1
     assert "no answer from" in capsys.readouterr().out

@@ -22,7 +22,7 @@ from monitor.channels.file import write_files
 from monitor.channels.webhook import post_webhook, shown_url, sign, verify
 from monitor.netguard import Policy
 from monitor.render import Rendered, email_message
-from tests.support import SMTP_PASSWORD, SMTP_USER, Mailbox, Receiver, _free_port
+from tests.support import SMTP_PASSWORD, SMTP_USER, Mailbox, Receiver, free_port
 
 NOW = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
 SECRET = "webhook-secret"
@@ -110,7 +110,7 @@ def test_temporary_and_permanent_smtp_replies(smtp_server: Mailbox) -> None:
 
 
 def test_server_down_is_retryable() -> None:
-    box = Mailbox(_free_port(), "")
+    box = Mailbox(free_port(), "")
     with pytest.raises(DeliveryError) as caught:
         send_email(smtp_config(box, ca_file=None, timeout=2.0), ("a@example.org",),
                    outgoing().message)

@@ -747,9 +747,9 @@ def test_fts5_candidates_include_every_match(matcher: Matcher, entries: EntryInd
 def postgres() -> Iterator[object]:
     from sqlalchemy import create_engine
 
-    from tests.support import _postgres_or_skip
+    from tests.support import postgres_or_skip
 
-    engine = create_engine(_postgres_or_skip())
+    engine = create_engine(postgres_or_skip())
     yield engine
     engine.dispose()
 

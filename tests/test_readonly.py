@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, inspect, text
 from monitor.cli import main
 from monitor.store import Store
 from monitor.store.db import StoreError, make_engine, upgrade
-from tests.support import ROOT, Server, _postgres_or_skip
+from tests.support import ROOT, Server, postgres_or_skip
 from tests.test_container import READ_ONLY
 from tests.test_pipeline import one_article_feed
 
@@ -69,7 +69,7 @@ def test_an_old_schema_is_left_as_it_is(tmp_path: Path,
 
 
 def test_postgresql_readers_neither_create_the_schema_nor_write() -> None:
-    url = _postgres_or_skip()  # an empty schema
+    url = postgres_or_skip()  # an empty schema
     with pytest.raises(StoreError, match="has no schema: run `monitor db upgrade`"):
         Store(url, readonly=True)
     engine = create_engine(url)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
-from tests.support import ROOT, Server, _free_port
+from tests.support import ROOT, Server, free_port
 from tests.test_pipeline import one_article_feed
 
 SMTP_SECRET = "smtp-pass-Q7x1"
@@ -27,7 +27,7 @@ entries:
 def _config(tmp_path: Path, server: Server, db_url: str) -> Path:
     (tmp_path / "hook.secret").write_text(HOOK_SECRET + "\n")
     (tmp_path / "desk.yaml").write_text(WATCHLIST)
-    closed = _free_port()  # nothing answers there: every delivery fails and says why
+    closed = free_port()  # nothing answers there: every delivery fails and says why
     path = tmp_path / "monitor.yaml"
     path.write_text(f"""\
 database: {db_url}

@@ -24,7 +24,7 @@ import pytest
 from monitor.cli import main
 from monitor.store import Store
 from monitor.web.auth import hash_password
-from tests.support import ROOT, Receiver, Server, _free_port
+from tests.support import ROOT, Receiver, Server, free_port
 from tests.test_web import FEED_NAME, PASSWORD, SCRIPT_TITLE, article_pages
 
 CHROMIUM = "/usr/bin/chromium"
@@ -104,7 +104,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     tmp = tmp_path_factory.mktemp("browser")
     server, receiver = Server(), Receiver()
     article_pages(server)
-    port = _free_port()
+    port = free_port()
     config = _config(tmp, server, receiver, port)
     assert main(["-c", str(config), "poll", "--once"]) == 0
     receiver.replies = [400]
@@ -320,7 +320,7 @@ def test_keyboard_reaches_the_skip_link_first(daemon: Daemon, browser: Any) -> N
 def _web(tmp: Path, extra: str, env: dict[str, str] | None = None
          ) -> tuple[subprocess.Popen[str], str]:
     server, receiver = Server(), Receiver()
-    port = _free_port()
+    port = free_port()
     config = _config(tmp, server, receiver, port, extra)
     process = _start("-c", str(config), "web", "--host", "0.0.0.0", cwd=tmp, env=env)
     server.close()

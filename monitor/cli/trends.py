@@ -95,9 +95,10 @@ def print_table(found: list[EntryTrend]) -> None:
 def add_trends_commands(commands: Any) -> None:
     t = commands.add_parser(
         "trends", help="entries' daily events: sparkline, today, usual range, spikes",
-        description="Events (one per story) a day per watchlist entry, by publication date in "
-        "trends.timezone; a spike is a day far above the entry's usual days of the same kind "
-        "(weekday or weekend), with at least alerts.spikes.min_events events.")
+        description="Events (one per happening, across outlets) a day per watchlist entry, by "
+        "publication date in trends.timezone; a spike is a day far above the entry's usual "
+        "days of the same kind (weekday or weekend), with at least "
+        "alerts.spikes.min_events events.")
     t.add_argument("--watchlist", "-w", metavar="W", help="only this watchlist's entries")
     which = t.add_mutually_exclusive_group()
     which.add_argument("--entry", metavar="ID", help="only this entry")

@@ -47,7 +47,6 @@ _DELIVERY_KEYS = ("max_attempts", "backoff", "max_backoff")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 DEFAULT_SCHEDULE = "0 7 * * *"
 ChannelConfig = Channel  # a configured destination: one of monitor.channels.REGISTRY
-_secret = read_secret  # config_web reads its secrets the same way
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +107,7 @@ def parse_smtp(reader: _Reader, data: Any, env: dict[str, str], base: Path
             reader.add(data, "ca_file", f"{ca_file}: no such file", "smtp")
     return SmtpConfig(
         host=host, port=port, security=security, username=reader.text(data, "username", "smtp"),
-        password=_secret(reader, data, "password", "smtp", env, base), sender=sender,
+        password=read_secret(reader, data, "password", "smtp", env, base), sender=sender,
         timeout=reader.duration(data, "timeout", 30.0, "smtp") or 30.0, ca_file=ca_file)
 
 
@@ -197,7 +196,7 @@ def parse_alerts(reader: _Reader, data: Any, base: Path, env: dict[str, str],
     if not isinstance(data, dict):
         reader.add(data, None, "'alerts' must be a mapping with channels")
         return AlertsConfig()
-    reader.keys(data, ("channels", "spikes"), "alerts")  # spikes: trends_config.py
+    reader.keys(data, ("channels", "spikes"), "alerts")  # spikes: config/trends.py
     return AlertsConfig(parse_channels(reader, data, "channels", "alerts", base, env, smtp))
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from argon2 import extract_parameters
 from argon2.exceptions import InvalidHashError
 
-from monitor.channels.base import read_secret as _secret
+from monitor.channels.base import read_secret
 
 if TYPE_CHECKING:
     from monitor.config.reader import Reader
@@ -76,7 +76,7 @@ def parse_web(reader: Reader, data: Any, env: dict[str, str], base: Path) -> Web
 
 def _long_secret(reader: Reader, data: dict[str, Any], name: str, where: str,
                  env: dict[str, str], base: Path) -> str | None:
-    value = _secret(reader, data, name, where, env, base)
+    value = read_secret(reader, data, name, where, env, base)
     if value is not None and len(value) < MIN_SECRET:
         key = f"{name}_env" if f"{name}_env" in data else f"{name}_file"
         reader.add(data, key, f"too short: at least {MIN_SECRET} random characters "

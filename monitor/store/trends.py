@@ -40,7 +40,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
-from monitor.store.models import Article, Base, Story, UTCDateTime
+from monitor.store.models import Article, Base, Hit, Story, UTCDateTime
 from monitor.store.rows import NewHit
 
 if TYPE_CHECKING:
@@ -369,8 +369,7 @@ def days_back(last: date, count: int) -> date:
 
 def entry_hits_on(store: Store, watchlist: str, entry: str, day: date) -> list[dict[str, Any]]:
     """An entry's hits (digest rows, with marks) in the stories counted for it on ``day``."""
-    from monitor.store.models import Hit
-    from monitor.store.queries import hit_rows
+    from monitor.store.queries import hit_rows  # queries -> core -> trends: read at call time
 
     stories = stories_on(store.engine, watchlist, entry, day)
     if not stories:

@@ -3,7 +3,6 @@
 from tests.support.db import (
     POSTGRES_URL,
     Counts,
-    _postgres_or_skip,
     assert_consistent,
     postgres_or_skip,
 )
@@ -20,12 +19,11 @@ from tests.support.servers import (
     Reply,
     Request,
     Server,
-    _free_port,
     free_port,
     serve_smtp,
 )
 
 __all__ = ["FUZZ_FACTOR", "POSTGRES_URL", "ROOT", "SMTP_PASSWORD", "SMTP_USER", "Counts",
            "Mailbox", "Proxy", "Received", "Receiver", "Reply", "Request", "Server",
-           "_free_port", "_postgres_or_skip", "article_html", "assert_consistent", "examples",
+           "article_html", "assert_consistent", "examples",
            "free_port", "postgres_or_skip", "rss", "serve_smtp", "watchlist_from_yaml"]

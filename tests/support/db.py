@@ -72,5 +72,3 @@ def assert_consistent(store: Store) -> Counts:
         if store.engine.dialect.name == "sqlite":
             assert c.execute(text("PRAGMA integrity_check")).scalar() == "ok"
     return counts
-
-_postgres_or_skip = postgres_or_skip

@@ -286,5 +286,3 @@ class Proxy:
             except OSError:
                 pass
         self.sockets = []
-
-_free_port = free_port
