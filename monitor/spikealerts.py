@@ -49,7 +49,7 @@ def spike_alerts(store: Store, config: Config, now: datetime) -> list[SpikeAlert
     have not been alerted on today."""
     settings = config.trends
     day = today(settings.timezone, now)
-    candidates = live_today(store.engine, day, settings.min_events)
+    candidates = live_today(store, day, settings.min_events)
     if not candidates:
         return []
     keys = {run_key(w, e, day): (w, e) for w, e in candidates}

@@ -54,7 +54,7 @@ def trends(store: Store, config: TrendsConfig, now: datetime, days: int, *,
     entry counted (or of those the filters name), each day scored against the ones before."""
     last = day or today(config.timezone, now)
     first = last - timedelta(days=days - 1 + SCALE_WINDOW_DAYS)
-    counted = entry_counts(store.engine, first, last, watchlist=watchlist, entry=entry,
+    counted = entry_counts(store, first, last, watchlist=watchlist, entry=entry,
                            kind=kind, entries=entries)
     if not counted:
         return []

@@ -177,12 +177,12 @@ def test_replicas_storing_and_rematching_at_once_count_each_thing_once(db_url: s
 def test_entry_counts_reads_a_span_with_zero_days(store: Store) -> None:
     for i in range(3):
         store.add_article(article(f"http://a.example/{i}", i, NOW - timedelta(days=2 * i)), NOW)
-    [counts] = entry_counts(store.engine, NOW.date() - timedelta(days=5), NOW.date())
+    [counts] = entry_counts(store, NOW.date() - timedelta(days=5), NOW.date())
     assert (counts.entry, counts.name, counts.kind) == ("shoigu", "Shoigu", "person")
     assert counts.events == [0, 1, 0, 1, 0, 1] and counts.articles == counts.events
     assert counts.first_day == NOW.date() - timedelta(days=4)
     assert counts.history_days(NOW.date()) == 5
-    assert entry_counts(store.engine, NOW.date(), NOW.date(), entry="nobody") == []
+    assert entry_counts(store, NOW.date(), NOW.date(), entry="nobody") == []
 
 
 def test_the_migration_counts_the_hits_stored_before_it(db_url: str) -> None:
@@ -220,12 +220,12 @@ def test_a_recount_moves_the_counts_to_another_timezone(db_url: str, tmp_path: P
             s.add_article(article(f"http://a.example/{i}", i, when, [hit(), hit("kim")]), seen)
             s.add_article(article(f"http://b.example/{i}", i, when, [hit()]), seen)  # same story
     assert days(store) != days(berlin)
-    assert recount(store.engine, "Europe/Berlin") == 2 * 5  # 2 stamps move: 3 a + 2 e keys
+    assert recount(store, "Europe/Berlin") == 2 * 5  # 2 stamps move: 3 a + 2 e keys
     assert days(store) == days(berlin) == {
         ("shoigu", date(2026, 3, 28)): (1, 2), ("shoigu", date(2026, 3, 29)): (2, 4),
         ("shoigu", date(2026, 3, 30)): (1, 2), ("kim", date(2026, 3, 28)): (1, 1),
         ("kim", date(2026, 3, 29)): (2, 2), ("kim", date(2026, 3, 30)): (1, 1)}
     assert_matches_keys(store)
-    assert recount(store.engine, "Europe/Berlin") == 0
+    assert recount(store, "Europe/Berlin") == 0
     store.close()
     berlin.close()

@@ -65,7 +65,7 @@ def _recount(database: str, timezone: str) -> int:
 
     store = Store(database)
     try:
-        moved = recount(store.engine, timezone)
+        moved = recount(store, timezone)
     finally:
         store.close()
     print(f"counts now on the days of {timezone}: {moved} articles and events moved")

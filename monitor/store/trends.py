@@ -22,7 +22,6 @@ from sqlalchemy import (
     BigInteger,
     Connection,
     Date,
-    Engine,
     Integer,
     String,
     Text,
@@ -224,13 +223,13 @@ class Keeper:
         return mentions
 
 
-def recount(engine: Engine, timezone: str) -> int:
+def recount(store: Store, timezone: str) -> int:
     """Put every count on its day in ``timezone`` (after ``trends.timezone`` changed): each
     key's day from its article's dates, then the days' counts from the keys.  One
     transaction that keeps other writers out (the counts are never half moved); the keys
     moved.  A day's live mark stays with the day it was on."""
     zone = ZoneInfo(timezone)
-    with engine.begin() as c:
+    with store.engine.begin() as c:
         if c.dialect.name == "sqlite":
             c.exec_driver_sql("BEGIN IMMEDIATE")
         else:
@@ -291,7 +290,7 @@ def today(zone: str, now: datetime) -> date:
     return now.astimezone(ZoneInfo(zone)).date()
 
 
-def entry_counts(engine: Engine, first: date, last: date, *, watchlist: str | None = None,
+def entry_counts(store: Store, first: date, last: date, *, watchlist: str | None = None,
                  entry: str | None = None, kind: str | None = None,
                  entries: Sequence[tuple[str, str]] | None = None) -> list[EntryCounts]:
     """Every entry's counts from ``first`` to ``last`` (entries counted by then), from
@@ -310,7 +309,7 @@ def entry_counts(engine: Engine, first: date, last: date, *, watchlist: str | No
                            for w, e in entries)) if len(entries) < 50
                      else tuple_(TrendDay.watchlist, TrendDay.entry).in_(list(entries)))
     span = (last - first).days + 1
-    with engine.connect() as c:
+    with store.engine.connect() as c:
         # the first day of each entry from the primary key alone (a covering index scan)
         known = c.execute(
             select(TrendDay.watchlist, TrendDay.entry, func.min(TrendDay.day))
@@ -341,10 +340,10 @@ def entry_counts(engine: Engine, first: date, last: date, *, watchlist: str | No
     return sorted(out.values(), key=lambda x: (x.watchlist, x.name.casefold(), x.entry))
 
 
-def live_today(engine: Engine, day: date, min_events: int) -> list[tuple[str, str]]:
+def live_today(store: Store, day: date, min_events: int) -> list[tuple[str, str]]:
     """The entries a live poll counted something for on ``day``, with at least
     ``min_events`` events then: the only ones a spike alert may be about."""
-    with engine.connect() as c:
+    with store.engine.connect() as c:
         return [(w, e) for w, e in c.execute(
             select(TrendDay.watchlist, TrendDay.entry).where(
                 TrendDay.day == day, TrendDay.live_at.is_not(None),
@@ -352,9 +351,9 @@ def live_today(engine: Engine, day: date, min_events: int) -> list[tuple[str, st
             .order_by(TrendDay.watchlist, TrendDay.entry))]
 
 
-def stories_on(engine: Engine, watchlist: str, entry: str, day: date) -> list[int]:
+def stories_on(store: Store, watchlist: str, entry: str, day: date) -> list[int]:
     """The stories of the events counted for an entry on a day."""
-    with engine.connect() as c:
+    with store.engine.connect() as c:
         refs = list(c.scalars(select(TrendKey.ref).where(
             TrendKey.watchlist == watchlist, TrendKey.entry == entry, TrendKey.unit == EVENT,
             TrendKey.day == day)))
@@ -371,7 +370,7 @@ def entry_hits_on(store: Store, watchlist: str, entry: str, day: date) -> list[d
     """An entry's hits (digest rows, with marks) in the stories counted for it on ``day``."""
     from monitor.store.queries import hit_rows  # queries -> core -> trends: read at call time
 
-    stories = stories_on(store.engine, watchlist, entry, day)
+    stories = stories_on(store, watchlist, entry, day)
     if not stories:
         return []
     return hit_rows(store, where=[Hit.story_id.in_(stories), Hit.watchlist == watchlist,
